@@ -1,0 +1,96 @@
+//! One pass over the input that rejects what would silently produce garbage.
+//!
+//! Checks, in row order (the *first* offending row is reported, whatever the thread count):
+//! every value finite; squared row norm ‖x‖² (in f64) small enough that the f32 expansion
+//! ‖x‖² + ‖c‖² − 2·x·c cannot overflow; for cosine, no zero rows. Returns the f64 squared
+//! norms rounded to f32, which later stages reuse (cosine normalisation, distances).
+
+use super::MatrixView;
+use crate::error::{Error, Result};
+use crate::metric::Metric;
+use rayon::prelude::*;
+
+/// Largest squared norm accepted: a quarter of f32::MAX leaves room for ‖x‖² + ‖c‖² + 2|x·c|.
+pub const MAX_NORM2: f64 = (f32::MAX as f64) / 8.0;
+
+/// Squared norms of the rows, one f32 each.
+pub type RowNorms = Vec<f32>;
+
+const CHUNK: usize = 4096;
+
+/// Validates `x` for `metric` and returns the squared row norms.
+pub fn validate(x: MatrixView<'_>, metric: Metric) -> Result<RowNorms> {
+    let d = x.d();
+    let mut norms = vec![0f32; x.n()];
+    let first_error: Option<(usize, Error)> = norms
+        .par_chunks_mut(CHUNK)
+        .enumerate()
+        .filter_map(|(c, out)| {
+            let r0 = c * CHUNK;
+            for (k, o) in out.iter_mut().enumerate() {
+                let i = r0 + k;
+                let row = &x.as_slice()[i * d..(i + 1) * d];
+                let mut s = 0f64;
+                for (j, &v) in row.iter().enumerate() {
+                    if !v.is_finite() {
+                        return Some((
+                            i,
+                            Error::NonFinite {
+                                row: i,
+                                col: j,
+                                value: v,
+                            },
+                        ));
+                    }
+                    s += (v as f64) * (v as f64);
+                }
+                if s > MAX_NORM2 {
+                    return Some((i, Error::Overflow { row: i, norm2: s }));
+                }
+                if metric == Metric::Cosine && s == 0.0 {
+                    return Some((i, Error::ZeroNorm { row: i }));
+                }
+                *o = s as f32;
+            }
+            None
+        })
+        .min_by_key(|(i, _)| *i);
+    match first_error {
+        Some((_, e)) => Err(e),
+        None => Ok(norms),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reports_first_bad_row() {
+        let mut data = vec![1f32; 10_000 * 3];
+        data[9000 * 3 + 1] = f32::NAN;
+        data[5000 * 3 + 2] = f32::INFINITY;
+        let v = MatrixView::new(&data, 10_000, 3).unwrap();
+        match validate(v, Metric::L2) {
+            Err(Error::NonFinite { row, col, .. }) => assert_eq!((row, col), (5000, 2)),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn overflow_and_zero_norm() {
+        let data = vec![0.0, 0.0, 3e19, 1.0];
+        let v = MatrixView::new(&data, 2, 2).unwrap();
+        assert!(matches!(
+            validate(v, Metric::L2),
+            Err(Error::Overflow { row: 1, .. })
+        ));
+        let data = vec![1.0, 0.0, 0.0, 0.0];
+        let v = MatrixView::new(&data, 2, 2).unwrap();
+        assert!(matches!(
+            validate(v, Metric::Cosine),
+            Err(Error::ZeroNorm { row: 1 })
+        ));
+        assert!(validate(v, Metric::L2).is_ok());
+    }
+}

@@ -1,0 +1,124 @@
+//! The fit driver: validation, training sample, restarts, final full-data labels.
+
+use super::hamerly::Hamerly;
+use super::init::initialize;
+use super::lloyd::{run, Assigner, Dense, RunResult};
+use super::model::KMeansModel;
+use super::reduce::ordered_sum;
+use super::update::{exact_dist, inv_norm};
+use super::{KMeansParams, Monitor, Silent};
+use crate::cluster::Algorithm;
+use crate::data::{validate, MatrixView};
+use crate::error::{Error, Result};
+use crate::linalg::{assign, PackedCentroids};
+use crate::rng::Rng;
+
+/// Stream ids for the seeded generator.
+const SAMPLE_STREAM: u64 = 0x5A4D;
+
+/// Fits k-means to `x`; see [`fit_with`].
+pub fn fit(x: MatrixView<'_>, params: &KMeansParams) -> Result<KMeansModel> {
+    fit_with(x, params, &Silent)
+}
+
+/// Runs `f` on a pool of `n` threads, or on the current pool.
+pub(crate) fn with_threads<T: Send>(n: Option<usize>, f: impl FnOnce() -> T + Send) -> Result<T> {
+    match n {
+        None => Ok(f()),
+        Some(t) => {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(t)
+                .build()
+                .map_err(|e| Error::param("n_threads", format!("cannot start {t} threads: {e}")))?;
+            Ok(pool.install(f))
+        }
+    }
+}
+
+/// Fits k-means to `x` with progress and cancellation through `mon`.
+///
+/// Same `x`, `params` (whatever `n_threads`) ⇒ the same centroids and labels, bit for bit.
+pub fn fit_with(
+    x: MatrixView<'_>,
+    params: &KMeansParams,
+    mon: &dyn Monitor,
+) -> Result<KMeansModel> {
+    params.validate_for(x.n(), x.d())?;
+    with_threads(params.n_threads, move || fit_inner(x, params, mon))?
+}
+
+fn fit_inner(x: MatrixView<'_>, p: &KMeansParams, mon: &dyn Monitor) -> Result<KMeansModel> {
+    let (n, d, k) = (x.n(), x.d(), p.k);
+    mon.phase("validate");
+    let norms = validate(x, p.metric)?;
+    let m = p.train_rows(n);
+    let (train_buf, train_norms): (Option<Vec<f32>>, Vec<f32>) = if m < n {
+        let idx = Rng::derive(p.seed, SAMPLE_STREAM).sample_indices(n, m);
+        let mut buf = Vec::with_capacity(m * d);
+        for &i in &idx {
+            buf.extend_from_slice(x.row(i));
+        }
+        (Some(buf), idx.iter().map(|&i| norms[i]).collect())
+    } else {
+        (None, Vec::new())
+    };
+    let (train, tnorms) = match &train_buf {
+        Some(b) => (MatrixView::new(b, m, d)?, &train_norms[..]),
+        None => (x, &norms[..]),
+    };
+    let algorithm = p.algorithm.resolve(m, d, k);
+
+    let mut best: Option<RunResult> = None;
+    let mut stats = Vec::new();
+    for r in 0..p.n_init {
+        let mut rng = Rng::derive(p.seed, r as u64);
+        mon.phase("init");
+        let c0 = initialize(train, tnorms, p, &mut rng, mon)?;
+        mon.phase("iterate");
+        let mut assigner: Box<dyn Assigner> = match algorithm {
+            Algorithm::Hamerly => Box::new(Hamerly::new(p.metric)),
+            _ => Box::new(Dense::new(p.metric)),
+        };
+        let res = run(train, tnorms, p, c0, assigner.as_mut(), r, mon)?;
+        stats.extend(res.stats.iter().cloned());
+        if best.as_ref().is_none_or(|b| res.objective < b.objective) {
+            best = Some(res);
+        }
+    }
+    let best = best.expect("n_init >= 1");
+    drop(train_buf);
+
+    let (labels, inertia) = if m < n {
+        mon.phase("assign");
+        let pc = PackedCentroids::new(&best.centroids, k, d, p.metric);
+        let out = assign(x, &pc, &|| mon.cancelled())?;
+        let c = &best.centroids;
+        let inertia = ordered_sum(n, |r| {
+            r.map(|i| {
+                let l = out.labels[i] as usize;
+                exact_dist(
+                    x.row(i),
+                    inv_norm(p.metric, &norms, i),
+                    &c[l * d..(l + 1) * d],
+                )
+            })
+            .sum()
+        });
+        (out.labels, inertia)
+    } else {
+        (best.labels, best.objective)
+    };
+    Ok(KMeansModel::from_parts(
+        best.centroids,
+        k,
+        d,
+        p.metric,
+        algorithm,
+        labels,
+        inertia,
+        best.n_iter,
+        best.stop,
+        stats,
+        m,
+    ))
+}

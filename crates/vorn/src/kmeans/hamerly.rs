@@ -1,0 +1,208 @@
+//! Hamerly's bound-pruned exact assignment (G. Hamerly, "Making k-means even faster",
+//! SDM 2010), made label-identical to the tiled Lloyd pass.
+//!
+//! Per row i with label a: an upper bound u_i ≥ ‖x_i − c_a‖ and a lower bound
+//! l_i ≤ min_{j≠a} ‖x_i − c_j‖. After centroids move by δ_j: u_i += δ_a, l_i −= max_{j≠a} δ_j.
+//! With s_a = ½ min_{j≠a} ‖c_a − c_j‖, every other centre is at least max(l_i, 2s_a − u_i)
+//! away. The row keeps its label without any distance computation when that lower bound
+//! beats u_i by a margin 2E_i; otherwise u_i is tightened with one exact distance and the
+//! test repeated; rows that still fail are gathered and rescanned through the same kernel.
+//!
+//! **Why labels equal Lloyd's bit for bit.** Lloyd picks the arg-min of the f32 scores
+//! s_j = ‖c_j‖² − 2·x·c_j. Each differs from its exact value by at most
+//! E_i = 4(d + 4)·2⁻²⁴·(‖x_i‖ + max‖c‖)² (+ the unit-norm defect for cosine), a standard
+//! fma dot-product error bound with slack. If lb² − u² > 2E_i then every s_j exceeds s_a,
+//! so the kernel would pick a as well. Bounds from scores are widened by E_i in the safe
+//! direction. Cosine works in the same Euclidean geometry on the raw rows, since
+//! argmin_j ‖x − c_j‖² = argmin_j (1 − 2·x·c_j) for unit c_j.
+//!
+//! Memory: two f32 per row. Cost per iteration: O(n + k²d) plus O(d) per tightened row and
+//! O(kd) per rescanned row.
+
+use super::lloyd::Assigner;
+use super::Monitor;
+use crate::data::MatrixView;
+use crate::error::Result;
+use crate::linalg::{top2, PackedCentroids};
+use crate::metric::Metric;
+use rayon::prelude::*;
+
+const CHUNK: usize = 4096;
+const GATHER_SLAB: usize = 16384;
+
+/// Bound-pruned assignment state.
+pub(crate) struct Hamerly {
+    metric: Metric,
+    prev: Vec<f32>,
+    upper: Vec<f32>,
+    lower: Vec<f32>,
+}
+
+impl Hamerly {
+    pub fn new(metric: Metric) -> Self {
+        Hamerly {
+            metric,
+            prev: Vec::new(),
+            upper: Vec::new(),
+            lower: Vec::new(),
+        }
+    }
+}
+
+#[inline]
+fn margin(d: usize, norm2: f32, maxc: f64, cdefect: f64) -> f64 {
+    let r = (norm2 as f64).sqrt() + maxc;
+    4.0 * (d as f64 + 4.0) * f64::powi(2.0, -24) * r * r + 2.0 * cdefect
+}
+
+fn dist(a: &[f32], b: &[f32]) -> f64 {
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (*x as f64 - *y as f64).powi(2))
+        .sum::<f64>()
+        .sqrt()
+}
+
+/// Upper/lower bounds from kernel scores, widened by the error margin.
+#[inline]
+fn bounds_from_scores(norm2: f32, best: f32, second: f32, e: f64) -> (f32, f32) {
+    let u = ((norm2 as f64 + best as f64 + e).max(0.0)).sqrt() as f32;
+    let l = if second.is_finite() {
+        ((norm2 as f64 + second as f64 - e).max(0.0)).sqrt() as f32
+    } else {
+        f32::INFINITY
+    };
+    (
+        u.next_up(),
+        if l.is_finite() {
+            l.next_down().max(0.0)
+        } else {
+            l
+        },
+    )
+}
+
+impl Assigner for Hamerly {
+    fn assign(
+        &mut self,
+        x: MatrixView<'_>,
+        norms: &[f32],
+        c: &[f32],
+        labels: &mut [u32],
+        mon: &dyn Monitor,
+    ) -> Result<usize> {
+        let (n, d) = (x.n(), x.d());
+        let k = c.len() / d;
+        let pc = PackedCentroids::new(c, k, d, self.metric);
+        let cnorm: Vec<f64> = c
+            .chunks(d)
+            .map(|r| r.iter().map(|&v| v as f64 * v as f64).sum::<f64>())
+            .collect();
+        let maxc = cnorm.iter().cloned().fold(0.0, f64::max).sqrt();
+        let cdefect = match self.metric {
+            Metric::L2 => 0.0,
+            Metric::Cosine => cnorm.iter().map(|v| (1.0 - v).abs()).fold(0.0, f64::max),
+        };
+        let e_of = |i: usize| margin(d, norms[i], maxc, cdefect);
+
+        let rescan: Vec<u32> = if self.prev.len() != c.len() {
+            self.upper = vec![0.0; n];
+            self.lower = vec![0.0; n];
+            (0..n as u32).collect()
+        } else {
+            // Centroid movement and half inter-centre distances.
+            let delta: Vec<f64> = (0..k)
+                .into_par_iter()
+                .map(|j| {
+                    dist(&c[j * d..(j + 1) * d], &self.prev[j * d..(j + 1) * d]) * (1.0 + 1e-9)
+                })
+                .collect();
+            let (mut m1, mut m2, mut arg) = (0f64, 0f64, usize::MAX);
+            for (j, &v) in delta.iter().enumerate() {
+                if v > m1 {
+                    m2 = m1;
+                    m1 = v;
+                    arg = j;
+                } else if v > m2 {
+                    m2 = v;
+                }
+            }
+            let half: Vec<f64> = (0..k)
+                .into_par_iter()
+                .map(|j| {
+                    let cj = &c[j * d..(j + 1) * d];
+                    let m = (0..k)
+                        .filter(|&o| o != j)
+                        .map(|o| dist(cj, &c[o * d..(o + 1) * d]))
+                        .fold(f64::INFINITY, f64::min);
+                    0.5 * m * (1.0 - 1e-9)
+                })
+                .collect();
+            let (upper, lower) = (&mut self.upper, &mut self.lower);
+            let parts: Vec<Vec<u32>> = upper
+                .par_chunks_mut(CHUNK)
+                .zip(lower.par_chunks_mut(CHUNK))
+                .enumerate()
+                .map(|(ch, (us, ls))| {
+                    let mut todo = Vec::new();
+                    for (o, (u, l)) in us.iter_mut().zip(ls.iter_mut()).enumerate() {
+                        let i = ch * CHUNK + o;
+                        let a = labels[i] as usize;
+                        let mut uu = *u as f64 + delta[a];
+                        let ll = (*l as f64 - if a == arg { m2 } else { m1 }).max(0.0);
+                        *l = (ll as f32).next_down().max(0.0);
+                        let e = e_of(i);
+                        let lb = (*l as f64).max(2.0 * half[a] - uu);
+                        if lb > uu && lb * lb - uu * uu > 2.0 * e {
+                            *u = (uu as f32).next_up();
+                            continue;
+                        }
+                        // Tighten with one exact distance (raw-row geometry for both metrics).
+                        uu = dist(x.row(i), &c[a * d..(a + 1) * d]) * (1.0 + 1e-12);
+                        *u = (uu as f32).next_up();
+                        let lb = (*l as f64).max(2.0 * half[a] - uu);
+                        if !(lb > uu && lb * lb - uu * uu > 2.0 * e) {
+                            todo.push(i as u32);
+                        }
+                    }
+                    todo
+                })
+                .collect();
+            parts.concat()
+        };
+
+        let m = rescan.len();
+        let mut apply = |ids: &[u32], res: &[(u32, f32, f32)]| {
+            for (r, &i) in res.iter().zip(ids) {
+                let i = i as usize;
+                labels[i] = r.0;
+                let (u, l) = bounds_from_scores(norms[i], r.1, r.2, e_of(i));
+                self.upper[i] = u;
+                self.lower[i] = l;
+            }
+        };
+        if m == n {
+            let mut res = vec![(0u32, 0f32, 0f32); n];
+            top2(x, &pc, &mut res, &|| mon.cancelled())?;
+            apply(&rescan, &res);
+        } else {
+            // Gather in slabs so the copy stays small whatever fraction of rows fails.
+            let mut buf = Vec::new();
+            let mut res = Vec::new();
+            for ids in rescan.chunks(GATHER_SLAB) {
+                buf.clear();
+                for &i in ids {
+                    buf.extend_from_slice(x.row(i as usize));
+                }
+                res.resize(ids.len(), (0u32, 0f32, 0f32));
+                top2(MatrixView::new(&buf, ids.len(), d)?, &pc, &mut res, &|| {
+                    mon.cancelled()
+                })?;
+                apply(ids, &res);
+            }
+        }
+        self.prev.clear();
+        self.prev.extend_from_slice(c);
+        Ok(m)
+    }
+}

@@ -1,0 +1,141 @@
+//! The Lloyd loop, generic over the assignment backend.
+//!
+//! Iteration t (FAISS's convention): assign every row to the nearest of C_t, then update.
+//! The update also yields J_t = J(labels_t, C_t) exactly. The loop stops when no label moved
+//! (t > 1), when (J_{t−1} − J_t) ≤ tol·J_{t−1}, or after `max_iter`; the model keeps C_t and
+//! labels_t, which are therefore always consistent (labels are the assignment to the returned
+//! centroids). J is non-increasing: J(l_t, C_t) ≤ J(l_{t−1}, C_t) ≤ J(l_{t−1}, C_{t−1}).
+
+use super::update::update;
+use super::{IterStats, KMeansParams, Monitor, StopReason};
+use crate::data::MatrixView;
+use crate::error::{Error, Result};
+use crate::linalg::{assign_with, PackedCentroids};
+use crate::simd;
+use std::time::Instant;
+
+/// The assignment seam: every backend labels rows with their exact nearest centroid.
+pub(crate) trait Assigner {
+    /// Writes the nearest centroid of every row into `labels` (which holds the previous
+    /// labels on later calls). Returns the number of rows whose distances were computed.
+    fn assign(
+        &mut self,
+        x: MatrixView<'_>,
+        norms: &[f32],
+        c: &[f32],
+        labels: &mut [u32],
+        mon: &dyn Monitor,
+    ) -> Result<usize>;
+}
+
+/// Plain Lloyd: every row against every centroid through the tiled kernel.
+pub(crate) struct Dense {
+    metric: crate::Metric,
+    scores: Vec<f32>,
+}
+
+impl Dense {
+    pub fn new(metric: crate::Metric) -> Self {
+        Dense {
+            metric,
+            scores: Vec::new(),
+        }
+    }
+}
+
+impl Assigner for Dense {
+    fn assign(
+        &mut self,
+        x: MatrixView<'_>,
+        _norms: &[f32],
+        c: &[f32],
+        labels: &mut [u32],
+        mon: &dyn Monitor,
+    ) -> Result<usize> {
+        let pc = PackedCentroids::new(c, c.len() / x.d(), x.d(), self.metric);
+        self.scores.resize(x.n(), 0.0);
+        assign_with(simd::active(), x, &pc, labels, &mut self.scores, &|| {
+            mon.cancelled()
+        })?;
+        Ok(x.n())
+    }
+}
+
+/// Outcome of one run.
+pub(crate) struct RunResult {
+    pub centroids: Vec<f32>,
+    pub labels: Vec<u32>,
+    pub objective: f64,
+    pub n_iter: usize,
+    pub stop: StopReason,
+    pub stats: Vec<IterStats>,
+}
+
+/// Runs Lloyd iterations from `c0`.
+pub(crate) fn run(
+    x: MatrixView<'_>,
+    norms: &[f32],
+    p: &KMeansParams,
+    c0: Vec<f32>,
+    assigner: &mut dyn Assigner,
+    run_id: usize,
+    mon: &dyn Monitor,
+) -> Result<RunResult> {
+    let n = x.n();
+    let mut c = c0;
+    let mut next = c.clone();
+    let mut labels = vec![0u32; n];
+    let mut prev_labels = vec![u32::MAX; n];
+    let mut prev_obj: Option<f64> = None;
+    let mut stats = Vec::new();
+    for t in 1..=p.max_iter {
+        if mon.cancelled() {
+            return Err(Error::Interrupted);
+        }
+        let t0 = Instant::now();
+        let scanned = assigner.assign(x, norms, &c, &mut labels, mon)?;
+        let moved = labels
+            .iter()
+            .zip(&prev_labels)
+            .filter(|(a, b)| a != b)
+            .count();
+        let t1 = Instant::now();
+        let upd = update(x, norms, p.metric, &labels, &c, &mut next);
+        let st = IterStats {
+            run: run_id,
+            iter: t,
+            objective: upd.objective,
+            moved,
+            empty_splits: upd.empty_splits,
+            rows_scanned: scanned,
+            assign_secs: (t1 - t0).as_secs_f64(),
+            update_secs: t1.elapsed().as_secs_f64(),
+        };
+        mon.iteration(&st);
+        stats.push(st);
+        let obj = upd.objective;
+        let stop = if t > 1 && moved == 0 {
+            Some(StopReason::Converged)
+        } else if prev_obj.is_some_and(|po| po - obj <= p.tol * po) {
+            Some(StopReason::Tolerance)
+        } else if t == p.max_iter {
+            Some(StopReason::MaxIter)
+        } else {
+            None
+        };
+        if let Some(stop) = stop {
+            return Ok(RunResult {
+                centroids: c,
+                labels,
+                objective: obj,
+                n_iter: t,
+                stop,
+                stats,
+            });
+        }
+        prev_obj = Some(obj);
+        std::mem::swap(&mut c, &mut next);
+        prev_labels.copy_from_slice(&labels);
+    }
+    unreachable!("max_iter >= 1 is validated")
+}

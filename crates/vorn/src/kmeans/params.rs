@@ -1,0 +1,258 @@
+//! k-means parameters: a plain struct with `Default`, chainable setters and `validate()`.
+
+use crate::cluster::Algorithm;
+use crate::error::{Error, Result};
+use crate::metric::Metric;
+
+/// How the first centroids are chosen.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum Init {
+    /// Greedy k-means++ (Arthur & Vassilvitskii 2007): each step draws `n_local_trials`
+    /// candidates with probability ∝ D² and keeps the one that lowers the potential most
+    /// (scikit-learn's variant). Candidates are evaluated in parallel.
+    #[default]
+    KMeansPlusPlus,
+    /// k distinct rows drawn uniformly (FAISS's default).
+    Random,
+    /// Caller-supplied row-major `k × d` centroids (for cosine they are normalised).
+    Given(Vec<f32>),
+}
+
+impl Init {
+    /// Name used by the bindings (`"k-means++"`, `"random"`, `"given"`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Init::KMeansPlusPlus => "k-means++",
+            Init::Random => "random",
+            Init::Given(_) => "given",
+        }
+    }
+}
+
+/// Parameters of a k-means fit. Every default is documented with where it comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KMeansParams {
+    /// Number of clusters. Default 8 (scikit-learn's `n_clusters`).
+    pub k: usize,
+    /// Metric. Default L2.
+    pub metric: Metric,
+    /// Backend. Default `Auto` (a static function of n, d, k; see [`crate::cluster::select`]).
+    pub algorithm: Algorithm,
+    /// Seeding. Default k-means++ (scikit-learn's default; good minima on separated data).
+    pub init: Init,
+    /// Restarts; the run with the lowest objective wins. Default 1 (scikit-learn ≥ 1.4 with
+    /// k-means++ uses one run).
+    pub n_init: usize,
+    /// Maximum Lloyd iterations per run. Default 300 (scikit-learn).
+    pub max_iter: usize,
+    /// Stop when the relative objective decrease (J_{t-1} − J_t)/J_{t-1} ≤ tol. Default 1e-4
+    /// (scikit-learn's number, applied to the objective rather than to centre shift). A run
+    /// also stops when no label changes (an exact fixed point).
+    pub tol: f64,
+    /// Seed of every random choice. Default 0.
+    pub seed: u64,
+    /// Train on at most this many rows drawn uniformly without replacement (labels are then
+    /// computed for all rows). Default `None`: all rows.
+    pub sample_size: Option<usize>,
+    /// FAISS-style cap: train on at most `k × max_points_per_centroid` rows (FAISS uses 256).
+    /// Default `None`: no cap. When both caps are set the smaller applies.
+    pub max_points_per_centroid: Option<usize>,
+    /// Worker threads. Default `None`: the global rayon pool (all cores). Results do not
+    /// depend on it.
+    pub n_threads: Option<usize>,
+    /// Candidates per k-means++ step. Default `None` = 2 + ⌊ln k⌋ (scikit-learn).
+    pub n_local_trials: Option<usize>,
+}
+
+impl Default for KMeansParams {
+    fn default() -> Self {
+        KMeansParams {
+            k: 8,
+            metric: Metric::L2,
+            algorithm: Algorithm::Auto,
+            init: Init::KMeansPlusPlus,
+            n_init: 1,
+            max_iter: 300,
+            tol: 1e-4,
+            seed: 0,
+            sample_size: None,
+            max_points_per_centroid: None,
+            n_threads: None,
+            n_local_trials: None,
+        }
+    }
+}
+
+impl KMeansParams {
+    /// Defaults with `k` clusters.
+    ///
+    /// ```
+    /// let p = vorn::KMeansParams::new(16).seed(7).max_iter(50);
+    /// assert_eq!(p.k, 16);
+    /// ```
+    pub fn new(k: usize) -> Self {
+        KMeansParams {
+            k,
+            ..Default::default()
+        }
+    }
+    /// Sets `metric`.
+    pub fn metric(mut self, m: Metric) -> Self {
+        self.metric = m;
+        self
+    }
+    /// Sets `algorithm`.
+    pub fn algorithm(mut self, a: Algorithm) -> Self {
+        self.algorithm = a;
+        self
+    }
+    /// Sets `init`.
+    pub fn init(mut self, i: Init) -> Self {
+        self.init = i;
+        self
+    }
+    /// Sets `n_init`.
+    pub fn n_init(mut self, v: usize) -> Self {
+        self.n_init = v;
+        self
+    }
+    /// Sets `max_iter`.
+    pub fn max_iter(mut self, v: usize) -> Self {
+        self.max_iter = v;
+        self
+    }
+    /// Sets `tol`.
+    pub fn tol(mut self, v: f64) -> Self {
+        self.tol = v;
+        self
+    }
+    /// Sets `seed`.
+    pub fn seed(mut self, v: u64) -> Self {
+        self.seed = v;
+        self
+    }
+    /// Sets `sample_size`.
+    pub fn sample_size(mut self, v: Option<usize>) -> Self {
+        self.sample_size = v;
+        self
+    }
+    /// Sets `max_points_per_centroid`.
+    pub fn max_points_per_centroid(mut self, v: Option<usize>) -> Self {
+        self.max_points_per_centroid = v;
+        self
+    }
+    /// Sets `n_threads`.
+    pub fn n_threads(mut self, v: Option<usize>) -> Self {
+        self.n_threads = v;
+        self
+    }
+    /// Sets `n_local_trials`.
+    pub fn n_local_trials(mut self, v: Option<usize>) -> Self {
+        self.n_local_trials = v;
+        self
+    }
+
+    /// Checks the parameters alone (no data).
+    pub fn validate(&self) -> Result<()> {
+        if self.k == 0 {
+            return Err(Error::param("n_clusters", "must be at least 1"));
+        }
+        if self.k > u32::MAX as usize {
+            return Err(Error::param("n_clusters", "must fit in 32 bits"));
+        }
+        if self.n_init == 0 {
+            return Err(Error::param("n_init", "must be at least 1"));
+        }
+        if self.max_iter == 0 {
+            return Err(Error::param("max_iter", "must be at least 1"));
+        }
+        if !(self.tol >= 0.0 && self.tol.is_finite()) {
+            return Err(Error::param(
+                "tol",
+                format!("must be a finite number >= 0, got {}", self.tol),
+            ));
+        }
+        if self.sample_size == Some(0) {
+            return Err(Error::param(
+                "sample_size",
+                "must be at least 1 (or unset for all rows)",
+            ));
+        }
+        if self.max_points_per_centroid == Some(0) {
+            return Err(Error::param(
+                "max_points_per_centroid",
+                "must be at least 1 (or unset)",
+            ));
+        }
+        if self.n_threads == Some(0) {
+            return Err(Error::param(
+                "n_threads",
+                "must be at least 1 (or unset for all cores)",
+            ));
+        }
+        if self.n_local_trials == Some(0) {
+            return Err(Error::param("n_local_trials", "must be at least 1"));
+        }
+        if let Init::Given(c) = &self.init {
+            if c.len() % self.k != 0 || c.is_empty() {
+                return Err(Error::param(
+                    "init",
+                    format!("{} values cannot be {} centroids", c.len(), self.k),
+                ));
+            }
+            if self.n_init > 1 {
+                return Err(Error::param(
+                    "n_init",
+                    "must be 1 when initial centroids are given (restarts would be identical)",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks the parameters against data of `n` rows and `d` columns.
+    pub fn validate_for(&self, n: usize, d: usize) -> Result<()> {
+        self.validate()?;
+        if n == 0 {
+            return Err(Error::EmptyInput);
+        }
+        if d == 0 {
+            return Err(Error::ZeroDimension);
+        }
+        if self.k > n {
+            return Err(Error::TooManyClusters { k: self.k, n });
+        }
+        if let Init::Given(c) = &self.init {
+            if c.len() != self.k * d {
+                return Err(Error::param(
+                    "init",
+                    format!(
+                        "initial centroids must be {} x {d} ({} values), got {} values",
+                        self.k,
+                        self.k * d,
+                        c.len()
+                    ),
+                ));
+            }
+            if let Some(i) = c.iter().position(|v| !v.is_finite()) {
+                return Err(Error::param(
+                    "init",
+                    format!("initial centroid {} has a non-finite value", i / d),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Rows used for training out of `n`.
+    pub fn train_rows(&self, n: usize) -> usize {
+        let mut m = n;
+        if let Some(s) = self.sample_size {
+            m = m.min(s);
+        }
+        if let Some(p) = self.max_points_per_centroid {
+            m = m.min(self.k.saturating_mul(p));
+        }
+        m.max(self.k.min(n))
+    }
+}

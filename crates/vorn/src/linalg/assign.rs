@@ -1,0 +1,324 @@
+//! The tiled assignment pass and the all-distances pass.
+
+use super::{PackedCentroids, ROW_BLOCK};
+use crate::data::MatrixView;
+use crate::error::{Error, Result};
+use crate::simd::{self, Isa, LaneBest, Tile, LANES, MAX_NP, MR};
+use rayon::prelude::*;
+
+/// Per-row result of an assignment pass.
+#[derive(Debug, Clone, Default)]
+pub struct AssignOutput {
+    /// Index of the nearest centroid (ties: lowest id).
+    pub labels: Vec<u32>,
+    /// Its score `‖c‖² − 2·x·c` (add ‖x‖² for the squared L2 distance).
+    pub scores: Vec<f32>,
+}
+
+/// Panels per centroid block: keep the block within ~384 KiB of L2.
+fn panels_per_block(d: usize) -> usize {
+    let bytes_per_panel = d * LANES * 4;
+    let p = (384 * 1024 / bytes_per_panel.max(1)).max(MAX_NP);
+    p - p % MAX_NP
+}
+
+/// Rows per cancellation check: ~2³⁰ flops, a few milliseconds.
+fn rows_per_poll(k: usize, d: usize) -> usize {
+    let per_row = (2 * k * d).max(1);
+    let r = ((1usize << 30) / per_row).max(ROW_BLOCK);
+    r - r % ROW_BLOCK
+}
+
+/// Copies up to MR rows into a zero-padded MR × d buffer.
+fn pad_rows(x: MatrixView<'_>, r0: usize, r1: usize, buf: &mut Vec<f32>) {
+    let d = x.d();
+    buf.clear();
+    buf.resize(MR * d, 0.0);
+    buf[..(r1 - r0) * d].copy_from_slice(&x.as_slice()[r0 * d..r1 * d]);
+}
+
+/// Runs `f(tile, rows_in_tile, micro_tile_index)` for every (micro-tile, panel group) of a row
+/// block, in the fixed order: centroid block → micro-tile → panel group.
+fn for_each_tile(
+    x: MatrixView<'_>,
+    c: &PackedCentroids,
+    r0: usize,
+    r1: usize,
+    mut f: impl FnMut(&Tile<'_>, usize),
+) {
+    let d = x.d();
+    let ppb = panels_per_block(d);
+    let mut pad = Vec::new();
+    let ntiles = (r1 - r0).div_ceil(MR);
+    let mut qb = 0;
+    while qb < c.npanels() {
+        let qe = (qb + ppb).min(c.npanels());
+        for t in 0..ntiles {
+            let a = r0 + t * MR;
+            let b = (a + MR).min(r1);
+            let xs: &[f32] = if b - a == MR {
+                &x.as_slice()[a * d..b * d]
+            } else {
+                pad_rows(x, a, b, &mut pad);
+                &pad
+            };
+            let mut q = qb;
+            while q < qe {
+                let np = (qe - q).min(MAX_NP);
+                let tile = Tile {
+                    x: xs,
+                    ldx: d,
+                    d,
+                    panels: c.panels(q, q + np),
+                    cn: c.cn(q, q + np),
+                    np,
+                    j0: (q * LANES) as u32,
+                };
+                f(&tile, t);
+                q += np;
+            }
+        }
+        qb = qe;
+    }
+}
+
+/// Nearest centroid of every row; see [`assign_with`].
+pub fn assign(
+    x: MatrixView<'_>,
+    c: &PackedCentroids,
+    cancel: &dyn Fn() -> bool,
+) -> Result<AssignOutput> {
+    let mut out = AssignOutput {
+        labels: vec![0; x.n()],
+        scores: vec![0.0; x.n()],
+    };
+    assign_with(
+        simd::active(),
+        x,
+        c,
+        &mut out.labels,
+        &mut out.scores,
+        cancel,
+    )?;
+    Ok(out)
+}
+
+/// Nearest centroid of every row of `x` into `labels`/`scores` (length n), on `isa`.
+/// Runs on the current rayon pool; `cancel` is polled on the calling thread between slabs
+/// and turns into [`Error::Interrupted`].
+pub fn assign_with(
+    isa: Isa,
+    x: MatrixView<'_>,
+    c: &PackedCentroids,
+    labels: &mut [u32],
+    scores: &mut [f32],
+    cancel: &dyn Fn() -> bool,
+) -> Result<()> {
+    assert_eq!(x.d(), c.d());
+    assert!(labels.len() == x.n() && scores.len() == x.n());
+    let slab = rows_per_poll(c.k(), x.d());
+    for (s, (lab, sc)) in labels
+        .chunks_mut(slab)
+        .zip(scores.chunks_mut(slab))
+        .enumerate()
+    {
+        if cancel() {
+            return Err(Error::Interrupted);
+        }
+        let s0 = s * slab;
+        lab.par_chunks_mut(ROW_BLOCK)
+            .zip(sc.par_chunks_mut(ROW_BLOCK))
+            .enumerate()
+            .for_each(|(b, (l, v))| {
+                let r0 = s0 + b * ROW_BLOCK;
+                let r1 = r0 + l.len();
+                let mut best = vec![LaneBest::default(); (r1 - r0).div_ceil(MR)];
+                for_each_tile(x, c, r0, r1, |tile, t| {
+                    simd::argmin_tile(isa, tile, &mut best[t])
+                });
+                for i in 0..(r1 - r0) {
+                    let (bv, bi) = best[i / MR].finish(i % MR);
+                    l[i] = bi;
+                    v[i] = bv;
+                }
+            });
+    }
+    if cancel() {
+        return Err(Error::Interrupted);
+    }
+    Ok(())
+}
+
+/// All squared distances `max(0, ‖x‖² + ‖c‖² − 2·x·c)` (L2) or `max(0, 1 − x̂·c)`-style scores
+/// as computed by `finish(row_norm2, score)`, row-major n × k, into `out`.
+pub fn distances(
+    x: MatrixView<'_>,
+    c: &PackedCentroids,
+    out: &mut [f32],
+    finish: &(dyn Fn(usize, f32) -> f32 + Sync),
+    cancel: &dyn Fn() -> bool,
+) -> Result<()> {
+    let k = c.k();
+    assert_eq!(out.len(), x.n() * k);
+    let isa = simd::active();
+    let slab = rows_per_poll(k, x.d());
+    for (s, o) in out.chunks_mut(slab * k).enumerate() {
+        if cancel() {
+            return Err(Error::Interrupted);
+        }
+        let s0 = s * slab;
+        o.par_chunks_mut(ROW_BLOCK * k)
+            .enumerate()
+            .for_each(|(b, ob)| {
+                let r0 = s0 + b * ROW_BLOCK;
+                let r1 = r0 + ob.len() / k;
+                let mut buf = [0f32; MR * MAX_NP * LANES];
+                for_each_tile(x, c, r0, r1, |tile, t| {
+                    simd::score_tile(isa, tile, &mut buf);
+                    let j0 = tile.j0 as usize;
+                    let cols = (tile.np * LANES).min(k - j0);
+                    for i in 0..MR {
+                        let row = t * MR + i;
+                        if r0 + row >= r1 {
+                            break;
+                        }
+                        for cix in 0..cols {
+                            ob[row * k + j0 + cix] =
+                                finish(r0 + row, buf[i * MAX_NP * LANES + cix]);
+                        }
+                    }
+                });
+            });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metric::Metric;
+    use crate::rng::Rng;
+
+    fn data(n: usize, d: usize, seed: u64) -> Vec<f32> {
+        let mut r = Rng::new(seed);
+        (0..n * d).map(|_| r.normal() as f32).collect()
+    }
+
+    #[test]
+    fn matches_brute_force_and_is_blocking_invariant() {
+        for &(n, d, k) in &[
+            (1usize, 1usize, 1usize),
+            (7, 3, 5),
+            (200, 17, 70),
+            (130, 64, 300),
+        ] {
+            let xs = data(n, d, 1);
+            let cs = data(k, d, 2);
+            let x = MatrixView::new(&xs, n, d).unwrap();
+            let pc = PackedCentroids::new(&cs, k, d, Metric::L2);
+            let out = assign(x, &pc, &|| false).unwrap();
+            for i in 0..n {
+                let dist = |j: usize| -> f64 {
+                    (0..d)
+                        .map(|p| ((xs[i * d + p] - cs[j * d + p]) as f64).powi(2))
+                        .sum()
+                };
+                let best = (0..k).map(dist).fold(f64::INFINITY, f64::min);
+                let got = dist(out.labels[i] as usize);
+                assert!(
+                    got <= best + 1e-3 * (1.0 + best),
+                    "row {i}: {got} vs {best}"
+                );
+            }
+            // Each row alone gives the same bits as the whole batch.
+            for i in (0..n).step_by(7) {
+                let one = assign(x.rows(i, i + 1), &pc, &|| false).unwrap();
+                assert_eq!(one.labels[0], out.labels[i]);
+                assert_eq!(one.scores[0].to_bits(), out.scores[i].to_bits());
+            }
+            // Every ISA gives the same bits.
+            for isa in simd::available() {
+                let mut l = vec![0; n];
+                let mut s = vec![0.0; n];
+                assign_with(isa, x, &pc, &mut l, &mut s, &|| false).unwrap();
+                assert_eq!(l, out.labels);
+            }
+        }
+    }
+
+    #[test]
+    fn distances_match_assign() {
+        let (n, d, k) = (100, 9, 37);
+        let xs = data(n, d, 3);
+        let cs = data(k, d, 4);
+        let x = MatrixView::new(&xs, n, d).unwrap();
+        let pc = PackedCentroids::new(&cs, k, d, Metric::L2);
+        let mut all = vec![0f32; n * k];
+        distances(x, &pc, &mut all, &|_, s| s, &|| false).unwrap();
+        let out = assign(x, &pc, &|| false).unwrap();
+        for i in 0..n {
+            let row = &all[i * k..(i + 1) * k];
+            let j = out.labels[i] as usize;
+            assert_eq!(row[j].to_bits(), out.scores[i].to_bits());
+            assert!(row.iter().all(|&v| v >= row[j]));
+        }
+    }
+
+    #[test]
+    fn cancel_interrupts() {
+        let xs = data(10, 2, 1);
+        let pc = PackedCentroids::new(&xs[..4], 2, 2, Metric::L2);
+        let r = assign(MatrixView::new(&xs, 10, 2).unwrap(), &pc, &|| true);
+        assert!(matches!(r, Err(Error::Interrupted)));
+    }
+}
+
+/// Best and second-best scores of every row (for bound-pruned backends): `(label, best,
+/// second)` with exactly the bits and the tie rule of [`assign_with`]; second is +∞ if k = 1.
+pub fn top2(
+    x: MatrixView<'_>,
+    c: &PackedCentroids,
+    out: &mut [(u32, f32, f32)],
+    cancel: &dyn Fn() -> bool,
+) -> Result<()> {
+    let k = c.k();
+    assert_eq!(out.len(), x.n());
+    let isa = simd::active();
+    let slab = rows_per_poll(k, x.d());
+    for (s, o) in out.chunks_mut(slab).enumerate() {
+        if cancel() {
+            return Err(Error::Interrupted);
+        }
+        let s0 = s * slab;
+        o.par_chunks_mut(ROW_BLOCK).enumerate().for_each(|(b, ob)| {
+            let r0 = s0 + b * ROW_BLOCK;
+            let r1 = r0 + ob.len();
+            ob.iter_mut()
+                .for_each(|v| *v = (u32::MAX, f32::INFINITY, f32::INFINITY));
+            let mut buf = [0f32; MR * MAX_NP * LANES];
+            for_each_tile(x, c, r0, r1, |tile, t| {
+                simd::score_tile(isa, tile, &mut buf);
+                let j0 = tile.j0 as usize;
+                let cols = (tile.np * LANES).min(k - j0);
+                for i in 0..MR {
+                    let row = t * MR + i;
+                    if r0 + row >= r1 {
+                        break;
+                    }
+                    let e = &mut ob[row];
+                    for cix in 0..cols {
+                        let v = buf[i * MAX_NP * LANES + cix];
+                        if v < e.1 {
+                            e.2 = e.1;
+                            e.1 = v;
+                            e.0 = (j0 + cix) as u32;
+                        } else if v < e.2 {
+                            e.2 = v;
+                        }
+                    }
+                }
+            });
+        });
+    }
+    Ok(())
+}

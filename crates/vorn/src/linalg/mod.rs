@@ -1,0 +1,20 @@
+//! Blocked distance computation: ‖x‖² + ‖c‖² − 2·x·cᵀ in cache-sized tiles with a fused
+//! per-tile arg-min, never materialising the n × k matrix.
+//!
+//! # Blocking
+//! Rows are processed in blocks of [`ROW_BLOCK`] (parallel unit, rayon); centroids in blocks
+//! of panels sized to stay in L2 (~384 KiB); inside, micro-tiles of 8 rows × 48 centroids
+//! (see [`crate::simd`]). Cost: 2·n·k·d flops, memory traffic O(n·d + (n/ROW_BLOCK)·k·d).
+//! Because the per-pair arithmetic never depends on the blocking, labels are identical at
+//! any thread count or batch size.
+//!
+//! Negative squared distances from cancellation are clamped to 0.
+
+mod assign;
+mod packed;
+
+pub use assign::{assign, assign_with, distances, top2, AssignOutput};
+pub use packed::PackedCentroids;
+
+/// Rows per parallel block.
+pub const ROW_BLOCK: usize = 64;

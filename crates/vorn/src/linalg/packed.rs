@@ -1,0 +1,69 @@
+//! Centroids packed into 16-wide panels for the micro-kernel (see [`crate::simd`]).
+
+use crate::metric::Metric;
+use crate::simd::LANES;
+
+/// Centroids in panel layout with their squared norms.
+#[derive(Debug, Clone)]
+pub struct PackedCentroids {
+    k: usize,
+    d: usize,
+    npanels: usize,
+    panels: Vec<f32>,
+    cn: Vec<f32>,
+}
+
+impl PackedCentroids {
+    /// Packs row-major `k × d` centroids. For cosine the norm term is the constant 1, so the
+    /// arg-min of `1 − 2·x·c` is the arg-max of the cosine whatever ‖x‖ is (centroids are unit).
+    pub fn new(centroids: &[f32], k: usize, d: usize, metric: Metric) -> Self {
+        assert_eq!(centroids.len(), k * d);
+        let npanels = k.div_ceil(LANES);
+        let mut panels = vec![0f32; npanels * d * LANES];
+        let mut cn = vec![f32::INFINITY; npanels * LANES];
+        for j in 0..k {
+            let c = &centroids[j * d..(j + 1) * d];
+            let (q, l) = (j / LANES, j % LANES);
+            let base = q * d * LANES;
+            for p in 0..d {
+                panels[base + p * LANES + l] = c[p];
+            }
+            cn[j] = match metric {
+                Metric::L2 => c.iter().map(|&v| v as f64 * v as f64).sum::<f64>() as f32,
+                Metric::Cosine => 1.0,
+            };
+        }
+        PackedCentroids {
+            k,
+            d,
+            npanels,
+            panels,
+            cn,
+        }
+    }
+
+    /// Number of centroids.
+    pub fn k(&self) -> usize {
+        self.k
+    }
+    /// Dimension.
+    pub fn d(&self) -> usize {
+        self.d
+    }
+    /// Number of 16-wide panels.
+    pub fn npanels(&self) -> usize {
+        self.npanels
+    }
+    /// Panels `q0..q1` as one slice.
+    pub(crate) fn panels(&self, q0: usize, q1: usize) -> &[f32] {
+        &self.panels[q0 * self.d * LANES..q1 * self.d * LANES]
+    }
+    /// Norm terms of panels `q0..q1`.
+    pub(crate) fn cn(&self, q0: usize, q1: usize) -> &[f32] {
+        &self.cn[q0 * LANES..q1 * LANES]
+    }
+    /// Norm term of centroid `j`.
+    pub fn norm_term(&self, j: usize) -> f32 {
+        self.cn[j]
+    }
+}

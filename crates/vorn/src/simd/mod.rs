@@ -1,0 +1,197 @@
+//! Runtime-dispatched distance micro-kernels, each with a scalar twin.
+//!
+//! # The kernel
+//! For a tile of [`MR`] rows `x₀..x₇` and up to [`MAX_NP`] *panels* of [`LANES`] centroids,
+//! the kernel computes every dot product `x_i · c_j` by a strictly sequential fused
+//! multiply-add chain over the dimension, `acc ← fma(x_i[p], c_j[p], acc)` for p = 0, 1, …,
+//! d − 1, then the score `s_ij = ‖c_j‖² − 2·(x_i · c_j)` with one more fma. Because every
+//! (i, j) pair sees exactly the same operations whatever tile, thread or batch it falls in,
+//! and because `f32::mul_add` is the same correctly rounded fma as the vector instruction,
+//! the AVX-512 kernel and the scalar twin produce **identical bits**. That is what makes
+//! labels independent of thread count and batch size, and what the tests check.
+//!
+//! Centroids are packed into panels: panel q holds centroids 16q..16q+15 as a `d × 16`
+//! row-major block (element (p, l) at `p*16 + l`), zero-padded past k with `‖c‖² = +∞` so
+//! padding never wins.
+//!
+//! Two consumers of the score tile exist: a fused lane-wise arg-min (labels; ties go to the
+//! lowest centroid id) and a store (all scores, for `transform`).
+//!
+//! `VORN_SIMD=scalar` forces the scalar twin; `VORN_SIMD=avx512` insists on AVX-512.
+
+mod scalar;
+#[cfg(target_arch = "x86_64")]
+mod x86;
+
+use std::sync::OnceLock;
+
+/// Rows per micro-tile.
+pub const MR: usize = 8;
+/// Centroids per panel (one 512-bit register of f32).
+pub const LANES: usize = 16;
+/// Panels per kernel call.
+pub const MAX_NP: usize = 3;
+
+/// The instruction set a kernel runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Isa {
+    /// Portable Rust (software fma when the CPU lacks one).
+    Scalar,
+    /// Portable Rust compiled with AVX2 + FMA enabled (auto-vectorised).
+    Avx2,
+    /// Hand-written AVX-512F kernel.
+    Avx512,
+}
+
+impl Isa {
+    /// Lower-case name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Isa::Scalar => "scalar",
+            Isa::Avx2 => "avx2",
+            Isa::Avx512 => "avx512",
+        }
+    }
+}
+
+fn detect() -> Isa {
+    let want = std::env::var("VORN_SIMD")
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    #[cfg(target_arch = "x86_64")]
+    {
+        let has512 = std::arch::is_x86_feature_detected!("avx512f");
+        let has2 = std::arch::is_x86_feature_detected!("avx2")
+            && std::arch::is_x86_feature_detected!("fma");
+        match want.as_str() {
+            "scalar" => return Isa::Scalar,
+            "avx2" if has2 => return Isa::Avx2,
+            _ => {}
+        }
+        if has512 {
+            return Isa::Avx512;
+        }
+        if has2 {
+            return Isa::Avx2;
+        }
+    }
+    let _ = want;
+    Isa::Scalar
+}
+
+/// The kernel family in use (detected once; `VORN_SIMD` overrides).
+pub fn active() -> Isa {
+    static ISA: OnceLock<Isa> = OnceLock::new();
+    *ISA.get_or_init(detect)
+}
+
+/// Lane-wise running minimum for one micro-tile: `v[i*LANES + l]` is the best score seen in
+/// lane `l` of row `i`, `idx` its centroid id.
+#[derive(Clone)]
+pub struct LaneBest {
+    /// Best scores.
+    pub v: [f32; MR * LANES],
+    /// Their centroid ids.
+    pub idx: [u32; MR * LANES],
+}
+
+impl Default for LaneBest {
+    fn default() -> Self {
+        LaneBest {
+            v: [f32::INFINITY; MR * LANES],
+            idx: [u32::MAX; MR * LANES],
+        }
+    }
+}
+
+impl LaneBest {
+    /// Reduces row `i` to (best score, lowest id achieving it).
+    #[inline]
+    pub fn finish(&self, i: usize) -> (f32, u32) {
+        let v = &self.v[i * LANES..(i + 1) * LANES];
+        let ix = &self.idx[i * LANES..(i + 1) * LANES];
+        let mut best = f32::INFINITY;
+        let mut id = u32::MAX;
+        for l in 0..LANES {
+            if v[l] < best || (v[l] == best && ix[l] < id) {
+                best = v[l];
+                id = ix[l];
+            }
+        }
+        (best, id)
+    }
+}
+
+/// Arguments of one kernel call.
+pub struct Tile<'a> {
+    /// First row of the tile; row i starts at `x[i * ldx]`, MR rows readable.
+    pub x: &'a [f32],
+    /// Row stride of `x`.
+    pub ldx: usize,
+    /// Dimension.
+    pub d: usize,
+    /// `np` consecutive panels (`np * d * LANES` values).
+    pub panels: &'a [f32],
+    /// Their squared norms (`np * LANES`).
+    pub cn: &'a [f32],
+    /// Number of panels, 1..=MAX_NP.
+    pub np: usize,
+    /// Id of the first centroid of the first panel.
+    pub j0: u32,
+}
+
+impl Tile<'_> {
+    #[inline]
+    fn check(&self) {
+        assert!(self.np >= 1 && self.np <= MAX_NP);
+        assert!(self.x.len() > (MR - 1) * self.ldx + self.d - 1 && self.ldx >= self.d);
+        assert!(self.panels.len() >= self.np * self.d * LANES && self.cn.len() >= self.np * LANES);
+    }
+}
+
+/// Fused scores + lane-wise arg-min update on `isa`.
+#[inline]
+pub fn argmin_tile(isa: Isa, t: &Tile<'_>, best: &mut LaneBest) {
+    t.check();
+    match isa {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `active()` only returns Avx512/Avx2 when the CPU has the features; bounds checked above.
+        Isa::Avx512 => unsafe { x86::argmin_tile_avx512(t, best) },
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2 => unsafe { scalar::argmin_tile_avx2(t, best) },
+        _ => scalar::argmin_tile(t, best),
+    }
+}
+
+/// Scores of the tile into `out[i * MAX_NP * LANES + col]` (col < np * LANES).
+#[inline]
+pub fn score_tile(isa: Isa, t: &Tile<'_>, out: &mut [f32; MR * MAX_NP * LANES]) {
+    t.check();
+    match isa {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: as above.
+        Isa::Avx512 => unsafe { x86::score_tile_avx512(t, out) },
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2 => unsafe { scalar::score_tile_avx2(t, out) },
+        _ => scalar::score_tile(t, out),
+    }
+}
+
+/// All ISAs usable on this CPU (for tests comparing kernels with their twin).
+pub fn available() -> Vec<Isa> {
+    let mut v = vec![Isa::Scalar];
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
+            v.push(Isa::Avx2);
+        }
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            v.push(Isa::Avx512);
+        }
+    }
+    v
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,112 @@
+use super::*;
+use crate::rng::Rng;
+
+fn random_tile_data(d: usize, np: usize, seed: u64) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+    let mut r = Rng::new(seed);
+    let x: Vec<f32> = (0..MR * d).map(|_| r.normal() as f32).collect();
+    let panels: Vec<f32> = (0..np * d * LANES).map(|_| r.normal() as f32).collect();
+    let cn: Vec<f32> = (0..np * LANES)
+        .map(|_| (r.next_f64() * 10.0) as f32)
+        .collect();
+    (x, panels, cn)
+}
+
+#[test]
+fn every_isa_matches_scalar_twin_bitwise() {
+    for &d in &[1usize, 3, 16, 37, 128] {
+        for np in 1..=MAX_NP {
+            let (x, panels, cn) = random_tile_data(d, np, (d * 10 + np) as u64);
+            let t = Tile {
+                x: &x,
+                ldx: d,
+                d,
+                panels: &panels,
+                cn: &cn,
+                np,
+                j0: 32,
+            };
+            let mut ref_best = LaneBest::default();
+            let mut ref_out = [0f32; MR * MAX_NP * LANES];
+            argmin_tile(Isa::Scalar, &t, &mut ref_best);
+            score_tile(Isa::Scalar, &t, &mut ref_out);
+            for isa in available() {
+                let mut b = LaneBest::default();
+                let mut o = [0f32; MR * MAX_NP * LANES];
+                argmin_tile(isa, &t, &mut b);
+                score_tile(isa, &t, &mut o);
+                assert_eq!(b.idx, ref_best.idx, "{isa:?} d={d} np={np}");
+                assert!(b
+                    .v
+                    .iter()
+                    .zip(ref_best.v.iter())
+                    .all(|(a, b)| a.to_bits() == b.to_bits()));
+                for i in 0..MR {
+                    for c in 0..np * LANES {
+                        let k = i * MAX_NP * LANES + c;
+                        assert_eq!(
+                            o[k].to_bits(),
+                            ref_out[k].to_bits(),
+                            "{isa:?} d={d} np={np}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn scores_match_naive_formula() {
+    let d = 20;
+    let (x, panels, cn) = random_tile_data(d, 2, 9);
+    let t = Tile {
+        x: &x,
+        ldx: d,
+        d,
+        panels: &panels,
+        cn: &cn,
+        np: 2,
+        j0: 0,
+    };
+    let mut out = [0f32; MR * MAX_NP * LANES];
+    score_tile(active(), &t, &mut out);
+    for i in 0..MR {
+        for q in 0..2 {
+            for l in 0..LANES {
+                let dot: f64 = (0..d)
+                    .map(|p| x[i * d + p] as f64 * panels[q * d * LANES + p * LANES + l] as f64)
+                    .sum();
+                let want = cn[q * LANES + l] as f64 - 2.0 * dot;
+                let got = out[i * MAX_NP * LANES + q * LANES + l] as f64;
+                assert!(
+                    (got - want).abs() < 1e-4 * (1.0 + want.abs()),
+                    "{got} vs {want}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn ties_go_to_lowest_id() {
+    let d = 4;
+    let x = vec![1f32; MR * d];
+    let panels = vec![0.5f32; 2 * d * LANES]; // every centroid identical
+    let cn = vec![1f32; 2 * LANES];
+    let t = Tile {
+        x: &x,
+        ldx: d,
+        d,
+        panels: &panels,
+        cn: &cn,
+        np: 2,
+        j0: 16,
+    };
+    for isa in available() {
+        let mut b = LaneBest::default();
+        argmin_tile(isa, &t, &mut b);
+        for i in 0..MR {
+            assert_eq!(b.finish(i).1, 16);
+        }
+    }
+}
