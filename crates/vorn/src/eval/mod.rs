@@ -18,6 +18,8 @@ pub struct VMeasure {
     pub v_measure: f64,
 }
 
+type Counts<K> = HashMap<K, f64>;
+
 fn contingency(
     truth: &[u32],
     pred: &[u32],

@@ -193,6 +193,56 @@ pub fn distances(
     Ok(())
 }
 
+/// Best and second-best scores of every row (for bound-pruned backends): `(label, best,
+/// second)` with exactly the bits and the tie rule of [`assign_with`]; second is +∞ if k = 1.
+pub fn top2(
+    x: MatrixView<'_>,
+    c: &PackedCentroids,
+    out: &mut [(u32, f32, f32)],
+    cancel: &dyn Fn() -> bool,
+) -> Result<()> {
+    let k = c.k();
+    assert_eq!(out.len(), x.n());
+    let isa = simd::active();
+    let slab = rows_per_poll(k, x.d());
+    for (s, o) in out.chunks_mut(slab).enumerate() {
+        if cancel() {
+            return Err(Error::Interrupted);
+        }
+        let s0 = s * slab;
+        o.par_chunks_mut(ROW_BLOCK).enumerate().for_each(|(b, ob)| {
+            let r0 = s0 + b * ROW_BLOCK;
+            let r1 = r0 + ob.len();
+            ob.iter_mut()
+                .for_each(|v| *v = (u32::MAX, f32::INFINITY, f32::INFINITY));
+            let mut buf = [0f32; MR * MAX_NP * LANES];
+            for_each_tile(x, c, r0, r1, |tile, t| {
+                simd::score_tile(isa, tile, &mut buf);
+                let j0 = tile.j0 as usize;
+                let cols = (tile.np * LANES).min(k - j0);
+                for i in 0..MR {
+                    let row = t * MR + i;
+                    if r0 + row >= r1 {
+                        break;
+                    }
+                    let e = &mut ob[row];
+                    for cix in 0..cols {
+                        let v = buf[i * MAX_NP * LANES + cix];
+                        if v < e.1 {
+                            e.2 = e.1;
+                            e.1 = v;
+                            e.0 = (j0 + cix) as u32;
+                        } else if v < e.2 {
+                            e.2 = v;
+                        }
+                    }
+                }
+            });
+        });
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -271,54 +321,4 @@ mod tests {
         let r = assign(MatrixView::new(&xs, 10, 2).unwrap(), &pc, &|| true);
         assert!(matches!(r, Err(Error::Interrupted)));
     }
-}
-
-/// Best and second-best scores of every row (for bound-pruned backends): `(label, best,
-/// second)` with exactly the bits and the tie rule of [`assign_with`]; second is +∞ if k = 1.
-pub fn top2(
-    x: MatrixView<'_>,
-    c: &PackedCentroids,
-    out: &mut [(u32, f32, f32)],
-    cancel: &dyn Fn() -> bool,
-) -> Result<()> {
-    let k = c.k();
-    assert_eq!(out.len(), x.n());
-    let isa = simd::active();
-    let slab = rows_per_poll(k, x.d());
-    for (s, o) in out.chunks_mut(slab).enumerate() {
-        if cancel() {
-            return Err(Error::Interrupted);
-        }
-        let s0 = s * slab;
-        o.par_chunks_mut(ROW_BLOCK).enumerate().for_each(|(b, ob)| {
-            let r0 = s0 + b * ROW_BLOCK;
-            let r1 = r0 + ob.len();
-            ob.iter_mut()
-                .for_each(|v| *v = (u32::MAX, f32::INFINITY, f32::INFINITY));
-            let mut buf = [0f32; MR * MAX_NP * LANES];
-            for_each_tile(x, c, r0, r1, |tile, t| {
-                simd::score_tile(isa, tile, &mut buf);
-                let j0 = tile.j0 as usize;
-                let cols = (tile.np * LANES).min(k - j0);
-                for i in 0..MR {
-                    let row = t * MR + i;
-                    if r0 + row >= r1 {
-                        break;
-                    }
-                    let e = &mut ob[row];
-                    for cix in 0..cols {
-                        let v = buf[i * MAX_NP * LANES + cix];
-                        if v < e.1 {
-                            e.2 = e.1;
-                            e.1 = v;
-                            e.0 = (j0 + cix) as u32;
-                        } else if v < e.2 {
-                            e.2 = v;
-                        }
-                    }
-                }
-            });
-        });
-    }
-    Ok(())
 }
