@@ -20,14 +20,7 @@ pub struct VMeasure {
 
 type Counts<K> = HashMap<K, f64>;
 
-fn contingency(
-    truth: &[u32],
-    pred: &[u32],
-) -> (
-    HashMap<(u32, u32), f64>,
-    HashMap<u32, f64>,
-    HashMap<u32, f64>,
-) {
+fn contingency(truth: &[u32], pred: &[u32]) -> (Counts<(u32, u32)>, Counts<u32>, Counts<u32>) {
     assert_eq!(truth.len(), pred.len(), "label vectors differ in length");
     let mut joint = HashMap::new();
     let mut a = HashMap::new();
