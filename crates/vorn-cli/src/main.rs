@@ -1,0 +1,4 @@
+//! The `vorn` command line.
+fn main() {
+    println!("vorn {}", env!("CARGO_PKG_VERSION"));
+}
