@@ -1,0 +1,298 @@
+//! Property tests of the k-means engine against naive references.
+
+mod common;
+use common::*;
+use vorn::data::{synth, MatrixView};
+use vorn::{fit, Algorithm, Init, KMeansParams, Metric};
+
+fn view(x: &[f32], n: usize, d: usize) -> MatrixView<'_> {
+    MatrixView::new(x, n, d).unwrap()
+}
+
+#[test]
+fn same_init_same_labels_as_naive_lloyd() {
+    for &(n, d, k, seed) in &[
+        (300usize, 5usize, 7usize, 1u64),
+        (500, 17, 20, 2),
+        (257, 64, 50, 3),
+    ] {
+        let x = gaussian(n, d, seed);
+        let init = x[..k * d].to_vec();
+        for algo in [Algorithm::Lloyd, Algorithm::Hamerly] {
+            let iters = 6;
+            let p = KMeansParams::new(k)
+                .init(Init::Given(init.clone()))
+                .max_iter(iters + 1)
+                .tol(0.0)
+                .algorithm(algo);
+            let m = fit(view(&x, n, d), &p).unwrap();
+            // vorn ran m.n_iter() assignments; the naive loop does the same number.
+            let (naive, c) = naive_lloyd(&x, n, d, &init, m.n_iter() - 1);
+            assert_eq!(m.labels(), &naive[..], "{algo:?} n={n} d={d} k={k}");
+            for (a, b) in m.centroids().iter().zip(&c) {
+                assert!((*a as f64 - b).abs() <= 1e-5 * (1.0 + b.abs()));
+            }
+        }
+    }
+}
+
+#[test]
+fn objective_never_increases() {
+    for metric in [Metric::L2, Metric::Cosine] {
+        for seed in 0..4 {
+            let b = synth::blobs(3000, 12, 15, seed);
+            for algo in [Algorithm::Lloyd, Algorithm::Hamerly] {
+                let p = KMeansParams::new(25)
+                    .metric(metric)
+                    .seed(seed)
+                    .tol(0.0)
+                    .max_iter(60)
+                    .algorithm(algo);
+                let m = fit(view(&b.data, b.n, b.d), &p).unwrap();
+                let obj: Vec<f64> = m.iteration_stats().iter().map(|s| s.objective).collect();
+                for w in obj.windows(2) {
+                    assert!(
+                        w[1] <= w[0] * (1.0 + 1e-12),
+                        "{metric:?} {algo:?}: {} -> {}",
+                        w[0],
+                        w[1]
+                    );
+                }
+                assert_eq!(m.inertia(), *obj.last().unwrap());
+            }
+        }
+    }
+}
+
+#[test]
+fn inertia_is_exact_sum_of_squared_distances() {
+    let b = synth::blobs(2000, 8, 6, 5);
+    let m = fit(view(&b.data, b.n, b.d), &KMeansParams::new(6)).unwrap();
+    let c: Vec<f64> = m.centroids().iter().map(|&v| v as f64).collect();
+    let d = b.d;
+    let naive: f64 = (0..b.n)
+        .map(|i| {
+            sqdist(
+                &b.data[i * d..(i + 1) * d],
+                &c[m.labels()[i] as usize * d..][..d],
+            )
+        })
+        .sum();
+    assert!((m.inertia() - naive).abs() <= 1e-9 * naive);
+    // Labels are the nearest returned centroid.
+    assert_eq!(m.predict(view(&b.data, b.n, b.d)).unwrap(), m.labels());
+}
+
+#[test]
+fn more_clusters_lower_objective() {
+    let b = synth::blobs(4000, 10, 32, 9);
+    let mut last = f64::INFINITY;
+    for k in [2, 4, 8, 16, 32, 64] {
+        let m = fit(view(&b.data, b.n, b.d), &KMeansParams::new(k).n_init(2)).unwrap();
+        assert!(m.inertia() < last, "k={k}: {} !< {last}", m.inertia());
+        last = m.inertia();
+    }
+}
+
+#[test]
+fn bit_identical_across_thread_counts() {
+    let b = synth::blobs(20_000, 24, 40, 11);
+    for metric in [Metric::L2, Metric::Cosine] {
+        for algo in [Algorithm::Lloyd, Algorithm::Hamerly] {
+            for sample in [None, Some(5000)] {
+                let base = KMeansParams::new(40)
+                    .metric(metric)
+                    .algorithm(algo)
+                    .sample_size(sample)
+                    .n_init(2)
+                    .seed(3);
+                let runs: Vec<_> = [1, 2, 8]
+                    .iter()
+                    .map(|&t| {
+                        fit(view(&b.data, b.n, b.d), &base.clone().n_threads(Some(t))).unwrap()
+                    })
+                    .collect();
+                for r in &runs[1..] {
+                    assert_eq!(r.labels(), runs[0].labels());
+                    assert!(r
+                        .centroids()
+                        .iter()
+                        .zip(runs[0].centroids())
+                        .all(|(a, b)| a.to_bits() == b.to_bits()));
+                    assert_eq!(r.inertia().to_bits(), runs[0].inertia().to_bits());
+                    assert_eq!(r.n_iter(), runs[0].n_iter());
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn hamerly_equals_lloyd_bitwise_and_prunes() {
+    for metric in [Metric::L2, Metric::Cosine] {
+        let x = gaussian(20_000, 8, 12);
+        let p = KMeansParams::new(64)
+            .metric(metric)
+            .seed(1)
+            .tol(0.0)
+            .max_iter(40);
+        let l = fit(view(&x, 20_000, 8), &p.clone().algorithm(Algorithm::Lloyd)).unwrap();
+        let h = fit(
+            view(&x, 20_000, 8),
+            &p.clone().algorithm(Algorithm::Hamerly),
+        )
+        .unwrap();
+        assert!(l.n_iter() > 10);
+        assert_eq!(l.labels(), h.labels());
+        assert_eq!(l.n_iter(), h.n_iter());
+        assert!(l
+            .centroids()
+            .iter()
+            .zip(h.centroids())
+            .all(|(a, b)| a.to_bits() == b.to_bits()));
+        let scanned: usize = h.iteration_stats().iter().map(|s| s.rows_scanned).sum();
+        let total: usize = l.iteration_stats().iter().map(|s| s.rows_scanned).sum();
+        assert!(
+            scanned * 2 < total,
+            "{metric:?}: hamerly scanned {scanned} of {total}"
+        );
+    }
+}
+
+#[test]
+fn predict_is_batch_invariant() {
+    let b = synth::blobs(5000, 33, 20, 4);
+    let m = fit(view(&b.data, b.n, b.d), &KMeansParams::new(20)).unwrap();
+    let whole = m.predict(view(&b.data, b.n, b.d)).unwrap();
+    let whole_t = m.transform(view(&b.data, b.n, b.d)).unwrap();
+    for batch in [1, 7, 64, 1000] {
+        let mut got = Vec::new();
+        let mut got_t = Vec::new();
+        for s in (0..b.n).step_by(batch) {
+            let e = (s + batch).min(b.n);
+            let v = view(&b.data[s * b.d..e * b.d], e - s, b.d);
+            got.extend(m.predict(v).unwrap());
+            got_t.extend(m.transform(v).unwrap());
+        }
+        assert_eq!(got, whole);
+        assert!(got_t
+            .iter()
+            .zip(&whole_t)
+            .all(|(a, b)| a.to_bits() == b.to_bits()));
+    }
+}
+
+#[test]
+fn transform_matches_naive_distances() {
+    let b = synth::blobs(500, 9, 5, 8);
+    for metric in [Metric::L2, Metric::Cosine] {
+        let m = fit(
+            view(&b.data, b.n, b.d),
+            &KMeansParams::new(5).metric(metric),
+        )
+        .unwrap();
+        let t = m.transform(view(&b.data, b.n, b.d)).unwrap();
+        let d = b.d;
+        for i in 0..b.n {
+            let row = &b.data[i * d..(i + 1) * d];
+            for j in 0..5 {
+                let c = &m.centroids()[j * d..(j + 1) * d];
+                let want = match metric {
+                    Metric::L2 => row
+                        .iter()
+                        .zip(c)
+                        .map(|(a, b)| ((a - b) as f64).powi(2))
+                        .sum::<f64>()
+                        .sqrt(),
+                    Metric::Cosine => {
+                        let dot: f64 = row
+                            .iter()
+                            .zip(c)
+                            .map(|(a, b)| (*a as f64) * (*b as f64))
+                            .sum();
+                        let nx: f64 = row.iter().map(|a| (*a as f64).powi(2)).sum::<f64>().sqrt();
+                        let nc: f64 = c.iter().map(|a| (*a as f64).powi(2)).sum::<f64>().sqrt();
+                        1.0 - dot / (nx * nc)
+                    }
+                };
+                let got = t[i * 5 + j] as f64;
+                assert!(
+                    (got - want).abs() < 2e-3 * (1.0 + want),
+                    "{metric:?} {got} vs {want}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn cosine_centroids_are_unit_and_scale_invariant() {
+    let b = synth::blobs(3000, 16, 8, 2);
+    let scaled: Vec<f32> = b
+        .data
+        .chunks(16)
+        .enumerate()
+        .flat_map(|(i, r)| r.iter().map(move |v| v * (1.0 + (i % 5) as f32)))
+        .collect();
+    let p = KMeansParams::new(8).metric(Metric::Cosine);
+    let m1 = fit(view(&b.data, b.n, b.d), &p).unwrap();
+    let m2 = fit(view(&scaled, b.n, b.d), &p).unwrap();
+    for c in m1.centroids().chunks(16) {
+        let n: f64 = c.iter().map(|v| (*v as f64).powi(2)).sum();
+        assert!((n - 1.0).abs() < 1e-5);
+    }
+    let agree = m1
+        .labels()
+        .iter()
+        .zip(m2.labels())
+        .filter(|(a, b)| a == b)
+        .count();
+    assert!(agree as f64 > 0.99 * b.n as f64);
+}
+
+#[test]
+fn fewer_distinct_points_than_k() {
+    let mut x = vec![0f32; 100 * 3];
+    for i in 0..100 {
+        x[i * 3] = (i % 3) as f32; // 3 distinct points
+    }
+    for algo in [Algorithm::Lloyd, Algorithm::Hamerly] {
+        let m = fit(view(&x, 100, 3), &KMeansParams::new(5).algorithm(algo)).unwrap();
+        assert!(m.centroids().iter().all(|v| v.is_finite()));
+        assert_eq!(m.inertia(), 0.0);
+        assert!(m.iteration_stats().iter().any(|s| s.empty_splits > 0));
+    }
+    let same = vec![1.5f32; 40];
+    let m = fit(view(&same, 10, 4), &KMeansParams::new(10)).unwrap();
+    assert!(m.centroids().iter().all(|&v| v == 1.5));
+}
+
+#[test]
+fn sample_trains_on_subset_and_labels_all_rows() {
+    let b = synth::blobs(10_000, 8, 10, 3);
+    let p = KMeansParams::new(10).sample_size(Some(2000));
+    let m = fit(view(&b.data, b.n, b.d), &p).unwrap();
+    assert_eq!(m.n_train(), 2000);
+    assert_eq!(m.labels().len(), 10_000);
+    assert_eq!(m.predict(view(&b.data, b.n, b.d)).unwrap(), m.labels());
+    let p = KMeansParams::new(10).max_points_per_centroid(Some(50));
+    assert_eq!(fit(view(&b.data, b.n, b.d), &p).unwrap().n_train(), 500);
+    let v = vorn::eval::v_measure(&b.labels, m.labels());
+    assert!(v.v_measure > 0.9, "{v:?}");
+}
+
+#[test]
+fn restarts_keep_the_best_objective() {
+    let b = synth::blobs(3000, 6, 12, 6);
+    let m = fit(
+        view(&b.data, b.n, b.d),
+        &KMeansParams::new(12).init(Init::Random).n_init(4),
+    )
+    .unwrap();
+    let mut finals = vec![f64::INFINITY; 4];
+    for s in m.iteration_stats() {
+        finals[s.run] = s.objective;
+    }
+    let best = finals.iter().cloned().fold(f64::INFINITY, f64::min);
+    assert_eq!(m.inertia(), best);
+}
