@@ -3,7 +3,7 @@
 use super::{PackedCentroids, ROW_BLOCK};
 use crate::data::MatrixView;
 use crate::error::{Error, Result};
-use crate::simd::{self, Isa, LaneBest, Tile, LANES, MAX_NP, MR};
+use crate::simd::{self, Acc, Isa, LaneBest, Tile, LANES, MAX_NP, MR};
 use rayon::prelude::*;
 
 /// Per-row result of an assignment pass.
@@ -15,7 +15,7 @@ pub struct AssignOutput {
     pub scores: Vec<f32>,
 }
 
-/// Panels per centroid block: keep the block within ~384 KiB of L2.
+/// Panels per centroid block when the dimension is not chunked: ~384 KiB of L2.
 fn panels_per_block(d: usize) -> usize {
     let bytes_per_panel = d * LANES * 4;
     let p = (384 * 1024 / bytes_per_panel.max(1)).max(MAX_NP);
@@ -29,53 +29,100 @@ fn rows_per_poll(k: usize, d: usize) -> usize {
     r - r % ROW_BLOCK
 }
 
-/// Copies up to MR rows into a zero-padded MR × d buffer.
-fn pad_rows(x: MatrixView<'_>, r0: usize, r1: usize, buf: &mut Vec<f32>) {
-    let d = x.d();
-    buf.clear();
-    buf.resize(MR * d, 0.0);
-    buf[..(r1 - r0) * d].copy_from_slice(&x.as_slice()[r0 * d..r1 * d]);
+/// Dimensions up to this are processed in one chunk.
+const KC_MAX: usize = 192;
+/// Chunk length when the dimension is split.
+const KC: usize = 128;
+/// Panel groups per centroid block when the dimension is split (bounds the partial sums
+/// kept per row block to ROW_BLOCK/MR × GROUPS_PER_BLOCK tiles of 1.5 KiB).
+const GROUPS_PER_BLOCK: usize = 6;
+
+/// Per-thread buffers of a row block.
+#[derive(Default)]
+struct Scratch {
+    pack: Vec<f32>,
+    accs: Vec<Acc>,
 }
 
-/// Runs `f(tile, rows_in_tile, micro_tile_index)` for every (micro-tile, panel group) of a row
-/// block, in the fixed order: centroid block → micro-tile → panel group.
+/// Splits panels `qb..qe` into kernel groups of 3; a remainder of 1 after a 3 becomes 2 + 2.
+fn groups(qb: usize, qe: usize) -> Vec<(usize, usize)> {
+    let mut v = Vec::new();
+    let mut q = qb;
+    while q < qe {
+        let left = qe - q;
+        let np = if left == 4 { 2 } else { left.min(MAX_NP) };
+        v.push((q, np));
+        q += np;
+    }
+    v
+}
+
+/// Runs `f(tile, micro_tile, partial)` for every (micro-tile, panel group) of the row block
+/// `r0..r1` over the last (or only) chunk of the dimension, after the earlier chunks'
+/// partial dot products have been accumulated into `partial`.
+///
+/// Loop order: centroid block → dimension chunk → panel group → micro-tile, so that one
+/// panel group's chunk (≤ 36 KiB) stays in L1 while the block's micro-tiles pass over it.
+/// Rows are packed once per block (dimension-major per micro-tile, [`simd::pack_rows`]).
+/// Chunking only pauses each sequential fma chain, so results are identical to one pass.
 fn for_each_tile(
+    isa: Isa,
     x: MatrixView<'_>,
     c: &PackedCentroids,
     r0: usize,
     r1: usize,
-    mut f: impl FnMut(&Tile<'_>, usize),
+    sc: &mut Scratch,
+    mut f: impl FnMut(&Tile<'_>, usize, Option<&Acc>),
 ) {
     let d = x.d();
-    let ppb = panels_per_block(d);
-    let mut pad = Vec::new();
     let ntiles = (r1 - r0).div_ceil(MR);
+    sc.pack.resize(ntiles * MR * d, 0.0);
+    for t in 0..ntiles {
+        let a = r0 + t * MR;
+        let b = (a + MR).min(r1);
+        simd::pack_rows(
+            &x.as_slice()[a * d..b * d],
+            d,
+            &mut sc.pack[t * MR * d..(t + 1) * MR * d],
+        );
+    }
+    let (kc, block) = if d <= KC_MAX {
+        (d, panels_per_block(d))
+    } else {
+        (KC, GROUPS_PER_BLOCK * MAX_NP)
+    };
+    let nchunks = d.div_ceil(kc);
     let mut qb = 0;
     while qb < c.npanels() {
-        let qe = (qb + ppb).min(c.npanels());
-        for t in 0..ntiles {
-            let a = r0 + t * MR;
-            let b = (a + MR).min(r1);
-            let xs: &[f32] = if b - a == MR {
-                &x.as_slice()[a * d..b * d]
-            } else {
-                pad_rows(x, a, b, &mut pad);
-                &pad
-            };
-            let mut q = qb;
-            while q < qe {
-                let np = (qe - q).min(MAX_NP);
-                let tile = Tile {
-                    x: xs,
-                    ldx: d,
-                    d,
-                    panels: c.panels(q, q + np),
-                    cn: c.cn(q, q + np),
-                    np,
-                    j0: (q * LANES) as u32,
-                };
-                f(&tile, t);
-                q += np;
+        let qe = (qb + block).min(c.npanels());
+        let gs = groups(qb, qe);
+        if nchunks > 1 {
+            sc.accs
+                .resize(ntiles * gs.len(), [0.0; MR * MAX_NP * LANES]);
+        }
+        for ch in 0..nchunks {
+            let (p0, p1) = (ch * kc, ((ch + 1) * kc).min(d));
+            let last = ch + 1 == nchunks;
+            for (g, &(q, np)) in gs.iter().enumerate() {
+                let panels = &c.panels(q, q + np)[p0 * LANES..];
+                for t in 0..ntiles {
+                    let base = t * MR * d;
+                    let tile = Tile {
+                        x: &sc.pack[base + p0 * MR..base + p1 * MR],
+                        d: p1 - p0,
+                        panels,
+                        pstride: d * LANES,
+                        cn: c.cn(q, q + np),
+                        np,
+                        j0: (q * LANES) as u32,
+                    };
+                    let acc = sc.accs.get_mut(t * gs.len() + g);
+                    if last {
+                        f(&tile, t, if nchunks > 1 { acc.map(|a| &*a) } else { None });
+                    } else if let Some(acc) = acc {
+                        simd::dot_tile(isa, &tile, acc, ch > 0);
+                    }
+                }
             }
         }
         qb = qe;
@@ -133,8 +180,9 @@ pub fn assign_with(
                 let r0 = s0 + b * ROW_BLOCK;
                 let r1 = r0 + l.len();
                 let mut best = vec![LaneBest::default(); (r1 - r0).div_ceil(MR)];
-                for_each_tile(x, c, r0, r1, |tile, t| {
-                    simd::argmin_tile(isa, tile, &mut best[t])
+                let mut sc = Scratch::default();
+                for_each_tile(isa, x, c, r0, r1, &mut sc, |tile, t, init| {
+                    simd::argmin_tile(isa, tile, init, &mut best[t])
                 });
                 for i in 0..(r1 - r0) {
                     let (bv, bi) = best[i / MR].finish(i % MR);
@@ -173,8 +221,9 @@ pub fn distances(
                 let r0 = s0 + b * ROW_BLOCK;
                 let r1 = r0 + ob.len() / k;
                 let mut buf = [0f32; MR * MAX_NP * LANES];
-                for_each_tile(x, c, r0, r1, |tile, t| {
-                    simd::score_tile(isa, tile, &mut buf);
+                let mut sc = Scratch::default();
+                for_each_tile(isa, x, c, r0, r1, &mut sc, |tile, t, init| {
+                    simd::score_tile(isa, tile, init, &mut buf);
                     let j0 = tile.j0 as usize;
                     let cols = (tile.np * LANES).min(k - j0);
                     for i in 0..MR {
@@ -216,8 +265,9 @@ pub fn top2(
             ob.iter_mut()
                 .for_each(|v| *v = (u32::MAX, f32::INFINITY, f32::INFINITY));
             let mut buf = [0f32; MR * MAX_NP * LANES];
-            for_each_tile(x, c, r0, r1, |tile, t| {
-                simd::score_tile(isa, tile, &mut buf);
+            let mut sc = Scratch::default();
+            for_each_tile(isa, x, c, r0, r1, &mut sc, |tile, t, init| {
+                simd::score_tile(isa, tile, init, &mut buf);
                 let j0 = tile.j0 as usize;
                 let cols = (tile.np * LANES).min(k - j0);
                 for i in 0..MR {
@@ -261,6 +311,8 @@ mod tests {
             (7, 3, 5),
             (200, 17, 70),
             (130, 64, 300),
+            (77, 200, 100),
+            (40, 777, 150),
         ] {
             let xs = data(n, d, 1);
             let cs = data(k, d, 2);

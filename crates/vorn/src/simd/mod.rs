@@ -122,17 +122,23 @@ impl LaneBest {
     }
 }
 
-/// Arguments of one kernel call.
+/// A tile of partial dot products: `acc[i * MAX_NP * LANES + q * LANES + l]` for row i,
+/// centroid `16q + l` of the tile.
+pub type Acc = [f32; MR * MAX_NP * LANES];
+
+/// Arguments of one kernel call: MR packed rows × `np` panels over a range of `d`
+/// consecutive dimensions (the whole dimension, or one chunk of it).
 pub struct Tile<'a> {
-    /// First row of the tile; row i starts at `x[i * ldx]`, MR rows readable.
+    /// The MR rows packed dimension-major over this range: `x[p * MR + i]` is element p of
+    /// row i (see [`pack_rows`]); `d * MR` values.
     pub x: &'a [f32],
-    /// Row stride of `x`.
-    pub ldx: usize,
-    /// Dimension.
+    /// Dimensions in this call.
     pub d: usize,
-    /// `np` consecutive panels (`np * d * LANES` values).
+    /// Panel data: panel q's first value of this range is at `panels[q * pstride]`.
     pub panels: &'a [f32],
-    /// Their squared norms (`np * LANES`).
+    /// Distance between consecutive panels (`d_total * LANES`).
+    pub pstride: usize,
+    /// Squared norms of the tile's centroids (`np * LANES`).
     pub cn: &'a [f32],
     /// Number of panels, 1..=MAX_NP.
     pub np: usize,
@@ -144,36 +150,72 @@ impl Tile<'_> {
     #[inline]
     fn check(&self) {
         assert!(self.np >= 1 && self.np <= MAX_NP);
-        assert!(self.x.len() > (MR - 1) * self.ldx + self.d - 1 && self.ldx >= self.d);
-        assert!(self.panels.len() >= self.np * self.d * LANES && self.cn.len() >= self.np * LANES);
+        assert!(self.x.len() >= self.d * MR && self.pstride >= self.d * LANES);
+        assert!(self.panels.len() >= (self.np - 1) * self.pstride + self.d * LANES);
+        assert!(self.cn.len() >= self.np * LANES);
     }
 }
 
-/// Fused scores + lane-wise arg-min update on `isa`.
+/// Packs up to MR rows of a row-major matrix (row stride `d`) dimension-major into `out`
+/// (`d * MR` values), zero-padding missing rows, so the kernel reads one contiguous stream.
 #[inline]
-pub fn argmin_tile(isa: Isa, t: &Tile<'_>, best: &mut LaneBest) {
+pub fn pack_rows(rows: &[f32], d: usize, out: &mut [f32]) {
+    let m = rows.len() / d;
+    debug_assert!(m <= MR && out.len() >= d * MR);
+    if m < MR {
+        out[..d * MR].fill(0.0);
+    }
+    for i in 0..m {
+        let r = &rows[i * d..(i + 1) * d];
+        for (p, &v) in r.iter().enumerate() {
+            out[p * MR + i] = v;
+        }
+    }
+}
+
+/// Partial dot products over this tile's range into `acc`, continuing from `acc` when
+/// `resume` (the sequential fma chain simply goes on, so chunking never changes a bit).
+#[inline]
+pub fn dot_tile(isa: Isa, t: &Tile<'_>, acc: &mut Acc, resume: bool) {
     t.check();
     match isa {
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: `active()` only returns Avx512/Avx2 when the CPU has the features; bounds checked above.
-        Isa::Avx512 => unsafe { x86::argmin_tile_avx512(t, best) },
+        // SAFETY: `active()`/`available()` only return Avx512/Avx2 when the CPU has the
+        // features; bounds checked above.
+        Isa::Avx512 => unsafe { x86::dot_tile_avx512(t, acc, resume) },
         #[cfg(target_arch = "x86_64")]
-        Isa::Avx2 => unsafe { scalar::argmin_tile_avx2(t, best) },
-        _ => scalar::argmin_tile(t, best),
+        Isa::Avx2 => unsafe { scalar::dot_tile_avx2(t, acc, resume) },
+        _ => scalar::dot_tile(t, acc, resume),
     }
 }
 
-/// Scores of the tile into `out[i * MAX_NP * LANES + col]` (col < np * LANES).
+/// Fused scores + lane-wise arg-min update on `isa`, continuing the dot products from
+/// `init` if given (the last chunk of a chunked pass).
 #[inline]
-pub fn score_tile(isa: Isa, t: &Tile<'_>, out: &mut [f32; MR * MAX_NP * LANES]) {
+pub fn argmin_tile(isa: Isa, t: &Tile<'_>, init: Option<&Acc>, best: &mut LaneBest) {
     t.check();
     match isa {
         #[cfg(target_arch = "x86_64")]
         // SAFETY: as above.
-        Isa::Avx512 => unsafe { x86::score_tile_avx512(t, out) },
+        Isa::Avx512 => unsafe { x86::argmin_tile_avx512(t, init, best) },
         #[cfg(target_arch = "x86_64")]
-        Isa::Avx2 => unsafe { scalar::score_tile_avx2(t, out) },
-        _ => scalar::score_tile(t, out),
+        Isa::Avx2 => unsafe { scalar::argmin_tile_avx2(t, init, best) },
+        _ => scalar::argmin_tile(t, init, best),
+    }
+}
+
+/// Scores of the tile into `out` (layout of [`Acc`]; columns `< np * LANES` valid),
+/// continuing the dot products from `init` if given.
+#[inline]
+pub fn score_tile(isa: Isa, t: &Tile<'_>, init: Option<&Acc>, out: &mut Acc) {
+    t.check();
+    match isa {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: as above.
+        Isa::Avx512 => unsafe { x86::score_tile_avx512(t, init, out) },
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2 => unsafe { scalar::score_tile_avx2(t, init, out) },
+        _ => scalar::score_tile(t, init, out),
     }
 }
 

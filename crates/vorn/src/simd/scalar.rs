@@ -1,14 +1,17 @@
 //! The scalar twin: the reference semantics of every kernel, also compiled with AVX2 + FMA
 //! enabled as the fallback for CPUs without AVX-512.
 
-use super::{LaneBest, Tile, LANES, MAX_NP, MR};
+use super::{Acc, LaneBest, Tile, LANES, MAX_NP, MR};
 
 #[inline(always)]
-fn dots(t: &Tile<'_>, q: usize, i: usize) -> [f32; LANES] {
+fn dots(t: &Tile<'_>, q: usize, i: usize, init: Option<&Acc>) -> [f32; LANES] {
     let mut acc = [0f32; LANES];
-    let panel = &t.panels[q * t.d * LANES..(q + 1) * t.d * LANES];
-    let row = &t.x[i * t.ldx..i * t.ldx + t.d];
-    for (p, &a) in row.iter().enumerate() {
+    if let Some(a) = init {
+        acc.copy_from_slice(&a[i * MAX_NP * LANES + q * LANES..][..LANES]);
+    }
+    let panel = &t.panels[q * t.pstride..];
+    for p in 0..t.d {
+        let a = t.x[p * MR + i];
         let b = &panel[p * LANES..(p + 1) * LANES];
         for l in 0..LANES {
             acc[l] = a.mul_add(b[l], acc[l]);
@@ -18,10 +21,21 @@ fn dots(t: &Tile<'_>, q: usize, i: usize) -> [f32; LANES] {
 }
 
 #[inline(always)]
-fn argmin_body(t: &Tile<'_>, best: &mut LaneBest) {
+fn dot_body(t: &Tile<'_>, acc: &mut Acc, resume: bool) {
+    let init = if resume { Some(*acc) } else { None };
     for q in 0..t.np {
         for i in 0..MR {
-            let acc = dots(t, q, i);
+            let a = dots(t, q, i, init.as_ref());
+            acc[i * MAX_NP * LANES + q * LANES..][..LANES].copy_from_slice(&a);
+        }
+    }
+}
+
+#[inline(always)]
+fn argmin_body(t: &Tile<'_>, init: Option<&Acc>, best: &mut LaneBest) {
+    for q in 0..t.np {
+        for i in 0..MR {
+            let acc = dots(t, q, i, init);
             for l in 0..LANES {
                 let s = (-2f32).mul_add(acc[l], t.cn[q * LANES + l]);
                 let k = i * LANES + l;
@@ -35,10 +49,10 @@ fn argmin_body(t: &Tile<'_>, best: &mut LaneBest) {
 }
 
 #[inline(always)]
-fn score_body(t: &Tile<'_>, out: &mut [f32; MR * MAX_NP * LANES]) {
+fn score_body(t: &Tile<'_>, init: Option<&Acc>, out: &mut Acc) {
     for q in 0..t.np {
         for i in 0..MR {
-            let acc = dots(t, q, i);
+            let acc = dots(t, q, i, init);
             for l in 0..LANES {
                 out[i * MAX_NP * LANES + q * LANES + l] =
                     (-2f32).mul_add(acc[l], t.cn[q * LANES + l]);
@@ -47,14 +61,19 @@ fn score_body(t: &Tile<'_>, out: &mut [f32; MR * MAX_NP * LANES]) {
     }
 }
 
+/// Scalar partial dot products.
+pub fn dot_tile(t: &Tile<'_>, acc: &mut Acc, resume: bool) {
+    dot_body(t, acc, resume)
+}
+
 /// Scalar arg-min tile.
-pub fn argmin_tile(t: &Tile<'_>, best: &mut LaneBest) {
-    argmin_body(t, best)
+pub fn argmin_tile(t: &Tile<'_>, init: Option<&Acc>, best: &mut LaneBest) {
+    argmin_body(t, init, best)
 }
 
 /// Scalar score tile.
-pub fn score_tile(t: &Tile<'_>, out: &mut [f32; MR * MAX_NP * LANES]) {
-    score_body(t, out)
+pub fn score_tile(t: &Tile<'_>, init: Option<&Acc>, out: &mut Acc) {
+    score_body(t, init, out)
 }
 
 /// The scalar twin compiled for AVX2 + FMA.
@@ -63,8 +82,18 @@ pub fn score_tile(t: &Tile<'_>, out: &mut [f32; MR * MAX_NP * LANES]) {
 /// The CPU must support AVX2 and FMA.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-pub unsafe fn argmin_tile_avx2(t: &Tile<'_>, best: &mut LaneBest) {
-    argmin_body(t, best)
+pub unsafe fn dot_tile_avx2(t: &Tile<'_>, acc: &mut Acc, resume: bool) {
+    dot_body(t, acc, resume)
+}
+
+/// The scalar twin compiled for AVX2 + FMA.
+///
+/// # Safety
+/// The CPU must support AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+pub unsafe fn argmin_tile_avx2(t: &Tile<'_>, init: Option<&Acc>, best: &mut LaneBest) {
+    argmin_body(t, init, best)
 }
 
 /// The scalar score tile compiled for AVX2 + FMA.
@@ -73,6 +102,6 @@ pub unsafe fn argmin_tile_avx2(t: &Tile<'_>, best: &mut LaneBest) {
 /// The CPU must support AVX2 and FMA.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-pub unsafe fn score_tile_avx2(t: &Tile<'_>, out: &mut [f32; MR * MAX_NP * LANES]) {
-    score_body(t, out)
+pub unsafe fn score_tile_avx2(t: &Tile<'_>, init: Option<&Acc>, out: &mut Acc) {
+    score_body(t, init, out)
 }

@@ -11,29 +11,33 @@ fn random_tile_data(d: usize, np: usize, seed: u64) -> (Vec<f32>, Vec<f32>, Vec<
     (x, panels, cn)
 }
 
+fn tile<'a>(x: &'a [f32], d: usize, panels: &'a [f32], cn: &'a [f32], np: usize) -> Tile<'a> {
+    Tile {
+        x,
+        d,
+        panels,
+        pstride: d * LANES,
+        cn,
+        np,
+        j0: 32,
+    }
+}
+
 #[test]
 fn every_isa_matches_scalar_twin_bitwise() {
     for &d in &[1usize, 3, 16, 37, 128] {
         for np in 1..=MAX_NP {
             let (x, panels, cn) = random_tile_data(d, np, (d * 10 + np) as u64);
-            let t = Tile {
-                x: &x,
-                ldx: d,
-                d,
-                panels: &panels,
-                cn: &cn,
-                np,
-                j0: 32,
-            };
+            let t = tile(&x, d, &panels, &cn, np);
             let mut ref_best = LaneBest::default();
             let mut ref_out = [0f32; MR * MAX_NP * LANES];
-            argmin_tile(Isa::Scalar, &t, &mut ref_best);
-            score_tile(Isa::Scalar, &t, &mut ref_out);
+            argmin_tile(Isa::Scalar, &t, None, &mut ref_best);
+            score_tile(Isa::Scalar, &t, None, &mut ref_out);
             for isa in available() {
                 let mut b = LaneBest::default();
                 let mut o = [0f32; MR * MAX_NP * LANES];
-                argmin_tile(isa, &t, &mut b);
-                score_tile(isa, &t, &mut o);
+                argmin_tile(isa, &t, None, &mut b);
+                score_tile(isa, &t, None, &mut o);
                 assert_eq!(b.idx, ref_best.idx, "{isa:?} d={d} np={np}");
                 assert!(b
                     .v
@@ -56,25 +60,67 @@ fn every_isa_matches_scalar_twin_bitwise() {
 }
 
 #[test]
+fn chunked_dimension_gives_identical_bits() {
+    let d = 50;
+    let np = 3;
+    let (rows, panels, cn) = random_tile_data(d, np, 77);
+    // Pack the 8 rows dimension-major as the driver does.
+    let mut x = vec![0f32; MR * d];
+    pack_rows(&rows, d, &mut x);
+    for isa in available() {
+        let whole = tile(&x, d, &panels, &cn, np);
+        let mut want = [0f32; MR * MAX_NP * LANES];
+        score_tile(isa, &whole, None, &mut want);
+        let mut want_best = LaneBest::default();
+        argmin_tile(isa, &whole, None, &mut want_best);
+        for split in [1usize, 7, 25, 49] {
+            let head = Tile {
+                x: &x[..split * MR],
+                d: split,
+                panels: &panels,
+                pstride: d * LANES,
+                cn: &cn,
+                np,
+                j0: 32,
+            };
+            let tail = Tile {
+                x: &x[split * MR..],
+                d: d - split,
+                panels: &panels[split * LANES..],
+                pstride: d * LANES,
+                cn: &cn,
+                np,
+                j0: 32,
+            };
+            let mut acc = [0f32; MR * MAX_NP * LANES];
+            dot_tile(isa, &head, &mut acc, false);
+            let mut got = [0f32; MR * MAX_NP * LANES];
+            score_tile(isa, &tail, Some(&acc), &mut got);
+            assert!(
+                got.iter()
+                    .zip(&want)
+                    .all(|(a, b)| a.to_bits() == b.to_bits()),
+                "{isa:?} split {split}"
+            );
+            let mut b = LaneBest::default();
+            argmin_tile(isa, &tail, Some(&acc), &mut b);
+            assert_eq!(b.idx, want_best.idx);
+        }
+    }
+}
+
+#[test]
 fn scores_match_naive_formula() {
     let d = 20;
     let (x, panels, cn) = random_tile_data(d, 2, 9);
-    let t = Tile {
-        x: &x,
-        ldx: d,
-        d,
-        panels: &panels,
-        cn: &cn,
-        np: 2,
-        j0: 0,
-    };
+    let t = tile(&x, d, &panels, &cn, 2);
     let mut out = [0f32; MR * MAX_NP * LANES];
-    score_tile(active(), &t, &mut out);
+    score_tile(active(), &t, None, &mut out);
     for i in 0..MR {
         for q in 0..2 {
             for l in 0..LANES {
                 let dot: f64 = (0..d)
-                    .map(|p| x[i * d + p] as f64 * panels[q * d * LANES + p * LANES + l] as f64)
+                    .map(|p| x[p * MR + i] as f64 * panels[q * d * LANES + p * LANES + l] as f64)
                     .sum();
                 let want = cn[q * LANES + l] as f64 - 2.0 * dot;
                 let got = out[i * MAX_NP * LANES + q * LANES + l] as f64;
@@ -95,16 +141,16 @@ fn ties_go_to_lowest_id() {
     let cn = vec![1f32; 2 * LANES];
     let t = Tile {
         x: &x,
-        ldx: d,
         d,
         panels: &panels,
+        pstride: d * LANES,
         cn: &cn,
         np: 2,
         j0: 16,
     };
     for isa in available() {
         let mut b = LaneBest::default();
-        argmin_tile(isa, &t, &mut b);
+        argmin_tile(isa, &t, None, &mut b);
         for i in 0..MR {
             assert_eq!(b.finish(i).1, 16);
         }

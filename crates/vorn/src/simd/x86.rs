@@ -1,27 +1,34 @@
-#![allow(unsafe_op_in_unsafe_fn)]
 //! AVX-512F micro-kernel: MR = 8 rows × up to 3 panels of 16 centroids = 24 zmm accumulators,
-//! one broadcast (embedded in the fma) per row and one vector load per panel per step of p.
+//! one broadcast per row and one vector load per panel per step of p, rows packed so that
+//! the eight broadcasts of a step read one 32-byte run.
+#![allow(unsafe_op_in_unsafe_fn)]
 
-use super::{LaneBest, Tile, LANES, MAX_NP, MR};
+use super::{Acc, LaneBest, Tile, LANES, MAX_NP, MR};
 use std::arch::x86_64::*;
 
 #[inline]
 #[target_feature(enable = "avx512f")]
-unsafe fn dots<const NP: usize>(t: &Tile<'_>) -> [[__m512; NP]; MR] {
+unsafe fn dots<const NP: usize>(t: &Tile<'_>, init: Option<&Acc>) -> [[__m512; NP]; MR] {
     let mut acc = [[_mm512_setzero_ps(); NP]; MR];
+    if let Some(a) = init {
+        for i in 0..MR {
+            for q in 0..NP {
+                acc[i][q] = _mm512_loadu_ps(a.as_ptr().add(i * MAX_NP * LANES + q * LANES));
+            }
+        }
+    }
     let x = t.x.as_ptr();
     let b = t.panels.as_ptr();
-    let stride = t.d * LANES;
-    let ldx = t.ldx;
+    let stride = t.pstride;
     for p in 0..t.d {
         let mut bv = [_mm512_setzero_ps(); NP];
         for q in 0..NP {
-            // SAFETY: q*stride + p*LANES + 15 < NP*d*LANES, checked by Tile::check.
-            bv[q] = unsafe { _mm512_loadu_ps(b.add(q * stride + p * LANES)) };
+            // In bounds: q*stride + p*LANES + 15 < panels.len(), checked by Tile::check.
+            bv[q] = _mm512_loadu_ps(b.add(q * stride + p * LANES));
         }
         for i in 0..MR {
-            // SAFETY: i*ldx + p < MR*ldx, checked by Tile::check.
-            let a = _mm512_set1_ps(unsafe { *x.add(i * ldx + p) });
+            // In bounds: p*MR + i < d*MR, checked by Tile::check.
+            let a = _mm512_set1_ps(*x.add(p * MR + i));
             for q in 0..NP {
                 acc[i][q] = _mm512_fmadd_ps(a, bv[q], acc[i][q]);
             }
@@ -32,45 +39,70 @@ unsafe fn dots<const NP: usize>(t: &Tile<'_>) -> [[__m512; NP]; MR] {
 
 #[inline]
 #[target_feature(enable = "avx512f")]
-unsafe fn argmin_np<const NP: usize>(t: &Tile<'_>, best: &mut LaneBest) {
-    let acc = unsafe { dots::<NP>(t) };
-    let m2 = _mm512_set1_ps(-2.0);
-    let iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-    let mut cn = [_mm512_setzero_ps(); NP];
-    let mut ids = [_mm512_setzero_si512(); NP];
-    for q in 0..NP {
-        cn[q] = unsafe { _mm512_loadu_ps(t.cn.as_ptr().add(q * LANES)) };
-        ids[q] = _mm512_add_epi32(iota, _mm512_set1_epi32((t.j0 as usize + q * LANES) as i32));
-    }
+unsafe fn dot_np<const NP: usize>(t: &Tile<'_>, acc: &mut Acc, resume: bool) {
+    let r = dots::<NP>(t, if resume { Some(&*acc) } else { None });
     for i in 0..MR {
-        let vp = unsafe { best.v.as_mut_ptr().add(i * LANES) };
-        let ip = unsafe { best.idx.as_mut_ptr().add(i * LANES) } as *mut __m512i;
-        let mut bv = unsafe { _mm512_loadu_ps(vp) };
-        let mut bi = unsafe { _mm512_loadu_si512(ip) };
         for q in 0..NP {
-            let s = _mm512_fmadd_ps(m2, acc[i][q], cn[q]);
-            let m = _mm512_cmp_ps_mask::<_CMP_LT_OQ>(s, bv);
-            bv = _mm512_mask_mov_ps(bv, m, s);
-            bi = _mm512_mask_mov_epi32(bi, m, ids[q]);
-        }
-        unsafe {
-            _mm512_storeu_ps(vp, bv);
-            _mm512_storeu_si512(ip, bi);
+            _mm512_storeu_ps(
+                acc.as_mut_ptr().add(i * MAX_NP * LANES + q * LANES),
+                r[i][q],
+            );
         }
     }
 }
 
 #[inline]
 #[target_feature(enable = "avx512f")]
-unsafe fn score_np<const NP: usize>(t: &Tile<'_>, out: &mut [f32; MR * MAX_NP * LANES]) {
-    let acc = unsafe { dots::<NP>(t) };
+unsafe fn argmin_np<const NP: usize>(t: &Tile<'_>, init: Option<&Acc>, best: &mut LaneBest) {
+    let acc = dots::<NP>(t, init);
+    let m2 = _mm512_set1_ps(-2.0);
+    let iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    let mut cn = [_mm512_setzero_ps(); NP];
+    let mut ids = [_mm512_setzero_si512(); NP];
+    for q in 0..NP {
+        cn[q] = _mm512_loadu_ps(t.cn.as_ptr().add(q * LANES));
+        ids[q] = _mm512_add_epi32(iota, _mm512_set1_epi32((t.j0 as usize + q * LANES) as i32));
+    }
+    for i in 0..MR {
+        let vp = best.v.as_mut_ptr().add(i * LANES);
+        let ip = best.idx.as_mut_ptr().add(i * LANES) as *mut __m512i;
+        let mut bv = _mm512_loadu_ps(vp);
+        let mut bi = _mm512_loadu_si512(ip);
+        for q in 0..NP {
+            let s = _mm512_fmadd_ps(m2, acc[i][q], cn[q]);
+            let m = _mm512_cmp_ps_mask::<_CMP_LT_OQ>(s, bv);
+            bv = _mm512_mask_mov_ps(bv, m, s);
+            bi = _mm512_mask_mov_epi32(bi, m, ids[q]);
+        }
+        _mm512_storeu_ps(vp, bv);
+        _mm512_storeu_si512(ip, bi);
+    }
+}
+
+#[inline]
+#[target_feature(enable = "avx512f")]
+unsafe fn score_np<const NP: usize>(t: &Tile<'_>, init: Option<&Acc>, out: &mut Acc) {
+    let acc = dots::<NP>(t, init);
     let m2 = _mm512_set1_ps(-2.0);
     for q in 0..NP {
-        let cn = unsafe { _mm512_loadu_ps(t.cn.as_ptr().add(q * LANES)) };
+        let cn = _mm512_loadu_ps(t.cn.as_ptr().add(q * LANES));
         for i in 0..MR {
             let s = _mm512_fmadd_ps(m2, acc[i][q], cn);
-            unsafe { _mm512_storeu_ps(out.as_mut_ptr().add(i * MAX_NP * LANES + q * LANES), s) };
+            _mm512_storeu_ps(out.as_mut_ptr().add(i * MAX_NP * LANES + q * LANES), s);
         }
+    }
+}
+
+/// AVX-512 partial dot products.
+///
+/// # Safety
+/// The CPU must support AVX-512F; `t` must satisfy `Tile::check`.
+#[target_feature(enable = "avx512f")]
+pub unsafe fn dot_tile_avx512(t: &Tile<'_>, acc: &mut Acc, resume: bool) {
+    match t.np {
+        1 => dot_np::<1>(t, acc, resume),
+        2 => dot_np::<2>(t, acc, resume),
+        _ => dot_np::<3>(t, acc, resume),
     }
 }
 
@@ -79,13 +111,11 @@ unsafe fn score_np<const NP: usize>(t: &Tile<'_>, out: &mut [f32; MR * MAX_NP * 
 /// # Safety
 /// The CPU must support AVX-512F; `t` must satisfy `Tile::check`.
 #[target_feature(enable = "avx512f")]
-pub unsafe fn argmin_tile_avx512(t: &Tile<'_>, best: &mut LaneBest) {
-    unsafe {
-        match t.np {
-            1 => argmin_np::<1>(t, best),
-            2 => argmin_np::<2>(t, best),
-            _ => argmin_np::<3>(t, best),
-        }
+pub unsafe fn argmin_tile_avx512(t: &Tile<'_>, init: Option<&Acc>, best: &mut LaneBest) {
+    match t.np {
+        1 => argmin_np::<1>(t, init, best),
+        2 => argmin_np::<2>(t, init, best),
+        _ => argmin_np::<3>(t, init, best),
     }
 }
 
@@ -94,12 +124,10 @@ pub unsafe fn argmin_tile_avx512(t: &Tile<'_>, best: &mut LaneBest) {
 /// # Safety
 /// The CPU must support AVX-512F; `t` must satisfy `Tile::check`.
 #[target_feature(enable = "avx512f")]
-pub unsafe fn score_tile_avx512(t: &Tile<'_>, out: &mut [f32; MR * MAX_NP * LANES]) {
-    unsafe {
-        match t.np {
-            1 => score_np::<1>(t, out),
-            2 => score_np::<2>(t, out),
-            _ => score_np::<3>(t, out),
-        }
+pub unsafe fn score_tile_avx512(t: &Tile<'_>, init: Option<&Acc>, out: &mut Acc) {
+    match t.np {
+        1 => score_np::<1>(t, init, out),
+        2 => score_np::<2>(t, init, out),
+        _ => score_np::<3>(t, init, out),
     }
 }
