@@ -3,9 +3,13 @@
 //!
 //! A [`MatrixView`] borrows; nothing in vorn copies the caller's data unless it says so.
 
+pub mod fvecs;
 mod matrix;
+pub mod npy;
+mod source;
 pub mod synth;
 mod validate;
 
 pub use matrix::MatrixView;
+pub use source::{FileFormat, MatrixSource};
 pub use validate::{validate, RowNorms};
