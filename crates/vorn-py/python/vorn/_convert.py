@@ -1,0 +1,157 @@
+"""Input conversion and parameter checks shared by the estimators.
+
+Arrays
+------
+vorn computes in float32 on row-major (C-contiguous) ``n x d`` matrices.
+
+* A C-contiguous, aligned, native-endian ``float32`` ndarray (including ``np.memmap`` and
+  read-only arrays) is passed to Rust **without copying**: the core reads its buffer in place.
+* Every other real input (float64, float16, integer and bool dtypes, Fortran-ordered,
+  strided or sliced arrays, lists, pandas frames) is converted once with
+  ``np.ascontiguousarray(x, dtype=np.float32)``. Pass float32 C-contiguous data to avoid
+  that copy (and the float64 -> float32 rounding).
+* complex, object, string, datetime and structured dtypes raise ``TypeError``; anything that
+  is not 2-D raises ``ValueError``. NaN / Inf values, empty inputs and ``d = 0`` are rejected
+  by the core with ``ValueError``.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any, Optional
+
+import numpy as np
+
+from . import _vorn
+
+_U64 = 2**64
+
+
+class InvalidParameterError(ValueError, TypeError):
+    """A hyper-parameter has the wrong type or an out-of-range value.
+
+    Subclasses both ``ValueError`` and ``TypeError`` (as scikit-learn's error of the same
+    name does), so ``except ValueError`` and ``except TypeError`` both catch it.
+    """
+
+
+class NotFittedError(ValueError, AttributeError):
+    """The estimator is used (predict, transform, a fitted attribute, ...) before ``fit``.
+
+    Subclasses ``ValueError`` and ``AttributeError`` like scikit-learn's ``NotFittedError``,
+    so ``hasattr(est, "cluster_centers_")`` is ``False`` on an unfitted estimator.
+    """
+
+
+def as_matrix(x: Any, name: str = "X") -> np.ndarray:
+    """``x`` as a C-contiguous float32 2-D array, borrowing it when it already is one."""
+    arr = x if isinstance(x, np.ndarray) else np.asarray(x)
+    dt = arr.dtype
+    if dt.kind == "c":
+        raise TypeError(
+            f"{name} has complex dtype {dt}; vorn clusters real vectors: pass the real part "
+            f"({name}.real), the magnitude (np.abs({name})) or real and imaginary parts as "
+            f"separate features (np.hstack([{name}.real, {name}.imag]))"
+        )
+    if dt.kind not in "fiub":
+        raise TypeError(
+            f"{name} has dtype {dt}, which is not a real number type: pass a 2-D array of "
+            f"numbers of shape (n_samples, n_features), ideally float32"
+        )
+    if arr.ndim != 2:
+        hint = (
+            f"; for a single feature use {name}.reshape(-1, 1), for a single sample "
+            f"{name}.reshape(1, -1)"
+            if arr.ndim == 1
+            else ""
+        )
+        raise ValueError(
+            f"{name} must be a 2-D array of shape (n_samples, n_features), got a "
+            f"{arr.ndim}-D array of shape {arr.shape}{hint}"
+        )
+    if not (
+        dt == np.float32
+        and dt.isnative
+        and arr.flags.c_contiguous
+        and arr.flags.aligned
+    ):
+        arr = np.ascontiguousarray(arr, dtype=np.float32)
+    return arr
+
+
+def _borrowed_ptr(x: Any) -> int:
+    """Test hook: address of the buffer Rust borrows for ``x`` after the public conversion.
+
+    Equal to ``x.ctypes.data`` exactly when ``x`` is used without a copy.
+    """
+    return _vorn._borrowed_ptr(as_matrix(x))
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, numbers.Integral) and not isinstance(v, (bool, np.bool_))
+
+
+def check_int(
+    name: str,
+    value: Any,
+    *,
+    minimum: int = 1,
+    maximum: int = 2**63 - 1,
+    allow_none: bool = False,
+    none_means: str = "",
+) -> Optional[int]:
+    """``value`` as an int in ``[minimum, maximum]`` (or None when allowed)."""
+    if value is None and allow_none:
+        return None
+    kind = f"an int >= {minimum}" + (f" or None ({none_means})" if allow_none else "")
+    if not _is_int(value):
+        raise InvalidParameterError(
+            f"{name} must be {kind}, got {type(value).__name__} {value!r}"
+        )
+    v = int(value)
+    if not minimum <= v <= maximum:
+        raise InvalidParameterError(f"{name} must be {kind} and <= {maximum}, got {v}")
+    return v
+
+
+def check_real(name: str, value: Any, *, minimum: float = 0.0) -> float:
+    """``value`` as a finite float >= ``minimum``."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise InvalidParameterError(
+            f"{name} must be a finite number >= {minimum}, got {type(value).__name__} {value!r}"
+        )
+    v = float(value)
+    if not (math.isfinite(v) and v >= minimum):
+        raise InvalidParameterError(f"{name} must be a finite number >= {minimum}, got {v}")
+    return v
+
+
+def check_str(name: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise InvalidParameterError(
+            f"{name} must be a string, got {type(value).__name__} {value!r}"
+        )
+    return value
+
+
+def check_seed(name: str, value: Any) -> int:
+    """An int seed in [0, 2**64); None means 0 (vorn is always deterministic)."""
+    if value is None:
+        return 0
+    if not _is_int(value):
+        raise InvalidParameterError(
+            f"{name} must be an int in [0, 2**64) or None (= 0), got "
+            f"{type(value).__name__} {value!r}; numpy RandomState/Generator objects are not "
+            f"supported: pass an int seed"
+        )
+    v = int(value)
+    if not 0 <= v < _U64:
+        raise InvalidParameterError(f"{name} must be in [0, 2**64), got {v}")
+    return v
+
+
+def check_n_threads(value: Any) -> Optional[int]:
+    return check_int(
+        "n_threads", value, minimum=1, maximum=4096, allow_none=True, none_means="all cores"
+    )

@@ -1,0 +1,387 @@
+"""``vorn.KMeans``: a scikit-learn compatible k-means estimator (without scikit-learn)."""
+
+from __future__ import annotations
+
+import os
+import time
+import warnings
+from typing import Any, Dict, List, Optional, Union
+
+import numpy as np
+
+from . import _progress, _vorn
+from ._base import ParamsMixin
+from ._convert import (
+    InvalidParameterError,
+    NotFittedError,
+    as_matrix,
+    check_int,
+    check_n_threads,
+    check_real,
+    check_seed,
+    check_str,
+)
+
+# Fitted attributes, set together by ``_set_fitted`` and removed by ``_reset``.
+_FITTED = (
+    "cluster_centers_",
+    "labels_",
+    "inertia_",
+    "n_iter_",
+    "n_features_in_",
+    "algorithm_",
+    "iteration_stats_",
+    "stop_reason_",
+)
+_STATE_VERSION = 1
+_MAX_K = 2**31 - 1  # labels are int32
+
+
+class KMeans(ParamsMixin):
+    """Fast, deterministic k-means (Lloyd / Hamerly) with a scikit-learn compatible API.
+
+    Does not depend on scikit-learn, but follows its estimator contract: the constructor only
+    stores its arguments (validated by ``fit``), ``get_params``/``set_params`` work, ``fit``
+    returns ``self``, and fitted attributes end with ``_``.
+
+    Parameters
+    ----------
+    n_clusters : int, default 8
+        Number of clusters k (a Python/NumPy int, not a float or bool).
+    metric : {"l2", "cosine"}, default "l2"
+        ``"l2"``: squared Euclidean objective (``"euclidean"``/``"sqeuclidean"`` are
+        aliases). ``"cosine"``: spherical k-means on unit-normalised rows with unit
+        centroids (``"angular"`` is an alias); rows of zero norm are rejected.
+    algorithm : {"auto", "lloyd", "hamerly"}, default "auto"
+        Backend. ``"lloyd"``: every row against every centroid through the tiled kernel;
+        ``"hamerly"``: bound pruning with the same labels. ``"auto"`` picks statically from
+        (n, d, k). The backend used is ``algorithm_``. ``"elkan"`` and ``"full"`` are
+        accepted as aliases of ``"hamerly"`` and ``"lloyd"``.
+    init : "k-means++", "random" or array-like of shape (n_clusters, n_features)
+        Seeding: greedy k-means++ (scikit-learn's variant), k distinct random rows, or the
+        given centroids (then only one run is made; see ``n_init``).
+    n_init : int or "auto", default 1
+        Restarts; the run with the lowest objective wins. ``"auto"`` is 1 for k-means++ and
+        given centroids and 10 for ``"random"`` (scikit-learn's rule). With explicit
+        centroids a value > 1 is reduced to 1 with a ``RuntimeWarning``.
+    max_iter : int, default 300
+        Maximum iterations per run.
+    tol : float, default 1e-4
+        Stop when the relative objective decrease is <= tol (a run also stops when no label
+        changes). ``tol=0`` runs until a fixed point or ``max_iter``.
+    random_state : int or None, default 0
+        Seed of every random choice, in ``[0, 2**64)``. ``None`` means ``0``: vorn is always
+        deterministic (unlike scikit-learn, where None draws fresh entropy). NumPy
+        ``RandomState``/``Generator`` objects are not accepted.
+    n_threads : int or None, default None
+        Worker threads for fit/predict/transform; None uses all cores. Results are
+        bit-identical for every thread count.
+    verbose : bool or int, default False
+        Log progress (phases; objective and moved rows per iteration) at INFO on the
+        ``logging`` logger ``"vorn"``. If logging is not configured, a stderr handler is
+        attached to that logger.
+    sample_size : int or None, default None
+        Train on at most this many rows drawn uniformly (labels are still computed for all
+        rows).
+    max_points_per_centroid : int or None, default None
+        FAISS-style cap: train on at most ``n_clusters * max_points_per_centroid`` rows.
+
+    Attributes
+    ----------
+    cluster_centers_ : ndarray of shape (n_clusters, n_features), float32
+        Centroids (unit norm for cosine).
+    labels_ : ndarray of shape (n_samples,), int32
+        Label of every training row (its nearest centroid in ``cluster_centers_``).
+    inertia_ : float
+        Sum of squared distances of the rows to their centroid (cosine: sum of
+        ``||x/||x|| - c||^2 = 2 (1 - cos)``).
+    n_iter_ : int
+        Iterations of the winning run.
+    n_features_in_ : int
+        Number of features seen by ``fit``.
+    algorithm_ : str
+        Backend that ran (``"lloyd"`` or ``"hamerly"``, never ``"auto"``).
+    iteration_stats_ : list of dict
+        One dict per iteration of every run with keys ``run``, ``iter``, ``objective``,
+        ``moved``, ``empty_splits``, ``rows_scanned``, ``assign_secs``, ``update_secs``.
+    stop_reason_ : str
+        Why the winning run stopped: ``"converged"`` (no label changed), ``"tolerance"`` or
+        ``"max_iter"``.
+
+    Notes
+    -----
+    Input: a C-contiguous float32 array (or ``np.memmap``) is used without copying; any
+    other real dtype or layout is converted with ``np.ascontiguousarray(X,
+    dtype=np.float32)``. complex/object/str input raises ``TypeError``, non-2-D input,
+    NaN/Inf, empty input and ``n_clusters > n_samples`` raise ``ValueError``.
+
+    fit, predict, transform and score release the GIL and can be interrupted with Ctrl-C
+    (``KeyboardInterrupt`` within ~0.1 s). If ``fit`` fails or is interrupted, the estimator
+    is left unfitted.
+    """
+
+    _estimator_type = "clusterer"
+
+    def __init__(
+        self,
+        n_clusters: int = 8,
+        *,
+        metric: str = "l2",
+        algorithm: str = "auto",
+        init: Union[str, Any] = "k-means++",
+        n_init: Union[int, str] = 1,
+        max_iter: int = 300,
+        tol: float = 1e-4,
+        random_state: Optional[int] = 0,
+        n_threads: Optional[int] = None,
+        verbose: Union[bool, int] = False,
+        sample_size: Optional[int] = None,
+        max_points_per_centroid: Optional[int] = None,
+    ) -> None:
+        self.n_clusters = n_clusters
+        self.metric = metric
+        self.algorithm = algorithm
+        self.init = init
+        self.n_init = n_init
+        self.max_iter = max_iter
+        self.tol = tol
+        self.random_state = random_state
+        self.n_threads = n_threads
+        self.verbose = verbose
+        self.sample_size = sample_size
+        self.max_points_per_centroid = max_points_per_centroid
+
+    # ------------------------------------------------------------------ fitted state
+
+    def __getattr__(self, name: str) -> Any:
+        # Only called when normal lookup fails.
+        if name in _FITTED:
+            raise NotFittedError(
+                f"This {type(self).__name__} instance is not fitted yet: call fit(X) before "
+                f"using {name!r}."
+            )
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return self.__dict__.get("_model") is not None
+
+    def _reset(self) -> None:
+        for name in _FITTED:
+            self.__dict__.pop(name, None)
+        self.__dict__.pop("_model", None)
+
+    def _set_fitted(self, model: "_vorn.Model") -> None:
+        self._model = model
+        self.cluster_centers_ = model.centroids
+        # Labels are < n_clusters < 2**31: reinterpret uint32 as int32 without a copy.
+        self.labels_ = model.labels.view(np.int32)
+        self.inertia_ = float(model.inertia)
+        self.n_iter_ = int(model.n_iter)
+        self.n_features_in_ = int(model.d)
+        self.algorithm_ = model.algorithm
+        self.iteration_stats_ = model.iteration_stats
+        self.stop_reason_ = model.stop_reason
+
+    def _fitted_model(self, what: str) -> "_vorn.Model":
+        model = self.__dict__.get("_model")
+        if model is None:
+            raise NotFittedError(
+                f"This {type(self).__name__} instance is not fitted yet: call fit(X) before "
+                f"{what}."
+            )
+        return model
+
+    # ------------------------------------------------------------------ validation
+
+    def _fit_args(self, d: int) -> Dict[str, Any]:
+        """Validated keyword arguments for ``_vorn.fit`` (d = features of X)."""
+        k = check_int("n_clusters", self.n_clusters, minimum=1, maximum=_MAX_K)
+        metric = check_str("metric", self.metric)
+        algorithm = check_str("algorithm", self.algorithm)
+        init = self.init
+        init_centroids = None
+        if isinstance(init, str):
+            name = init.lower()
+            if name in ("k-means++", "kmeans++"):
+                init_name = "k-means++"
+            elif name == "random":
+                init_name = "random"
+            else:
+                raise InvalidParameterError(
+                    f"init must be 'k-means++', 'random' or an array of shape "
+                    f"(n_clusters, n_features), got {init!r}"
+                )
+        else:
+            try:
+                init_centroids = as_matrix(init, "init")
+            except TypeError as e:
+                raise InvalidParameterError(str(e)) from None
+            except ValueError as e:
+                raise InvalidParameterError(str(e)) from None
+            if init_centroids.shape != (k, d):
+                raise InvalidParameterError(
+                    f"init has shape {init_centroids.shape} but must be (n_clusters, "
+                    f"n_features) = ({k}, {d})"
+                )
+            init_name = "given"
+        if isinstance(self.n_init, str) and self.n_init == "auto":
+            n_init = 10 if init_name == "random" else 1
+        else:
+            n_init = check_int("n_init", self.n_init, minimum=1)
+            assert n_init is not None
+            if init_name == "given" and n_init != 1:
+                warnings.warn(
+                    f"explicit initial centroids were passed: performing one run instead of "
+                    f"n_init={n_init}",
+                    RuntimeWarning,
+                    stacklevel=3,
+                )
+                n_init = 1
+        return dict(
+            k=k,
+            metric=metric,
+            algorithm=algorithm,
+            init=init_name,
+            init_centroids=init_centroids,
+            n_init=n_init,
+            max_iter=check_int("max_iter", self.max_iter, minimum=1),
+            tol=check_real("tol", self.tol),
+            seed=check_seed("random_state", self.random_state),
+            n_threads=check_n_threads(self.n_threads),
+            sample_size=check_int(
+                "sample_size", self.sample_size, allow_none=True, none_means="all rows"
+            ),
+            max_points_per_centroid=check_int(
+                "max_points_per_centroid",
+                self.max_points_per_centroid,
+                allow_none=True,
+                none_means="no cap",
+            ),
+        )
+
+    # ------------------------------------------------------------------ estimator API
+
+    def fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> "KMeans":
+        """Computes the clustering of ``X`` (n_samples x n_features). Returns ``self``.
+
+        ``y`` is ignored (scikit-learn convention); ``sample_weight`` must be None.
+        """
+        self._reset()
+        if sample_weight is not None:
+            raise ValueError(
+                "sample_weight is not supported by vorn.KMeans: pass sample_weight=None "
+                "(repeat rows to weight them)"
+            )
+        x = as_matrix(X, "X")
+        args = self._fit_args(x.shape[1])
+        progress = None
+        if self.verbose:
+            progress = _progress.reporter(type(self).__name__)
+            _progress.logger.info(
+                "%s: fitting %r on %d x %d", type(self).__name__, self, *x.shape
+            )
+        t0 = time.perf_counter()
+        model = _vorn.fit(x, progress=progress, **args)
+        self._set_fitted(model)
+        if self.verbose:
+            _progress.logger.info(
+                "%s: done in %.3fs: algorithm %s, %d iterations (%s), inertia %.6g",
+                type(self).__name__,
+                time.perf_counter() - t0,
+                self.algorithm_,
+                self.n_iter_,
+                self.stop_reason_,
+                self.inertia_,
+            )
+        return self
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Index (int32) of the nearest centroid of every row of ``X``."""
+        model = self._fitted_model("predict")
+        x = as_matrix(X, "X")
+        return model.predict(x, n_threads=check_n_threads(self.n_threads)).view(np.int32)
+
+    def fit_predict(self, X: Any, y: Any = None, sample_weight: Any = None) -> np.ndarray:
+        """``fit(X).labels_``."""
+        return self.fit(X, sample_weight=sample_weight).labels_
+
+    def transform(self, X: Any) -> np.ndarray:
+        """Distance (float32, n_samples x n_clusters) of every row to every centroid:
+        Euclidean distance for l2, cosine distance ``1 - cos`` for cosine."""
+        model = self._fitted_model("transform")
+        x = as_matrix(X, "X")
+        return model.transform(x, n_threads=check_n_threads(self.n_threads))
+
+    def fit_transform(self, X: Any, y: Any = None, sample_weight: Any = None) -> np.ndarray:
+        """``fit(X).transform(X)``."""
+        return self.fit(X, sample_weight=sample_weight).transform(X)
+
+    def score(self, X: Any, y: Any = None, sample_weight: Any = None) -> float:
+        """Opposite of the objective of ``X`` under the fitted centroids (higher is better),
+        like scikit-learn's ``KMeans.score``."""
+        if sample_weight is not None:
+            raise ValueError("sample_weight is not supported by vorn.KMeans")
+        model = self._fitted_model("score")
+        return -float(model.inertia_of(as_matrix(X, "X")))
+
+    # ------------------------------------------------------------------ persistence
+
+    def save(self, path: Union[str, "os.PathLike[str]"]) -> None:
+        """Writes the fitted model to ``path`` in vorn's model format (versioned,
+        checksummed, written to a temporary file and renamed: atomic).
+
+        The file holds centroids, metric, backend, labels, inertia and iteration stats;
+        hyper-parameters other than n_clusters/metric/algorithm are not stored (pickle the
+        estimator to keep them).
+        """
+        self._fitted_model("save").save(os.fspath(path))
+
+    @classmethod
+    def load(cls, path: Union[str, "os.PathLike[str]"]) -> "KMeans":
+        """Reads a model file written by :meth:`save` as a fitted estimator.
+
+        Missing or unreadable files raise ``OSError``; a file that is not a valid vorn model
+        (wrong type, truncated, corrupt) raises ``ValueError``.
+        """
+        model = _vorn.Model.load(os.fspath(path))
+        est = cls(n_clusters=int(model.k), metric=model.metric, algorithm=model.algorithm)
+        est._set_fitted(model)
+        return est
+
+    def __getstate__(self) -> Dict[str, Any]:
+        state = {k: v for k, v in self.__dict__.items() if k not in _FITTED and k != "_model"}
+        model = self.__dict__.get("_model")
+        state["_vorn_state_version"] = _STATE_VERSION
+        state["_vorn_model"] = None if model is None else model.to_bytes()
+        return state
+
+    def __setstate__(self, state: Dict[str, Any]) -> None:
+        state = dict(state)
+        version = state.pop("_vorn_state_version", None)
+        if version != _STATE_VERSION:
+            raise ValueError(
+                f"cannot unpickle a vorn.KMeans of state version {version!r} (this vorn "
+                f"reads version {_STATE_VERSION})"
+            )
+        blob = state.pop("_vorn_model", None)
+        self.__dict__.update(state)
+        if blob is not None:
+            self._set_fitted(_vorn.Model.from_bytes(blob, "<pickle>"))
+
+
+def load(path: Union[str, "os.PathLike[str]"]) -> KMeans:
+    """Reads a model file written by ``KMeans.save`` as a fitted :class:`KMeans`."""
+    return KMeans.load(path)
+
+
+def iteration_stats_of_best_run(stats: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """The iterations of the winning run (lowest final objective; ties: first run)."""
+    runs: Dict[int, List[Dict[str, Any]]] = {}
+    for s in stats:
+        runs.setdefault(s["run"], []).append(s)
+    best = None
+    for r in sorted(runs):
+        if best is None or runs[r][-1]["objective"] < runs[best][-1]["objective"]:
+            best = r
+    return [] if best is None else runs[best]
+

@@ -1,0 +1,142 @@
+//! Running core work with the GIL released, interruptible by Ctrl-C, with progress.
+//!
+//! The core call runs on a scoped worker thread with a [`ChannelMonitor`]: `cancelled()` is an
+//! atomic load (the core polls it every few milliseconds from its pool threads), `phase()` and
+//! `iteration()` send events on a channel. The calling thread releases the GIL and waits on
+//! that channel with a [`POLL`] timeout; between waits it briefly re-attaches to Python to run
+//! `check_signals()` (which raises `KeyboardInterrupt` on Ctrl-C when called from the main
+//! thread) and to hand progress events to a Python callable. On a Python error it sets the
+//! cancel flag, waits for the worker to stop and returns that error. Python code (signal
+//! handlers, logging) therefore only ever runs on the calling thread.
+
+use crate::errors::{panic_to_py, to_py};
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError, Sender};
+use std::time::{Duration, Instant};
+use vorn::{IterStats, Monitor};
+
+/// Longest wait between two signal checks.
+const POLL: Duration = Duration::from_millis(50);
+
+/// A progress event from the worker.
+enum Event {
+    Phase(String),
+    Iteration(IterStats),
+}
+
+/// The monitor handed to the core.
+struct ChannelMonitor<'a> {
+    cancel: &'a AtomicBool,
+    tx: Sender<Event>,
+    report: bool,
+}
+
+impl Monitor for ChannelMonitor<'_> {
+    fn cancelled(&self) -> bool {
+        self.cancel.load(Ordering::Relaxed)
+    }
+    fn phase(&self, name: &str) {
+        if self.report {
+            let _ = self.tx.send(Event::Phase(name.to_owned()));
+        }
+    }
+    fn iteration(&self, stats: &IterStats) {
+        if self.report {
+            let _ = self.tx.send(Event::Iteration(stats.clone()));
+        }
+    }
+}
+
+/// One iteration's statistics as a Python dict.
+pub(crate) fn stats_dict<'py>(py: Python<'py>, s: &IterStats) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("run", s.run)?;
+    d.set_item("iter", s.iter)?;
+    d.set_item("objective", s.objective)?;
+    d.set_item("moved", s.moved)?;
+    d.set_item("empty_splits", s.empty_splits)?;
+    d.set_item("rows_scanned", s.rows_scanned)?;
+    d.set_item("assign_secs", s.assign_secs)?;
+    d.set_item("update_secs", s.update_secs)?;
+    Ok(d)
+}
+
+/// Calls `progress("phase", name)` or `progress("iteration", stats_dict)`.
+fn deliver(py: Python<'_>, progress: &Py<PyAny>, ev: Event) -> PyResult<()> {
+    match ev {
+        Event::Phase(name) => progress.call1(py, ("phase", name))?,
+        Event::Iteration(s) => progress.call1(py, ("iteration", stats_dict(py, &s)?))?,
+    };
+    Ok(())
+}
+
+/// Runs `f` on a worker thread with the GIL released; see the module docs.
+///
+/// `progress`, if given, is called on the calling thread with `(kind, payload)` for every
+/// event. Panics in `f` become `RuntimeError`, core errors are mapped by [`to_py`].
+pub(crate) fn interruptible<T, F>(py: Python<'_>, progress: Option<Py<PyAny>>, f: F) -> PyResult<T>
+where
+    T: Send,
+    F: FnOnce(&dyn Monitor) -> vorn::Result<T> + Send,
+{
+    let report = progress.is_some();
+    py.detach(move || {
+        let cancel = AtomicBool::new(false);
+        let (tx, rx) = mpsc::channel::<Event>();
+        std::thread::scope(|s| {
+            let cancel = &cancel;
+            let worker = s.spawn(move || {
+                let mon = ChannelMonitor { cancel, tx, report };
+                let out = catch_unwind(AssertUnwindSafe(|| f(&mon)));
+                // Dropping the monitor drops the sender: the waiting loop sees Disconnected.
+                drop(mon);
+                out
+            });
+            let mut failure: Option<PyErr> = None;
+            let mut last_check = Instant::now();
+            loop {
+                let wait = POLL.saturating_sub(last_check.elapsed());
+                let event = match rx.recv_timeout(wait) {
+                    Ok(ev) => Some(ev),
+                    Err(RecvTimeoutError::Timeout) => None,
+                    Err(RecvTimeoutError::Disconnected) => break,
+                };
+                if failure.is_some() {
+                    continue; // cancelled: drain until the worker stops
+                }
+                let due = last_check.elapsed() >= POLL;
+                if event.is_none() && !due {
+                    continue;
+                }
+                let res = Python::attach(|py| -> PyResult<()> {
+                    if let (Some(ev), Some(p)) = (event, progress.as_ref()) {
+                        deliver(py, p, ev)?;
+                    }
+                    if due {
+                        py.check_signals()?;
+                    }
+                    Ok(())
+                });
+                if due {
+                    last_check = Instant::now();
+                }
+                if let Err(e) = res {
+                    cancel.store(true, Ordering::Relaxed);
+                    failure = Some(e);
+                }
+            }
+            let joined = worker.join();
+            if let Some(e) = failure {
+                return Err(e);
+            }
+            match joined {
+                Ok(Ok(Ok(v))) => Ok(v),
+                Ok(Ok(Err(e))) => Err(to_py(e)),
+                Ok(Err(payload)) | Err(payload) => Err(panic_to_py(payload)),
+            }
+        })
+    })
+}
