@@ -35,6 +35,30 @@ fn parse_algorithm(s: &str) -> PyResult<Algorithm> {
     Algorithm::from_str(s).map_err(to_py)
 }
 
+/// Scales every centroid to unit norm (f64 arithmetic, like the core's seeding does).
+///
+/// The core's cosine kernel scores `1 − 2·x·c`, which ranks by angle only for unit
+/// centroids, and `KMeansModel::from_centroids` takes centroids as given; centroids from
+/// outside (e.g. `vorn.assign`) are therefore normalised here. Zero rows have no direction.
+fn normalize_centroids(c: &mut [f32], d: usize) -> PyResult<()> {
+    for (j, row) in c.chunks_mut(d).enumerate() {
+        let n = row.iter().map(|&v| v as f64 * v as f64).sum::<f64>().sqrt();
+        if !n.is_finite() {
+            // Non-finite values are reported by the core's own check.
+            continue;
+        }
+        if n == 0.0 {
+            return Err(PyValueError::new_err(format!(
+                "centroid {j} is all zeros, which has no direction under metric='cosine'"
+            )));
+        }
+        for v in row.iter_mut() {
+            *v = (*v as f64 / n) as f32;
+        }
+    }
+    Ok(())
+}
+
 /// A fitted k-means model (core `KMeansModel`). Immutable; safe to share between threads.
 #[pyclass(module = "vorn._vorn", name = "Model", frozen)]
 pub(crate) struct PyModel {
@@ -171,10 +195,20 @@ impl PyModel {
     #[staticmethod]
     #[pyo3(signature = (centroids, *, metric="l2"))]
     fn from_centroids(centroids: PyReadonlyArray2<'_, f32>, metric: &str) -> PyResult<Self> {
+        let (k, d) = (centroids.shape()[0], centroids.shape()[1]);
+        if k == 0 || d == 0 {
+            return Err(PyValueError::new_err(format!(
+                "centroids must be a (k, d) array with k >= 1 and d >= 1, got shape ({k}, {d})"
+            )));
+        }
         let c = view(&centroids, "centroids")?;
         let metric = parse_metric(metric)?;
         let inner = guard(|| {
-            KMeansModel::from_centroids(c.as_slice().to_vec(), c.n(), c.d(), metric).map_err(to_py)
+            let mut values = c.as_slice().to_vec();
+            if metric == Metric::Cosine {
+                normalize_centroids(&mut values, d)?;
+            }
+            KMeansModel::from_centroids(values, k, d, metric).map_err(to_py)
         })?;
         Ok(PyModel { inner })
     }
