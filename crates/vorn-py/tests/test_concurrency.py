@@ -1,0 +1,168 @@
+"""GIL release, Ctrl-C (in a subprocess) and progress logging."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+
+import numpy as np
+import pytest
+
+import vorn
+from conftest import make_blobs
+
+
+def test_gil_is_released_during_fit():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((20_000, 32)).astype(np.float32)
+    ticks = 0
+    stop = threading.Event()
+
+    def ticker():
+        nonlocal ticks
+        while not stop.is_set():
+            ticks += 1
+            time.sleep(0.001)
+
+    th = threading.Thread(target=ticker)
+    th.start()
+    try:
+        time.sleep(0.02)
+        before = ticks
+        t0 = time.perf_counter()
+        vorn.KMeans(64, algorithm="lloyd", tol=0.0, max_iter=8, n_threads=1).fit(x)
+        elapsed = time.perf_counter() - t0
+        during = ticks - before
+    finally:
+        stop.set()
+        th.join()
+    assert elapsed > 0.05, "fit too fast to measure; enlarge the data"
+    # With the GIL held the ticker could not run at all; released, it ticks ~every ms.
+    assert during >= 0.25 * elapsed / 0.0011, (during, elapsed)
+
+
+def test_concurrent_fits_from_threads_are_correct():
+    x, _ = make_blobs(n=2000, d=8, k=4, seed=5)
+    ref = vorn.KMeans(6, random_state=1).fit(x)
+    results = [None] * 4
+
+    def work(i):
+        results[i] = vorn.KMeans(6, random_state=1, n_threads=1).fit(x)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for km in results:
+        assert km.cluster_centers_.tobytes() == ref.cluster_centers_.tobytes()
+
+
+CHILD = textwrap.dedent(
+    """
+    import logging, sys, time
+    import numpy as np
+    import vorn
+
+    class Flush(logging.Handler):
+        def emit(self, record):
+            print("LOG", record.getMessage(), flush=True)
+
+    logging.getLogger("vorn").addHandler(Flush())
+    logging.getLogger("vorn").setLevel(logging.INFO)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((100_000, 32)).astype(np.float32)
+    km = vorn.KMeans(256, algorithm="lloyd", init="random", tol=0.0, max_iter=100_000,
+                     verbose=True)
+    try:
+        km.fit(x)
+        print("FINISHED", flush=True)
+    except KeyboardInterrupt:
+        print("INTERRUPTED", time.time(), flush=True)
+        print("FITTED", hasattr(km, "cluster_centers_"), flush=True)
+        # The estimator stays usable.
+        km.set_params(n_clusters=3, max_iter=5, verbose=False).fit(x[:1000])
+        print("REFIT", km.cluster_centers_.shape, flush=True)
+    """
+)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_ctrl_c_interrupts_fit_within_a_second_and_leaves_it_unfitted():
+    proc = subprocess.Popen(
+        [sys.executable, "-c", CHILD], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        seen = []
+        while True:  # wait until the Lloyd loop runs (iterations are being logged)
+            line = proc.stdout.readline()
+            assert line, "".join(seen) + proc.stderr.read()
+            seen.append(line)
+            if "iter 2 " in line:
+                break
+        sent = time.time()
+        os.kill(proc.pid, signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+        text = "".join(seen) + out
+        assert "FINISHED" not in text
+        assert "PanicException" not in err
+        assert proc.returncode == 0, err
+        stamp = [ln for ln in out.splitlines() if ln.startswith("INTERRUPTED")]
+        assert stamp, text + err
+        latency = float(stamp[0].split()[1]) - sent
+        assert latency < 1.5, latency
+        assert "FITTED False" in out
+        assert "REFIT (3, 32)" in out
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_verbose_logs_progress(caplog, x_small):
+    caplog.set_level(logging.INFO, logger="vorn")
+    km = vorn.KMeans(3, verbose=True, tol=0.0).fit(x_small)
+    msgs = [r.getMessage() for r in caplog.records if r.name == "vorn"]
+    assert any("phase init" in m for m in msgs)
+    assert any("phase iterate" in m for m in msgs)
+    iters = [m for m in msgs if " iter " in m and "objective" in m and "moved" in m]
+    assert len(iters) == len(km.iteration_stats_)
+    assert any("done" in m for m in msgs)
+    # Progress is emitted on the calling thread.
+    assert {r.thread for r in caplog.records if r.name == "vorn"} == {threading.get_ident()}
+
+
+def test_quiet_by_default(caplog, x_small):
+    caplog.set_level(logging.DEBUG, logger="vorn")
+    vorn.KMeans(3).fit(x_small)
+    assert not [r for r in caplog.records if r.name == "vorn"]
+
+
+def test_logging_handler_error_cancels_fit(x_small):
+    logger = logging.getLogger("vorn")
+
+    class Boom(logging.Handler):
+        def emit(self, record):
+            # Raised from a progress event delivered by the native loop (not from the
+            # Python-side "fitting ..." line); SystemExit is not swallowed by handleError.
+            if "phase" in record.getMessage():
+                raise SystemExit("handler failed")
+
+    h = Boom()
+    logger.addHandler(h)
+    old = logger.level
+    logger.setLevel(logging.INFO)
+    try:
+        km = vorn.KMeans(3, verbose=True)
+        with pytest.raises(SystemExit):
+            km.fit(x_small)
+        assert not hasattr(km, "labels_")
+    finally:
+        logger.removeHandler(h)
+        logger.setLevel(old)

@@ -1,0 +1,234 @@
+"""Input conversion, zero copy, and the bad-input matrix."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import vorn
+from vorn._convert import _borrowed_ptr
+from conftest import make_blobs
+
+
+@pytest.fixture(scope="module")
+def data():
+    return make_blobs(n=400, d=6, k=3, seed=2)[0]
+
+
+@pytest.fixture(scope="module")
+def reference(data):
+    return vorn.KMeans(3).fit(data)
+
+
+def assert_same_fit(km, ref):
+    assert km.cluster_centers_.tobytes() == ref.cluster_centers_.tobytes()
+    assert km.labels_.tobytes() == ref.labels_.tobytes()
+
+
+# ---------------------------------------------------------------- zero copy
+
+
+def test_c_contiguous_float32_is_borrowed(data):
+    assert data.dtype == np.float32 and data.flags.c_contiguous
+    assert _borrowed_ptr(data) == data.ctypes.data
+    ro = data.copy()
+    ro.flags.writeable = False
+    assert _borrowed_ptr(ro) == ro.ctypes.data
+    rows = data[10:50]  # a contiguous row slice is a view, also borrowed
+    assert _borrowed_ptr(rows) == rows.ctypes.data
+
+
+def test_memmap_is_borrowed_and_fits(tmp_path, data, reference):
+    path = tmp_path / "x.f32"
+    mm = np.memmap(path, dtype=np.float32, mode="w+", shape=data.shape)
+    mm[:] = data
+    mm.flush()
+    ro = np.memmap(path, dtype=np.float32, mode="r", shape=data.shape)
+    assert _borrowed_ptr(ro) == ro.ctypes.data
+    assert_same_fit(vorn.KMeans(3).fit(ro), reference)
+    npy = tmp_path / "x.npy"
+    np.save(npy, data)
+    loaded = np.load(npy, mmap_mode="r")
+    assert isinstance(loaded, np.memmap)
+    assert _borrowed_ptr(loaded) == loaded.ctypes.data
+    np.testing.assert_array_equal(reference.predict(loaded), reference.labels_)
+
+
+def test_converted_inputs_are_copied(data):
+    for arr in (data.astype(np.float64), np.asfortranarray(data), data[:, ::2], data[::2]):
+        assert _borrowed_ptr(arr) != arr.ctypes.data
+    big_endian = data.astype(">f4")
+    assert _borrowed_ptr(big_endian) != big_endian.ctypes.data
+
+
+# ---------------------------------------------------------------- conversions that work
+
+
+@pytest.mark.parametrize(
+    "convert",
+    [
+        lambda x: x.astype(np.float64),
+        lambda x: x.astype(">f4"),
+        lambda x: np.asfortranarray(x),
+        lambda x: x.tolist(),
+    ],
+    ids=["float64", "big-endian", "fortran", "list"],
+)
+def test_converted_layouts_give_the_same_result(data, reference, convert):
+    assert_same_fit(vorn.KMeans(3).fit(convert(data)), reference)
+
+
+def test_strided_arrays_give_the_same_result_as_contiguous(data):
+    wide = np.zeros((data.shape[0] * 2, data.shape[1] * 3), dtype=np.float32)
+    wide[::2, ::3] = data
+    strided = wide[::2, ::3]
+    assert not strided.flags.c_contiguous
+    ref = vorn.KMeans(3).fit(np.ascontiguousarray(strided))
+    assert_same_fit(vorn.KMeans(3).fit(strided), ref)
+    np.testing.assert_array_equal(ref.predict(strided), ref.labels_)
+    np.testing.assert_array_equal(ref.transform(strided), ref.transform(data))
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.int32, np.int64, np.uint8, np.bool_])
+def test_other_real_dtypes_work(dtype):
+    rng = np.random.default_rng(0)
+    x = (rng.random((200, 4)) * 10).astype(dtype)
+    km = vorn.KMeans(2).fit(x)
+    assert km.cluster_centers_.dtype == np.float32
+    ref = vorn.KMeans(2).fit(np.ascontiguousarray(x, dtype=np.float32))
+    assert_same_fit(km, ref)
+    np.testing.assert_array_equal(km.predict(x), km.labels_)
+
+
+def test_identical_rows_work_and_report_empty_repairs():
+    x = np.full((100, 3), 2.5, dtype=np.float32)
+    km = vorn.KMeans(4).fit(x)
+    assert km.inertia_ == 0.0
+    assert sum(s["empty_splits"] for s in km.iteration_stats_) > 0
+    np.testing.assert_array_equal(km.predict(x), km.labels_)
+    k_eq_n = vorn.KMeans(5).fit(np.ones((5, 2), dtype=np.float32))
+    assert k_eq_n.labels_.shape == (5,)
+
+
+def test_duplicates_fewer_distinct_points_than_k():
+    x = np.repeat(np.eye(3, dtype=np.float32), 20, axis=0)
+    km = vorn.KMeans(5).fit(x)
+    assert km.inertia_ == pytest.approx(0.0, abs=1e-6)
+    assert len(np.unique(km.labels_)) == 3
+
+
+# ---------------------------------------------------------------- rejected inputs
+
+
+@pytest.mark.parametrize(
+    "x, exc, match",
+    [
+        (np.array([[1.0, np.nan], [0.0, 1.0]], np.float32), ValueError, "row 0, column 1 is NaN"),
+        (np.array([[1.0, 2.0], [np.inf, 1.0]], np.float32), ValueError, "row 1, column 0 is inf"),
+        (np.zeros((0, 3), np.float32), ValueError, "no rows"),
+        (np.zeros((5, 0), np.float32), ValueError, "0 features"),
+        (np.zeros(5, np.float32), ValueError, r"2-D.*reshape\(-1, 1\)"),
+        (np.zeros((2, 3, 4), np.float32), ValueError, "2-D"),
+        (np.float32(3.0), ValueError, "2-D"),
+        (np.ones((4, 2), np.complex64), TypeError, "complex"),
+        (np.ones((4, 2), np.complex128), TypeError, r"\.real"),
+        (np.array([["a", "b"], ["c", "d"]]), TypeError, "not a real number"),
+        (np.array([[1, 2], [3, 4]], dtype=object), TypeError, "object"),
+        (np.array([[3e20, 1.0], [0.0, 1.0]], np.float32), ValueError, "overflows"),
+    ],
+    ids=[
+        "nan", "inf", "empty", "d0", "1d", "3d", "0d", "complex64", "complex128", "str",
+        "object", "overflow",
+    ],
+)
+def test_bad_inputs(x, exc, match):
+    with pytest.raises(exc, match=match):
+        vorn.KMeans(1).fit(x)
+    est = vorn.KMeans(1).fit(np.ones((3, 2), np.float32))
+    if getattr(x, "ndim", 0) == 2 and x.shape[1] == 2:
+        with pytest.raises(exc, match=match):
+            est.predict(x)
+
+
+def test_bad_inputs_leave_estimator_unfitted(x_small):
+    km = vorn.KMeans(3).fit(x_small)
+    bad = x_small.copy()
+    bad[7, 1] = np.nan
+    with pytest.raises(ValueError, match="row 7"):
+        km.fit(bad)
+    assert not hasattr(km, "cluster_centers_")
+
+
+def test_cosine_zero_row():
+    x = np.array([[1, 0], [0, 0], [0, 1]], np.float32)
+    with pytest.raises(ValueError, match="zero norm"):
+        vorn.KMeans(2, metric="cosine").fit(x)
+    vorn.KMeans(2).fit(x)  # fine under l2
+
+
+def test_predict_with_wrong_dimension(x_small):
+    km = vorn.KMeans(3).fit(x_small)
+    wrong = np.ones((4, x_small.shape[1] + 1), np.float32)
+    for call in (km.predict, km.transform, km.score):
+        with pytest.raises(ValueError, match=r"has 6 features per row but the model was fitted with 5"):
+            call(wrong)
+
+
+# ---------------------------------------------------------------- bad parameters
+
+
+@pytest.mark.parametrize(
+    "params, exc, match",
+    [
+        (dict(n_clusters=0), ValueError, "n_clusters must be an int >= 1"),
+        (dict(n_clusters=-3), ValueError, "n_clusters"),
+        (dict(n_clusters=8.7), TypeError, "n_clusters must be an int.*float 8.7"),
+        (dict(n_clusters=3.0), TypeError, "n_clusters"),
+        (dict(n_clusters=True), TypeError, "n_clusters.*bool"),
+        (dict(n_clusters="3"), TypeError, "n_clusters"),
+        (dict(n_clusters=2**40), ValueError, "n_clusters"),
+        (dict(metric="manhattan"), ValueError, "unknown metric"),
+        (dict(metric=2), TypeError, "metric must be a string"),
+        (dict(algorithm="elkan2"), ValueError, "unknown algorithm"),
+        (dict(init="kmeans||"), ValueError, "init must be"),
+        (dict(init=np.zeros((2, 5))), ValueError, r"init has shape \(2, 5\).*\(3, 5\)"),
+        (dict(init=np.full((3, 5), np.nan)), ValueError, "non-finite"),
+        (dict(init=np.zeros((3, 5), complex)), TypeError, "complex"),
+        (dict(n_init=0), ValueError, "n_init"),
+        (dict(n_init="many"), TypeError, "n_init"),
+        (dict(max_iter=0), ValueError, "max_iter"),
+        (dict(tol=-1.0), ValueError, "tol"),
+        (dict(tol=float("nan")), ValueError, "tol"),
+        (dict(tol="small"), TypeError, "tol"),
+        (dict(random_state=-1), ValueError, "random_state"),
+        (dict(random_state=2**64), ValueError, "random_state"),
+        (dict(random_state=np.random.RandomState(0)), TypeError, "int seed"),
+        (dict(n_threads=0), ValueError, "n_threads"),
+        (dict(n_threads=1.5), TypeError, "n_threads"),
+        (dict(sample_size=0), ValueError, "sample_size"),
+        (dict(max_points_per_centroid=0), ValueError, "max_points_per_centroid"),
+    ],
+)
+def test_bad_params(x_small, params, exc, match):
+    params.setdefault("n_clusters", 3)
+    km = vorn.KMeans(**params)  # never raises: validation happens in fit
+    with pytest.raises(exc, match=match):
+        km.fit(x_small)
+    assert not hasattr(km, "labels_")
+
+
+def test_param_errors_are_both_value_and_type_errors(x_small):
+    assert issubclass(vorn.InvalidParameterError, ValueError)
+    assert issubclass(vorn.InvalidParameterError, TypeError)
+    with pytest.raises(vorn.InvalidParameterError):
+        vorn.KMeans(n_clusters=8.7).fit(x_small)
+
+
+def test_too_many_clusters(x_small):
+    with pytest.raises(ValueError, match=r"n_clusters = 301 is larger than the number of rows \(300\)"):
+        vorn.KMeans(301).fit(x_small)
+
+
+def test_numpy_integer_params_are_accepted(x_small):
+    km = vorn.KMeans(np.int64(3), max_iter=np.int32(50), random_state=np.uint64(4)).fit(x_small)
+    assert km.cluster_centers_.shape == (3, 5)

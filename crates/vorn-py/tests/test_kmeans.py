@@ -1,0 +1,181 @@
+"""KMeans: fitted attributes, semantics of predict/transform/score, quality, determinism."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import vorn
+from conftest import completeness, make_blobs, purity
+
+
+def test_fit_returns_self_and_sets_attributes(blobs):
+    x, _ = blobs
+    km = vorn.KMeans(4)
+    assert km.fit(x) is km
+    n, d = x.shape
+    assert km.cluster_centers_.shape == (4, d)
+    assert km.cluster_centers_.dtype == np.float32
+    assert km.labels_.shape == (n,)
+    assert km.labels_.dtype == np.int32
+    assert isinstance(km.inertia_, float) and km.inertia_ > 0
+    assert isinstance(km.n_iter_, int) and 1 <= km.n_iter_ <= 300
+    assert km.n_features_in_ == d
+    assert km.algorithm_ in ("lloyd", "hamerly")
+    assert km.stop_reason_ in ("converged", "tolerance", "max_iter")
+    stats = km.iteration_stats_
+    assert isinstance(stats, list) and len(stats) >= km.n_iter_
+    assert set(stats[0]) == {
+        "run", "iter", "objective", "moved", "empty_splits", "rows_scanned",
+        "assign_secs", "update_secs",
+    }
+    assert stats[-1]["objective"] == pytest.approx(km.inertia_, rel=1e-9)
+    objs = [s["objective"] for s in stats]
+    assert all(b <= a * (1 + 1e-9) for a, b in zip(objs, objs[1:]))
+
+
+def test_quality_on_blobs(blobs):
+    x, truth = blobs
+    km = vorn.KMeans(4, random_state=3).fit(x)
+    assert purity(truth, km.labels_) > 0.99
+    assert completeness(truth, km.labels_) > 0.99
+    # Inertia matches its definition.
+    c = km.cluster_centers_.astype(np.float64)
+    manual = ((x.astype(np.float64) - c[km.labels_]) ** 2).sum()
+    assert km.inertia_ == pytest.approx(manual, rel=1e-4)
+
+
+def test_labels_consistent_with_predict(blobs):
+    x, _ = blobs
+    km = vorn.KMeans(6, random_state=1).fit(x)
+    np.testing.assert_array_equal(km.predict(x), km.labels_)
+    assert km.predict(x).dtype == np.int32
+    np.testing.assert_array_equal(vorn.KMeans(6, random_state=1).fit_predict(x), km.labels_)
+
+
+def test_labels_consistent_with_predict_when_training_on_a_sample(blobs):
+    x, truth = blobs
+    km = vorn.KMeans(4, sample_size=200).fit(x)
+    np.testing.assert_array_equal(km.predict(x), km.labels_)
+    assert purity(truth, km.labels_) > 0.99
+    km2 = vorn.KMeans(4, max_points_per_centroid=50).fit(x)
+    np.testing.assert_array_equal(km2.predict(x), km2.labels_)
+
+
+def test_transform_is_euclidean_distance(blobs):
+    x, _ = blobs
+    km = vorn.KMeans(4).fit(x)
+    t = km.transform(x[:50])
+    assert t.shape == (50, 4) and t.dtype == np.float32
+    ref = np.sqrt(
+        ((x[:50, None, :].astype(np.float64) - km.cluster_centers_[None]) ** 2).sum(-1)
+    )
+    np.testing.assert_allclose(t, ref, rtol=1e-3, atol=1e-3)
+    np.testing.assert_array_equal(t.argmin(1), km.predict(x[:50]))
+    ft = vorn.KMeans(4).fit_transform(x)
+    np.testing.assert_array_equal(ft, km.transform(x))
+
+
+def test_transform_cosine_is_one_minus_cos(blobs):
+    x, _ = blobs
+    km = vorn.KMeans(3, metric="cosine").fit(x)
+    c = km.cluster_centers_
+    np.testing.assert_allclose(np.linalg.norm(c, axis=1), 1.0, rtol=1e-5)
+    xn = x / np.linalg.norm(x, axis=1, keepdims=True)
+    ref = 1.0 - xn @ c.T
+    np.testing.assert_allclose(km.transform(x), ref, atol=1e-4)
+    np.testing.assert_array_equal(km.predict(x), km.labels_)
+
+
+def test_score_is_negative_inertia(blobs):
+    x, _ = blobs
+    km = vorn.KMeans(4).fit(x)
+    assert km.score(x) == pytest.approx(-km.inertia_, rel=1e-9)
+    assert km.score(x[:10]) > km.score(x)
+
+
+def test_more_clusters_lower_objective(blobs):
+    x, _ = blobs
+    inertias = [vorn.KMeans(k).fit(x).inertia_ for k in (2, 4, 8)]
+    assert inertias[0] > inertias[1] > inertias[2]
+
+
+@pytest.mark.parametrize("algorithm", ["lloyd", "hamerly"])
+@pytest.mark.parametrize("metric", ["l2", "cosine"])
+def test_bit_identical_across_thread_counts(algorithm, metric):
+    x, _ = make_blobs(n=3000, d=12, k=5, seed=7)
+    runs = [
+        vorn.KMeans(
+            20, metric=metric, algorithm=algorithm, n_threads=t, n_init=2, random_state=5
+        ).fit(x)
+        for t in (1, 2, 8)
+    ]
+    ref = runs[0]
+    assert ref.algorithm_ == algorithm
+    for km in runs[1:]:
+        assert km.cluster_centers_.tobytes() == ref.cluster_centers_.tobytes()
+        assert km.labels_.tobytes() == ref.labels_.tobytes()
+        assert km.inertia_ == ref.inertia_
+        assert km.n_iter_ == ref.n_iter_
+        assert km.transform(x[:100]).tobytes() == ref.transform(x[:100]).tobytes()
+    default = vorn.KMeans(
+        20, metric=metric, algorithm=algorithm, n_init=2, random_state=5
+    ).fit(x)
+    assert default.cluster_centers_.tobytes() == ref.cluster_centers_.tobytes()
+
+
+def test_lloyd_and_hamerly_agree(blobs):
+    x, _ = blobs
+    a = vorn.KMeans(8, algorithm="lloyd").fit(x)
+    b = vorn.KMeans(8, algorithm="hamerly").fit(x)
+    np.testing.assert_array_equal(a.labels_, b.labels_)
+    assert b.iteration_stats_[-1]["rows_scanned"] <= x.shape[0]
+
+
+def test_seed_determinism_and_none_means_zero(blobs):
+    x, _ = blobs
+    a = vorn.KMeans(5, random_state=11).fit(x)
+    b = vorn.KMeans(5, random_state=11).fit(x)
+    assert a.cluster_centers_.tobytes() == b.cluster_centers_.tobytes()
+    z = vorn.KMeans(5, random_state=0).fit(x)
+    n = vorn.KMeans(5, random_state=None).fit(x)
+    assert z.cluster_centers_.tobytes() == n.cluster_centers_.tobytes()
+
+
+def test_init_random_and_n_init(blobs):
+    x, truth = blobs
+    km = vorn.KMeans(4, init="random", n_init=3).fit(x)
+    assert {s["run"] for s in km.iteration_stats_} == {0, 1, 2}
+    assert purity(truth, km.labels_) > 0.95
+    auto = vorn.KMeans(4, init="random", n_init="auto").fit(x)
+    assert {s["run"] for s in auto.iteration_stats_} == set(range(10))
+
+
+def test_init_array(blobs):
+    x, truth = blobs
+    start = np.stack([x[truth == j][0] for j in range(4)]).astype(np.float64)
+    km = vorn.KMeans(4, init=start).fit(x)
+    assert purity(truth, km.labels_) > 0.99
+    # n_init > 1 with explicit centroids: one run and a warning (scikit-learn's behaviour).
+    with pytest.warns(RuntimeWarning, match="one run"):
+        km2 = vorn.KMeans(4, init=start, n_init=3).fit(x)
+    assert {s["run"] for s in km2.iteration_stats_} == {0}
+    np.testing.assert_array_equal(km2.labels_, km.labels_)
+    # An array init is stored verbatim (clone contract).
+    assert vorn.KMeans(4, init=start).init is start
+
+
+def test_max_iter_and_tol():
+    x, _ = make_blobs(n=2000, d=4, k=20, seed=3, spread=3.0)
+    km = vorn.KMeans(20, max_iter=2, tol=0.0).fit(x)
+    assert km.n_iter_ == 2 and km.stop_reason_ == "max_iter"
+    km = vorn.KMeans(20, tol=0.0).fit(x)
+    assert km.stop_reason_ in ("converged", "tolerance")
+
+
+def test_refit_replaces_state(blobs):
+    x, _ = blobs
+    km = vorn.KMeans(3).fit(x)
+    km.set_params(n_clusters=5).fit(x[:, :4])
+    assert km.cluster_centers_.shape == (5, 4)
+    assert km.n_features_in_ == 4

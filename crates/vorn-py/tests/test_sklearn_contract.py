@@ -1,0 +1,114 @@
+"""The scikit-learn estimator contract, checked without scikit-learn."""
+
+from __future__ import annotations
+
+import inspect
+
+import numpy as np
+import pytest
+
+import vorn
+
+PARAMS = [
+    "algorithm", "init", "max_iter", "max_points_per_centroid", "metric", "n_clusters",
+    "n_init", "n_threads", "random_state", "sample_size", "tol", "verbose",
+]
+FITTED = [
+    "cluster_centers_", "labels_", "inertia_", "n_iter_", "n_features_in_", "algorithm_",
+    "iteration_stats_", "stop_reason_",
+]
+
+
+def test_signature_defaults():
+    sig = inspect.signature(vorn.KMeans)
+    defaults = {k: p.default for k, p in sig.parameters.items()}
+    assert defaults == {
+        "n_clusters": 8, "metric": "l2", "algorithm": "auto", "init": "k-means++",
+        "n_init": 1, "max_iter": 300, "tol": 1e-4, "random_state": 0, "n_threads": None,
+        "verbose": False, "sample_size": None, "max_points_per_centroid": None,
+    }
+    # Everything but n_clusters is keyword-only.
+    kinds = {k: p.kind for k, p in sig.parameters.items()}
+    assert kinds.pop("n_clusters") == inspect.Parameter.POSITIONAL_OR_KEYWORD
+    assert set(kinds.values()) == {inspect.Parameter.KEYWORD_ONLY}
+
+
+def test_get_params_round_trip():
+    km = vorn.KMeans(5, metric="cosine", tol=0.0, random_state=3)
+    p = km.get_params()
+    assert sorted(p) == PARAMS
+    assert p["n_clusters"] == 5 and p["metric"] == "cosine" and p["random_state"] == 3
+    assert km.get_params(deep=False) == p
+    assert km.set_params(n_clusters=7, verbose=True) is km
+    assert km.n_clusters == 7 and km.get_params()["verbose"] is True
+    with pytest.raises(ValueError, match="Invalid parameter 'nclusters'"):
+        km.set_params(nclusters=3)
+
+
+def test_init_stores_params_verbatim_without_validation():
+    odd = object()
+    km = vorn.KMeans(n_clusters=8.7, metric=odd, n_init="whatever", tol=-1)
+    assert km.n_clusters == 8.7 and km.metric is odd and km.tol == -1
+    # No attribute other than the parameters is set by __init__.
+    assert sorted(vars(km)) == PARAMS
+
+
+def test_clone_contract(blobs):
+    x, _ = blobs
+    init = x[:4].copy()
+    km = vorn.KMeans(4, init=init, random_state=9, n_threads=2, metric="l2").fit(x)
+    params = km.get_params()
+    clone = type(km)(**params)
+    for name, value in params.items():
+        assert getattr(clone, name) is value  # scikit-learn's clone checks identity
+    assert not hasattr(clone, "cluster_centers_")
+    clone.fit(x)
+    assert clone.cluster_centers_.tobytes() == km.cluster_centers_.tobytes()
+    assert repr(clone) == repr(km)
+
+
+def test_fitted_attributes_end_with_underscore_and_only_exist_after_fit(blobs):
+    x, _ = blobs
+    km = vorn.KMeans(3)
+    for name in FITTED:
+        assert not hasattr(km, name)
+    assert not km.__sklearn_is_fitted__()
+    km.fit(x)
+    assert km.__sklearn_is_fitted__()
+    public_new = [v for v in vars(km) if v not in PARAMS and not v.startswith("_")]
+    assert sorted(public_new) == sorted(FITTED)
+    assert all(v.endswith("_") for v in public_new)
+
+
+def test_not_fitted_error(x_small):
+    km = vorn.KMeans(3)
+    assert issubclass(vorn.NotFittedError, ValueError)
+    assert issubclass(vorn.NotFittedError, AttributeError)
+    for call in (km.predict, km.transform, km.score):
+        with pytest.raises(vorn.NotFittedError, match="not fitted"):
+            call(x_small)
+    with pytest.raises(vorn.NotFittedError, match="cluster_centers_"):
+        km.cluster_centers_
+    with pytest.raises(vorn.NotFittedError):
+        km.save("/tmp/never-written.vorn")
+    with pytest.raises(AttributeError):
+        km.no_such_attribute
+
+
+def test_repr_shows_non_default_params():
+    assert repr(vorn.KMeans()) == "KMeans()"
+    assert repr(vorn.KMeans(3, metric="cosine")) == "KMeans(n_clusters=3, metric='cosine')"
+    assert "init=array" in repr(vorn.KMeans(2, init=np.zeros((2, 2))))
+
+
+def test_y_is_ignored(x_small):
+    y = np.arange(len(x_small))
+    a = vorn.KMeans(3).fit(x_small, y)
+    b = vorn.KMeans(3).fit(x_small)
+    np.testing.assert_array_equal(a.labels_, b.labels_)
+    with pytest.raises(ValueError, match="sample_weight"):
+        vorn.KMeans(3).fit(x_small, sample_weight=np.ones(len(x_small)))
+
+
+def test_estimator_type():
+    assert vorn.KMeans._estimator_type == "clusterer"
