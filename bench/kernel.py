@@ -1,0 +1,258 @@
+"""Kernel-level benchmark: one full nearest-centroid assignment pass, GFLOP/s.
+
+    python kernel.py                      # all shapes, threads = all allowed cores
+    python kernel.py --shapes 100000x64x64 --reps 5 --threads 1
+
+For each shape n x d with k centroids it times, in this one process with the same threads:
+
+* ``vorn.assign(x, c, metric="l2", n_threads=T)``  (vorn's tiled kernel, labels out);
+* FAISS's own assignment: ``IndexFlatL2(d); add(c); search(x, 1)``;
+* numpy: ``argmin(||c||^2 - 2 x c^T)`` in row blocks (sgemm + argmin, labels out);
+
+and numpy's sgemm on 4096 x 4096 x 4096 (float32 ``x @ y``), the machine's practical FP32 peak.
+flops = 2 n k d for an assignment pass (the ||x||^2, ||c||^2 and argmin terms are not counted),
+2 m n k for the sgemm. Median of ``--reps`` timings after one warm-up. Label correctness: the
+fraction of rows where vorn's label differs from FAISS's, and where each differs from the exact
+float64 nearest centroid with a distance that is not a tie (relative gap > 1e-6).
+
+Writes results/kernel.json and results/kernel.md.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+DEFAULT_SHAPES = ["1000000x64x1024", "100000x768x256", "200000x128x256", "100000x64x64"]
+THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS",
+              "BLIS_NUM_THREADS", "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "RAYON_NUM_THREADS",
+              "OMP_THREAD_LIMIT", "VORN_NUM_THREADS")
+
+
+def parse_args(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--shapes", default=",".join(DEFAULT_SHAPES), help="comma list of NxDxK")
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--gemm-size", type=int, default=4096)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out", default=str(BENCH / "results"))
+    ap.add_argument("--name", default="kernel")
+    ap.add_argument("--skip", default="", help="comma list among vorn,faiss,numpy")
+    return ap.parse_args(argv)
+
+
+ARGS = parse_args()
+_ALLOWED = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else list(range(os.cpu_count()))
+THREADS = ARGS.threads or len(_ALLOWED)
+CORES = _ALLOWED[:THREADS]
+# thread knobs must be set before numpy / faiss load their runtimes
+for _k in THREAD_ENV:
+    os.environ[_k] = str(THREADS)
+os.environ["OMP_DYNAMIC"] = "FALSE"
+if hasattr(os, "sched_setaffinity"):
+    os.sched_setaffinity(0, CORES)
+
+import numpy as np  # noqa: E402
+
+sys.path.insert(0, str(BENCH))
+from runner import load_delta, loadavg, read_proc_stat, rusage_cpu, versions  # noqa: E402
+
+
+def timed(fn, reps):
+    """Warm-up once, then ``reps`` timings; returns (median_s, times, last_result, load)."""
+    fn()
+    times, loads, out = [], [], None
+    for _ in range(reps):
+        st0, cpu0 = read_proc_stat(), rusage_cpu()
+        t0 = time.perf_counter()
+        out = fn()
+        t1 = time.perf_counter()
+        cpu1, st1 = rusage_cpu(), read_proc_stat()
+        times.append(t1 - t0)
+        ld = load_delta(st0, st1, cpu1 - cpu0, CORES)
+        other = ld.get("pinned_other_cpu_s", ld.get("other_cpu_s"))
+        if other is not None:
+            ld["other_share"] = other / ((t1 - t0) * len(CORES))
+        loads.append(ld)
+    return statistics.median(times), times, out, loads
+
+
+def numpy_assign(x, c, block=32768):
+    cn = np.einsum("ij,ij->i", c, c)
+    out = np.empty(x.shape[0], dtype=np.int64)
+    ct = np.ascontiguousarray(c.T)
+    for s in range(0, x.shape[0], block):
+        g = x[s:s + block] @ ct
+        g *= -2.0
+        g += cn
+        out[s:s + block] = np.argmin(g, axis=1)
+    return out
+
+
+def exact_check(x, c, labels, block=16384):
+    """Per-row exact float64 squared distance of ``labels`` and of the true nearest."""
+    c64 = c.astype(np.float64)
+    cn = np.einsum("ij,ij->i", c64, c64)
+    chosen = np.empty(x.shape[0])
+    best = np.empty(x.shape[0])
+    for s in range(0, x.shape[0], block):
+        xb = x[s:s + block].astype(np.float64)
+        g = -2.0 * (xb @ c64.T) + cn
+        j = np.argmin(g, axis=1)
+        xn = np.einsum("ij,ij->i", xb, xb)
+        d_best = xb - c64[j]
+        best[s:s + block] = np.einsum("ij,ij->i", d_best, d_best)
+        d_ch = xb - c64[labels[s:s + block]]
+        chosen[s:s + block] = np.einsum("ij,ij->i", d_ch, d_ch)
+        del xn
+    return chosen, best
+
+
+def main():
+    a = ARGS
+    skip = set(filter(None, a.skip.split(",")))
+    rng = np.random.default_rng(a.seed)
+    res = {"created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "threads": THREADS, "cores": CORES,
+           "reps": a.reps, "platform": platform.platform(), "versions": versions(),
+           "loadavg_start": loadavg(), "shapes": [], "gemm": None}
+    try:
+        res["cpu_model"] = next(l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo")
+                                if l.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+
+    # ---- practical FP32 peak: numpy sgemm
+    m = a.gemm_size
+    A = rng.standard_normal((m, m), dtype=np.float32)
+    B = rng.standard_normal((m, m), dtype=np.float32)
+    med, times, _, loads = timed(lambda: A @ B, a.reps)
+    res["gemm"] = {"m": m, "n": m, "k": m, "median_s": med, "times_s": times,
+                   "gflops": 2 * m ** 3 / med / 1e9, "load": loads}
+    print(f"[kernel] numpy sgemm {m}^3: {res['gemm']['gflops']:.1f} GFLOP/s", flush=True)
+    del A, B
+
+    try:
+        import vorn
+    except ImportError:
+        vorn = None
+    try:
+        import faiss
+        faiss.omp_set_num_threads(THREADS)
+    except ImportError:
+        faiss = None
+
+    for spec in a.shapes.split(","):
+        n, d, k = (int(t) for t in spec.lower().split("x"))
+        x = rng.standard_normal((n, d), dtype=np.float32)
+        c = np.ascontiguousarray(x[rng.choice(n, size=k, replace=False)]
+                                 + 0.1 * rng.standard_normal((k, d), dtype=np.float32))
+        flops = 2.0 * n * k * d
+        entry = {"n": n, "d": d, "k": k, "flops": flops, "impl": {}}
+        labels = {}
+        impls = []
+        if vorn is not None and hasattr(vorn, "assign") and "vorn" not in skip:
+            impls.append(("vorn.assign", lambda: np.asarray(vorn.assign(x, c, metric="l2", n_threads=THREADS))))
+        if faiss is not None and "faiss" not in skip:
+            def faiss_assign():
+                index = faiss.IndexFlatL2(d)
+                index.add(c)
+                _, ii = index.search(x, 1)
+                return ii.reshape(-1)
+            impls.append(("faiss IndexFlatL2.search", faiss_assign))
+        if "numpy" not in skip:
+            impls.append(("numpy matmul+argmin", lambda: numpy_assign(x, c)))
+        for name, fn in impls:
+            try:
+                med, times, lab, loads = timed(fn, a.reps)
+            except Exception as e:  # noqa: BLE001
+                entry["impl"][name] = {"error": f"{type(e).__name__}: {e}"}
+                print(f"[kernel] {spec} {name}: ERROR {e}", flush=True)
+                continue
+            labels[name] = np.asarray(lab).reshape(-1).astype(np.int64)
+            g = flops / med / 1e9
+            entry["impl"][name] = {"median_s": med, "times_s": times, "gflops": g,
+                                   "fraction_of_sgemm": g / res["gemm"]["gflops"], "load": loads}
+            print(f"[kernel] {spec} {name}: {med * 1000:.1f} ms, {g:.1f} GFLOP/s "
+                  f"({g / res['gemm']['gflops']:.0%} of sgemm)", flush=True)
+        # ---- correctness
+        chk = {}
+        if "vorn.assign" in labels and "faiss IndexFlatL2.search" in labels:
+            chk["vorn_vs_faiss_mismatch"] = float((labels["vorn.assign"] != labels["faiss IndexFlatL2.search"]).mean())
+        best = None
+        for name, lab in labels.items():
+            chosen, best_d = exact_check(x, c, lab)
+            best = best_d
+            rel = (chosen - best_d) / np.maximum(best_d, 1e-30)
+            chk[name] = {"differs_from_exact": float((rel > 0).mean()),
+                         "worse_than_exact_beyond_tie": float((rel > 1e-6).mean()),
+                         "max_relative_excess": float(rel.max()),
+                         "mse_excess_relative": float((chosen.sum() - best_d.sum()) / best_d.sum())}
+        entry["check"] = chk
+        if chk:
+            print(f"[kernel] {spec} check: " + json.dumps(chk), flush=True)
+        res["shapes"].append(entry)
+        del x, c, labels, best
+
+    res["loadavg_end"] = loadavg()
+    out = Path(a.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{a.name}.json").write_text(json.dumps(res, indent=1))
+    (out / f"{a.name}.md").write_text(render(res))
+    print(f"[kernel] wrote {out / (a.name + '.json')} and .md", flush=True)
+
+
+def _share(loads):
+    """Median over timings of: CPU time of other processes on the pinned cores / (time x cores)."""
+    vals = [ld["other_share"] for ld in loads or [] if ld.get("other_share") is not None]
+    return statistics.median(vals) if vals else None
+
+
+def render(res) -> str:
+    L = ["# Kernel benchmark: one assignment pass (distances + argmin, labels out)\n"]
+    v = res["versions"]
+    det = v.get("details", {})
+    L.append(f"{res.get('cpu_model')}, {res['threads']} thread(s) on cores {res['cores']}, median of "
+             f"{res['reps']} after a warm-up, all in one process. vorn {v.get('vorn')} "
+             f"(SIMD `{det.get('vorn_simd_runtime')}`), faiss-cpu {v.get('faiss-cpu')} "
+             f"(`{(det.get('faiss_compile_options') or '').strip()}`), numpy {v.get('numpy')}. "
+             f"loadavg at start {res.get('loadavg_start')}, at end {res.get('loadavg_end')}.\n")
+    g = res["gemm"]
+    L.append(f"Practical FP32 peak: numpy sgemm {g['m']}×{g['n']}×{g['k']} = **{g['gflops']:.1f} GFLOP/s** "
+             f"({g['median_s'] * 1000:.1f} ms).\n")
+    L.append("flops = 2·N·K·D. \"% sgemm\" = GFLOP/s relative to that sgemm. \"other\" = CPU time other "
+             "processes took on the pinned cores during the timings, as a share of all busy time there.\n")
+    L.append("| N × D, K | implementation | time | GFLOP/s | % sgemm | other |")
+    L.append("|---|---|---:|---:|---:|---:|")
+    for s in res["shapes"]:
+        for name, r in s["impl"].items():
+            if "error" in r:
+                L.append(f"| {s['n']:,} × {s['d']}, {s['k']} | {name} | error | | | |")
+                continue
+            sh = _share(r.get("load"))
+            L.append(f"| {s['n']:,} × {s['d']}, {s['k']} | {name} | {r['median_s'] * 1000:.1f} ms | "
+                     f"{r['gflops']:.1f} | {r['fraction_of_sgemm']:.0%} | "
+                     f"{'' if sh is None else f'{sh:.0%}'} |")
+    L.append("\nLabel correctness (fraction of rows):\n")
+    L.append("| N × D, K | vorn ≠ FAISS | implementation | ≠ exact f64 nearest | worse than exact beyond a 1e-6 tie | MSE excess |")
+    L.append("|---|---:|---|---:|---:|---:|")
+    for s in res["shapes"]:
+        chk = s.get("check", {})
+        vf = chk.get("vorn_vs_faiss_mismatch")
+        for name, c in chk.items():
+            if not isinstance(c, dict):
+                continue
+            L.append(f"| {s['n']:,} × {s['d']}, {s['k']} | {'' if vf is None else f'{vf:.2e}'} | {name} | "
+                     f"{c['differs_from_exact']:.2e} | {c['worse_than_exact_beyond_tie']:.2e} | "
+                     f"{c['mse_excess_relative']:.1e} |")
+    return "\n".join(L) + "\n"
+
+
+if __name__ == "__main__":
+    main()

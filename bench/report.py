@@ -1,0 +1,385 @@
+"""Markdown report, winners, headline counts and plots from a raw results JSON.
+
+    python report.py results/full.json            # rewrites results/full.md and plots/full-*.png
+
+Quality used for winners is each cell's k-means objective, recomputed by quality.py from the
+returned centroids: MSE (lower is better) for l2 and mean cosine to the nearest normalised
+centroid (higher is better) for cosine. V-measure is shown beside it where the data has labels,
+but is not used to pick winners (it is not what any row optimises, and it is noisy at 0.5%).
+
+Per cell (dataset, metric, k):
+* best-quality row: the best objective among rows with status ok;
+* quality-speed winner: among ok rows within 0.5% of the best objective (relative to its
+  magnitude), the fastest (median time).
+Headline: cells where vorn-auto is the quality-speed winner; median speedup of vorn-auto over
+the fastest *peer* (non-vorn) row within 0.5% of the best quality, over cells where both exist.
+"""
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+from pathlib import Path
+
+TOL = 0.005
+VORN_AUTO = "vorn-auto"
+
+
+# ------------------------------------------------------------------------------------ analysis
+
+def _obj(r):
+    q = r.get("quality") or {}
+    return q.get("objective")
+
+
+def admitted(best: float, val: float, higher: bool, tol: float = TOL) -> bool:
+    slack = tol * abs(best)
+    return val >= best - slack if higher else val <= best + slack
+
+
+def analyse_cell(cell: dict, tol: float = TOL) -> dict:
+    ok = [r for r in cell["rows"] if r.get("status") == "ok" and _obj(r) is not None
+          and r.get("median_time_s") is not None]
+    res = {"dataset": cell["dataset"], "metric": cell["metric"], "k": cell["k"], "n_ok": len(ok)}
+    if not ok:
+        return res
+    higher = bool(ok[0]["quality"].get("higher_is_better"))
+    best = (max if higher else min)(ok, key=_obj)
+    adm = [r for r in ok if admitted(_obj(best), _obj(r), higher, tol)]
+    win = min(adm, key=lambda r: r["median_time_s"])
+    fastest = min(ok, key=lambda r: r["median_time_s"])
+    res.update(higher_is_better=higher, objective_name=ok[0]["quality"].get("objective_name"),
+               best_row=best["row"], best_objective=_obj(best), best_time_s=best["median_time_s"],
+               winner_row=win["row"], winner_time_s=win["median_time_s"], winner_objective=_obj(win),
+               fastest_row=fastest["row"], fastest_time_s=fastest["median_time_s"],
+               admitted=[r["row"] for r in adm])
+    by = {r["row"]: r for r in ok}
+    va = by.get(VORN_AUTO)
+    if va is not None:
+        gap = (_obj(va) - _obj(best)) / abs(_obj(best)) if _obj(best) else 0.0
+        res["vorn_auto_time_s"] = va["median_time_s"]
+        res["vorn_auto_objective"] = _obj(va)
+        res["vorn_auto_gap"] = -gap if higher else gap  # >= 0: worse than best by this fraction
+        res["vorn_auto_admitted"] = VORN_AUTO in res["admitted"]
+        res["vorn_auto_wins"] = win["row"] == VORN_AUTO
+        peers = [r for r in adm if r.get("library") != "vorn"]
+        if peers:
+            fp = min(peers, key=lambda r: r["median_time_s"])
+            res["fastest_admitted_peer"] = fp["row"]
+            res["fastest_admitted_peer_time_s"] = fp["median_time_s"]
+            res["vorn_auto_speedup"] = fp["median_time_s"] / max(va["median_time_s"], 1e-12)
+    return res
+
+
+def headline(results: dict, tol: float = TOL) -> dict:
+    an = [analyse_cell(c, tol) for c in results["cells"]]
+    an = [a for a in an if a.get("n_ok")]
+    with_auto = [a for a in an if "vorn_auto_time_s" in a]
+    speed = [a["vorn_auto_speedup"] for a in with_auto if "vorn_auto_speedup" in a]
+    libs_win, libs_best = {}, {}
+    lib_of = {r["row"]: r.get("library") for c in results["cells"] for r in c["rows"]}
+    for a in an:
+        libs_win[lib_of[a["winner_row"]]] = libs_win.get(lib_of[a["winner_row"]], 0) + 1
+        libs_best[lib_of[a["best_row"]]] = libs_best.get(lib_of[a["best_row"]], 0) + 1
+    statuses = {}
+    for c in results["cells"]:
+        for r in c["rows"]:
+            statuses.setdefault(r.get("library"), {}).setdefault(r.get("status"), 0)
+            statuses[r.get("library")][r.get("status")] += 1
+    return {
+        "cells": len(an),
+        "cells_with_vorn_auto": len(with_auto),
+        "vorn_auto_wins": sum(1 for a in with_auto if a.get("vorn_auto_wins")),
+        "vorn_any_wins": sum(1 for a in an if lib_of[a["winner_row"]] == "vorn"),
+        "vorn_auto_admitted": sum(1 for a in with_auto if a.get("vorn_auto_admitted")),
+        "vorn_auto_best_quality": sum(1 for a in with_auto if a.get("best_row") == VORN_AUTO),
+        "speedup_cells": len(speed),
+        "median_speedup_vs_fastest_admitted_peer": statistics.median(speed) if speed else None,
+        "min_speedup": min(speed) if speed else None,
+        "max_speedup": max(speed) if speed else None,
+        "vorn_auto_faster_than_fastest_admitted_peer": sum(1 for s in speed if s > 1.0),
+        "winners_by_library": libs_win,
+        "best_quality_by_library": libs_best,
+        "status_by_library": statuses,
+        "tolerance": tol,
+    }
+
+
+# ---------------------------------------------------------------------------------- formatting
+
+def fmt_time(t):
+    if t is None:
+        return "–"
+    if t < 0.01:
+        return f"{t * 1000:.2f} ms"
+    if t < 10:
+        return f"{t:.3f} s"
+    return f"{t:.1f} s"
+
+
+def fmt_q(v):
+    if v is None:
+        return "–"
+    if abs(v) >= 1000:
+        return f"{v:.1f}"
+    return f"{v:.5g}" if abs(v) >= 1 else f"{v:.5f}"
+
+
+def load_summary(results: dict) -> dict:
+    shares, la = [], []
+    for c in results["cells"]:
+        for r in c["rows"]:
+            for rep in r.get("reps", []):
+                ld = rep.get("load")
+                if rep.get("status") != "ok" or not ld or not rep.get("time_s"):
+                    continue
+                ncpu = len(rep.get("affinity") or [1])
+                other = ld.get("pinned_other_cpu_s", ld.get("other_cpu_s", 0.0))
+                shares.append(other / (rep["time_s"] * ncpu))
+                if ld.get("loadavg_before"):
+                    la.append(ld["loadavg_before"][0])
+    if not shares:
+        return {}
+    shares.sort()
+    return {"runs": len(shares), "median_other_share": statistics.median(shares),
+            "p90_other_share": shares[int(0.9 * (len(shares) - 1))], "max_other_share": shares[-1],
+            "median_loadavg1": statistics.median(la) if la else None,
+            "max_loadavg1": max(la) if la else None}
+
+
+def render_markdown(results: dict, name: str, plots: dict) -> str:
+    m, v, p = results.get("machine", {}), results.get("versions", {}), results.get("protocol", {})
+    h = headline(results)
+    L = []
+    L.append(f"# vorn benchmark: `{name}`\n")
+    L.append(f"Generated {results.get('created')} by `bench/run.py` "
+             f"(suite `{results.get('suite')}`, {results.get('elapsed_s', 0):.0f} s wall). "
+             f"Raw data: `{name}.json`. Regenerate this page with `python bench/report.py bench/results/{name}.json`.\n")
+    L.append("## Machine and versions\n")
+    L.append(f"- CPU: {m.get('cpu_model')} — {m.get('logical_cpus')} logical CPUs, "
+             f"flags: {' '.join(m.get('cpu_flags', []))}; RAM {m.get('ram_gib')} GiB")
+    L.append(f"- Threads per row: {p.get('threads')} (cores {p.get('cores')}, {p.get('pinning')}); "
+             f"every thread env var = {p.get('threads')}, faiss.omp_set_num_threads, vorn n_threads")
+    det = v.get("details", {})
+    vs = ", ".join(f"{k} {v.get(k)}" for k in ("vorn", "faiss-cpu", "clostera", "scikit-learn", "numpy", "python")
+                   if v.get(k))
+    L.append(f"- Versions: {vs}; {v.get('rustc') or ''}")
+    L.append(f"- SIMD: vorn `{det.get('vorn_simd_runtime')}`, clostera `{det.get('clostera_simd_runtime')}`, "
+             f"faiss `{(det.get('faiss_compile_options') or '').strip()}`")
+    g = results.get("git", {})
+    L.append(f"- vorn source: `{g.get('describe')}`{' (crates/ modified)' if g.get('dirty') else ''}")
+    L.append(f"- Protocol: {p.get('reps')} repetition(s), median; fresh process per row; timed = "
+             f"{p.get('timed')}; warm-up: {p.get('warmup')}; {p.get('order')}; per-row timeout "
+             f"{p.get('timeout_s')} s; iteration cap {p.get('max_iter') or 'library defaults'}; seed {p.get('seed')}.")
+    ls = load_summary(results)
+    if ls:
+        L.append(f"- Machine load during timed sections (CPU time of other processes on the pinned cores / "
+                 f"(time × cores)): median {ls['median_other_share']:.0%}, p90 {ls['p90_other_share']:.0%}, "
+                 f"max {ls['max_other_share']:.0%} over {ls['runs']} runs; 1-min loadavg median "
+                 f"{ls['median_loadavg1']}, max {ls['max_loadavg1']}."
+                 + (" **The machine was busy: treat times as noisy.**" if ls["median_other_share"] > 0.1 else ""))
+    L.append("")
+    L.append("## Headline\n")
+    if h["cells_with_vorn_auto"]:
+        ms = h["median_speedup_vs_fastest_admitted_peer"]
+        L.append(f"- vorn `auto` is the quality-speed winner in **{h['vorn_auto_wins']} / {h['cells_with_vorn_auto']}** "
+                 f"cells (any vorn row: {h['vorn_any_wins']} / {h['cells']}).")
+        L.append(f"- vorn `auto` is within 0.5% of the best quality in {h['vorn_auto_admitted']} / "
+                 f"{h['cells_with_vorn_auto']} cells and has the best quality in {h['vorn_auto_best_quality']}.")
+        if ms is not None:
+            L.append(f"- Median speedup of vorn `auto` over the fastest peer row within 0.5% of the best quality: "
+                     f"**{ms:.2f}×** over {h['speedup_cells']} cells (range {h['min_speedup']:.2f}× – "
+                     f"{h['max_speedup']:.2f}×; vorn `auto` faster in "
+                     f"{h['vorn_auto_faster_than_fastest_admitted_peer']} / {h['speedup_cells']}).")
+    else:
+        L.append("- vorn `auto` has no completed cell in this run.")
+    L.append(f"- Quality-speed winners by library: {_fmt_counts(h['winners_by_library'])}; "
+             f"best quality by library: {_fmt_counts(h['best_quality_by_library'])}.")
+    L.append(f"- Row status by library: " + "; ".join(
+        f"{lib}: {_fmt_counts(st)}" for lib, st in h["status_by_library"].items()) + "\n")
+    L.append("Quality = the k-means objective recomputed from each row's centroids (MSE ↓ for l2, mean "
+             "cosine ↑ for cosine); V-measure (V) beside it where labelled. **Bold** = quality-speed "
+             "winner (fastest within 0.5% of the best objective), ★ = best objective.\n")
+
+    L.append("## Winners per cell\n")
+    L.append("| dataset | metric | K | best quality | quality-speed winner | vorn auto | gap | fastest admitted peer | speedup |")
+    L.append("|---|---|---:|---|---|---|---:|---|---:|")
+    for c in results["cells"]:
+        a = analyse_cell(c)
+        if not a.get("n_ok"):
+            L.append(f"| {c['dataset']} | {c['metric']} | {c['k']} | no completed row | | | | | |")
+            continue
+        L.append("| {} | {} | {} | {} ({}) | {} ({}) | {} | {} | {} | {} |".format(
+            c["dataset"], c["metric"], c["k"], a["best_row"], fmt_q(a["best_objective"]), a["winner_row"],
+            fmt_time(a["winner_time_s"]),
+            fmt_time(a.get("vorn_auto_time_s")) if "vorn_auto_time_s" in a else "–",
+            f"{a['vorn_auto_gap'] * 100:.2f}%" if "vorn_auto_gap" in a else "–",
+            f"{a['fastest_admitted_peer']} ({fmt_time(a['fastest_admitted_peer_time_s'])})"
+            if "fastest_admitted_peer" in a else "–",
+            f"{a['vorn_auto_speedup']:.2f}×" if "vorn_auto_speedup" in a else "–"))
+    L.append("")
+
+    for dname, meta in results.get("datasets", {}).items():
+        L.append(f"## {dname}\n")
+        if meta.get("unavailable"):
+            L.append(f"Not run: {meta['unavailable']}\n")
+            continue
+        L.append(f"{meta.get('source')} — n = {meta.get('n')}, d = {meta.get('d')}"
+                 + (f", {meta.get('n_classes')} classes" if meta.get("labelled") else ", unlabelled") + ".\n")
+        cells = [c for c in results["cells"] if c["dataset"] == dname]
+        for metric in dict.fromkeys(c["metric"] for c in cells):
+            mc = [c for c in cells if c["metric"] == metric]
+            ks = [c["k"] for c in mc]
+            oname = "MSE ↓" if metric == "l2" else "mean cosine ↑"
+            L.append(f"**{metric}** — time / {oname}" + (" / V" if meta.get("labelled") else "") + "\n")
+            L.append("| row | " + " | ".join(f"K={k}" for k in ks) + " |")
+            L.append("|---|" + "---|" * len(ks))
+            row_names = list(dict.fromkeys(r["row"] for c in mc for r in c["rows"]))
+            an = {c["k"]: analyse_cell(c) for c in mc}
+            for rn in row_names:
+                cells_txt = []
+                for c in mc:
+                    r = next((r for r in c["rows"] if r["row"] == rn), None)
+                    cells_txt.append(_cell_text(r, an[c["k"]], meta.get("labelled")))
+                L.append(f"| {rn} | " + " | ".join(cells_txt) + " |")
+            L.append("")
+            sel = _selected_algorithms(mc)
+            if sel:
+                L.append("Algorithms chosen by `auto`: " + "; ".join(sel) + "\n")
+        if dname in plots:
+            L.append(f"![{dname}: quality vs time]({plots[dname]})\n")
+
+    L.append("## Notes\n")
+    L.append("- Time is the median over repetitions of fit + labels for all rows, measured inside a fresh "
+             "process after a warm-up; it excludes process start-up and data loading.")
+    L.append("- `timeout`: killed after the per-row limit; `skipped`: not run because the same row timed "
+             "out at a smaller K (or an earlier repetition); `error`: see the raw JSON; "
+             "`unavailable`: the library is not installed in the interpreter that ran the suite.")
+    L.append("- FAISS has no k-means++; its rows use FAISS's default random init. Clostera iterates a fixed "
+             "number of times (no tolerance) unless stopped early; FAISS likewise. vorn and scikit-learn stop "
+             "at their tolerance (1e-4) or the cap.")
+    return "\n".join(L) + "\n"
+
+
+def _fmt_counts(d: dict) -> str:
+    return ", ".join(f"{k} {v}" for k, v in sorted(d.items(), key=lambda kv: -kv[1])) or "none"
+
+
+def _selected_algorithms(cells) -> list:
+    out = []
+    for c in cells:
+        for r in c["rows"]:
+            if r["row"].endswith("-auto") and r.get("status") == "ok":
+                sel = (r.get("info") or {}).get("algorithm_selected")
+                if sel:
+                    out.append(f"K={c['k']} {r['row']} → `{sel}`")
+    return out
+
+
+def _cell_text(r, a, labelled) -> str:
+    if r is None:
+        return ""
+    st = r.get("status")
+    if st != "ok":
+        return st or "?"
+    q = r.get("quality", {})
+    t = fmt_time(r.get("median_time_s"))
+    if a.get("winner_row") == r["row"]:
+        t = f"**{t}**"
+    s = f"{t} / {fmt_q(q.get('objective'))}"
+    if a.get("best_row") == r["row"]:
+        s += " ★"
+    if labelled and "v_measure" in q:
+        s += f" / {q['v_measure']:.3f}"
+    return s
+
+
+# -------------------------------------------------------------------------------------- plots
+
+MARKERS = {"vorn": "o", "faiss": "s", "clostera": "^", "sklearn": "D"}
+
+
+def plot_dataset(results: dict, dname: str, path: Path) -> bool:
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        import matplotlib.ticker  # noqa: F401
+    except ImportError:
+        return False
+    cells = [c for c in results["cells"] if c["dataset"] == dname]
+    if not cells:
+        return False
+    n = len(cells)
+    cols = min(4, n)
+    rows_ = (n + cols - 1) // cols
+    fig, axes = plt.subplots(rows_, cols, figsize=(4.2 * cols, 3.6 * rows_ + 0.8), squeeze=False)
+    names = list(dict.fromkeys(r["row"] for c in cells for r in c["rows"]))
+    cmap = plt.get_cmap("tab10")
+    colour = {rn: cmap(i % 10) for i, rn in enumerate(names)}
+    for ax, c in zip(axes.flat, cells):
+        a = analyse_cell(c)
+        for r in c["rows"]:
+            if r.get("status") != "ok" or not r.get("quality"):
+                continue
+            ax.scatter(r["median_time_s"], r["quality"]["objective"], color=colour[r["row"]],
+                       marker=MARKERS.get(r.get("library"), "x"), s=60 if r["row"] == VORN_AUTO else 36,
+                       edgecolors="black" if r["row"] == a.get("winner_row") else "none", label=r["row"])
+        if a.get("n_ok"):
+            b = a["best_objective"]
+            lim = b * (1 - TOL) if a["higher_is_better"] else b * (1 + TOL)
+            ax.axhline(lim, color="grey", lw=0.8, ls="--")
+        ax.set_xscale("log")
+        fmt = matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}")
+        ax.xaxis.set_major_formatter(fmt)
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        ax.set_title(f"{c['metric']} K={c['k']}", fontsize=10)
+        ax.set_xlabel("time: fit + labels (s, log)")
+        ax.set_ylabel("MSE (lower is better)" if c["metric"] == "l2" else "mean cosine (higher is better)")
+        ax.grid(alpha=0.3, which="both")
+    for ax in list(axes.flat)[n:]:
+        ax.axis("off")
+    handles = {}
+    for ax in axes.flat:
+        for hnd, lab in zip(*ax.get_legend_handles_labels()):
+            handles.setdefault(lab, hnd)
+    fig.legend(handles.values(), handles.keys(), loc="lower center", ncol=min(5, len(handles)), fontsize=8,
+               frameon=False)
+    fig.suptitle(f"{dname}: quality vs time (dashed: 0.5% of best; black edge: quality-speed winner)", fontsize=11)
+    fig.tight_layout(rect=(0, 0.08 + 0.02 * ((len(handles) - 1) // 5), 1, 0.95))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
+
+
+def write_all(results: dict, out_dir: Path, name: str, log=print) -> dict:
+    out_dir = Path(out_dir)
+    plots = {}
+    for dname in results.get("datasets", {}):
+        rel = f"plots/{name}-{dname}.png"
+        try:
+            if plot_dataset(results, dname, out_dir / rel):
+                plots[dname] = rel
+        except Exception as e:  # noqa: BLE001 - a broken plot must not lose the report
+            log(f"[report] plot for {dname} failed: {e!r}")
+    if not plots and results.get("cells"):
+        log("[report] matplotlib not available: no plots written")
+    md = render_markdown(results, name, plots)
+    (out_dir / f"{name}.md").write_text(md)
+    log(f"[report] {out_dir / (name + '.md')}" + (f" + {len(plots)} plot(s)" if plots else ""))
+    return {"markdown": out_dir / f"{name}.md", "plots": [out_dir / p for p in plots.values()]}
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv:
+        raise SystemExit("usage: report.py RESULTS.json [OUT_DIR]")
+    path = Path(argv[0])
+    results = json.loads(path.read_text())
+    out = Path(argv[1]) if len(argv) > 1 else path.parent
+    write_all(results, out, path.stem)
+
+
+if __name__ == "__main__":
+    main()

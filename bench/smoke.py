@@ -1,0 +1,118 @@
+"""CI smoke test of the benchmark harness (numpy + vorn only; no peers needed).
+
+    .venv/bin/python bench/smoke.py          # from the repo root (make bench-smoke, inside make test)
+
+Runs a tiny harness run -- rows vorn-auto and vorn-lloyd on a 3000 x 16 blobs set with 8 well
+separated centres, one repetition -- through exactly the code path of the real suite (fresh
+runner subprocess per row, quality recomputed in the parent by quality.py, raw JSON and the
+markdown report written), into a temporary directory. It checks that the outputs exist and that
+the quality numbers are sane (finite, near the MSE of the true class means, V-measure high,
+returned labels equal the exact nearest centroid). It never asserts timings.
+
+Last line: "bench smoke: N passed, M failed"; exit code 1 if anything failed.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+import traceback
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH))
+
+import numpy as np  # noqa: E402
+
+import datasets as ds  # noqa: E402
+import quality  # noqa: E402
+import run as harness  # noqa: E402
+from rows import ROWS_BY_NAME  # noqa: E402
+
+SMOKE_ROWS = os.environ.get("VORN_BENCH_SMOKE_ROWS", "vorn-auto,vorn-lloyd").split(",")
+
+
+def check_quality_module():
+    """quality.py against brute force on a small random problem."""
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((500, 7)).astype(np.float32)
+    c = rng.standard_normal((9, 7)).astype(np.float32)
+    d = ((x[:, None, :].astype(np.float64) - c[None].astype(np.float64)) ** 2).sum(-1)
+    lab, dist = quality.nearest_l2(x, c)
+    assert (lab == d.argmin(1)).all() and np.allclose(dist, d.min(1), rtol=1e-12, atol=1e-12)
+    y = rng.integers(0, 3, 500)
+    assert abs(quality.v_measure(y, y)[2] - 1.0) < 1e-12
+    assert abs(quality.v_measure(y, np.zeros(500))[2]) < 1e-12
+
+
+def main() -> int:
+    passed, failed = 0, 0
+    allowed = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else [0]
+    threads = min(2, len(allowed))
+    with tempfile.TemporaryDirectory(prefix="vorn-bench-smoke-") as tmp:
+        tmp = Path(tmp)
+        try:
+            check_quality_module()
+            print("ok   quality module matches brute force")
+        except Exception:  # noqa: BLE001
+            traceback.print_exc()
+            print("FAIL quality module")
+            print(f"bench smoke: 0 passed, {len(SMOKE_ROWS)} failed")
+            return 1
+        results = harness.run_suite(
+            suite="smoke", plan=harness.SUITES["smoke"], rows=[ROWS_BY_NAME[r] for r in SMOKE_ROWS],
+            reps=1, timeout=180.0, threads=threads, cores=allowed[:threads], max_iter=25, seed=0,
+            out_dir=tmp / "results", name="smoke", cache_dir=tmp / "cache", python=sys.executable,
+            tmp_dir=tmp / "work", make_report=True, argv=["smoke.py"])
+
+        json_path = tmp / "results" / "smoke.json"
+        md_path = tmp / "results" / "smoke.md"
+        outputs_ok = json_path.exists() and md_path.exists()
+        if outputs_ok:
+            on_disk = json.loads(json_path.read_text())
+            md = md_path.read_text()
+        x, y = ds.load_cached("smoke-blobs", tmp / "cache")
+        ref = ((x - np.stack([x[y == j].mean(0) for j in range(y.max() + 1)])[y]) ** 2).sum(1).mean()
+
+        cell = results["cells"][0] if results["cells"] else {"rows": []}
+        by = {r["row"]: r for r in cell["rows"]}
+        for name in SMOKE_ROWS:
+            r = by.get(name)
+            problems = []
+            if not outputs_ok:
+                problems.append(f"missing outputs: {json_path.name}={json_path.exists()} {md_path.name}={md_path.exists()}")
+            elif name not in md or not any(rr["row"] == name for c in on_disk["cells"] for rr in c["rows"]):
+                problems.append("row missing from the written JSON or report")
+            if r is None:
+                problems.append("row missing from results")
+            elif r["status"] != "ok":
+                err = next((rep.get("error") for rep in r.get("reps", []) if rep.get("error")), "")
+                problems.append(f"status {r['status']} {err}")
+            else:
+                q = r["quality"]
+                if not np.isfinite(q["mse"]) or q["mse"] <= 0:
+                    problems.append(f"mse not finite/positive: {q['mse']}")
+                if not q["mse"] <= 1.05 * ref:
+                    problems.append(f"mse {q['mse']:.4f} > 1.05 x class-means mse {ref:.4f}")
+                if not q.get("v_measure", 0) > 0.9:
+                    problems.append(f"v_measure {q.get('v_measure')} <= 0.9")
+                if q.get("k_returned") != cell["k"]:
+                    problems.append(f"returned {q.get('k_returned')} centroids, expected {cell['k']}")
+                if not q.get("label_agreement", 0) > 0.999:
+                    problems.append(f"returned labels agree with nearest centroid on {q.get('label_agreement')}")
+                if not (r.get("median_time_s") or 0) > 0:
+                    problems.append("no time recorded")
+            if problems:
+                failed += 1
+                print(f"FAIL {name}: " + "; ".join(problems))
+            else:
+                passed += 1
+                print(f"ok   {name}: mse {r['quality']['mse']:.4f} (class means {ref:.4f}), "
+                      f"V {r['quality']['v_measure']:.4f}")
+    print(f"bench smoke: {passed} passed, {failed} failed")
+    return 0 if failed == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
