@@ -83,6 +83,8 @@ where
     F: FnOnce(&dyn Monitor) -> vorn::Result<T> + Send,
 {
     let report = progress.is_some();
+    // Borrowed into the detached closure so the callable is dropped with the GIL held.
+    let progress = progress.as_ref();
     py.detach(move || {
         let cancel = AtomicBool::new(false);
         let (tx, rx) = mpsc::channel::<Event>();
@@ -104,15 +106,12 @@ where
                     Err(RecvTimeoutError::Timeout) => None,
                     Err(RecvTimeoutError::Disconnected) => break,
                 };
-                if failure.is_some() {
-                    continue; // cancelled: drain until the worker stops
-                }
                 let due = last_check.elapsed() >= POLL;
                 if event.is_none() && !due {
                     continue;
                 }
                 let res = Python::attach(|py| -> PyResult<()> {
-                    if let (Some(ev), Some(p)) = (event, progress.as_ref()) {
+                    if let (Some(ev), Some(p)) = (event, progress) {
                         deliver(py, p, ev)?;
                     }
                     if due {
@@ -126,6 +125,10 @@ where
                 if let Err(e) = res {
                     cancel.store(true, Ordering::Relaxed);
                     failure = Some(e);
+                    // Cancelled: block until the worker stops (it drops the sender), dropping
+                    // any events it still sends.
+                    while rx.recv().is_ok() {}
+                    break;
                 }
             }
             let joined = worker.join();

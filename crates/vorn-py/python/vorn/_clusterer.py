@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from typing import Any, Dict, Optional, Union
+from typing import Any, Dict, List, Optional, Union
 
 import numpy as np
 
@@ -342,7 +342,7 @@ class Clusterer:
         return self._require().n_iter_
 
     @property
-    def iteration_stats_(self) -> list:
+    def iteration_stats_(self) -> List[Dict[str, Any]]:
         return self._require().iteration_stats_
 
     @property
@@ -353,7 +353,7 @@ class Clusterer:
 
     @property
     def selected_k_(self) -> int:
-        return self._require().cluster_centers_.shape[0]
+        return int(self._require().cluster_centers_.shape[0])
 
     @property
     def k_selection_(self) -> None:

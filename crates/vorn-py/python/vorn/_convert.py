@@ -98,13 +98,10 @@ def check_int(
     *,
     minimum: int = 1,
     maximum: int = 2**63 - 1,
-    allow_none: bool = False,
     none_means: str = "",
-) -> Optional[int]:
-    """``value`` as an int in ``[minimum, maximum]`` (or None when allowed)."""
-    if value is None and allow_none:
-        return None
-    kind = f"an int >= {minimum}" + (f" or None ({none_means})" if allow_none else "")
+) -> int:
+    """``value`` as an int in ``[minimum, maximum]`` (bool and float are rejected)."""
+    kind = f"an int >= {minimum}" + (f" or None ({none_means})" if none_means else "")
     if not _is_int(value):
         raise InvalidParameterError(
             f"{name} must be {kind}, got {type(value).__name__} {value!r}"
@@ -113,6 +110,15 @@ def check_int(
     if not minimum <= v <= maximum:
         raise InvalidParameterError(f"{name} must be {kind} and <= {maximum}, got {v}")
     return v
+
+
+def check_optional_int(
+    name: str, value: Any, *, none_means: str, minimum: int = 1, maximum: int = 2**63 - 1
+) -> Optional[int]:
+    """Like :func:`check_int`, but None is allowed (and means ``none_means``)."""
+    if value is None:
+        return None
+    return check_int(name, value, minimum=minimum, maximum=maximum, none_means=none_means)
 
 
 def check_real(name: str, value: Any, *, minimum: float = 0.0) -> float:
@@ -152,6 +158,4 @@ def check_seed(name: str, value: Any) -> int:
 
 
 def check_n_threads(value: Any) -> Optional[int]:
-    return check_int(
-        "n_threads", value, minimum=1, maximum=4096, allow_none=True, none_means="all cores"
-    )
+    return check_optional_int("n_threads", value, maximum=4096, none_means="all cores")

@@ -17,6 +17,7 @@ from ._convert import (
     as_matrix,
     check_int,
     check_n_threads,
+    check_optional_int,
     check_real,
     check_seed,
     check_str,
@@ -183,7 +184,7 @@ class KMeans(ParamsMixin):
         self.stop_reason_ = model.stop_reason
 
     def _fitted_model(self, what: str) -> "_vorn.Model":
-        model = self.__dict__.get("_model")
+        model: Optional[_vorn.Model] = self.__dict__.get("_model")
         if model is None:
             raise NotFittedError(
                 f"This {type(self).__name__} instance is not fitted yet: call fit(X) before "
@@ -228,7 +229,6 @@ class KMeans(ParamsMixin):
             n_init = 10 if init_name == "random" else 1
         else:
             n_init = check_int("n_init", self.n_init, minimum=1)
-            assert n_init is not None
             if init_name == "given" and n_init != 1:
                 warnings.warn(
                     f"explicit initial centroids were passed: performing one run instead of "
@@ -248,14 +248,11 @@ class KMeans(ParamsMixin):
             tol=check_real("tol", self.tol),
             seed=check_seed("random_state", self.random_state),
             n_threads=check_n_threads(self.n_threads),
-            sample_size=check_int(
-                "sample_size", self.sample_size, allow_none=True, none_means="all rows"
+            sample_size=check_optional_int(
+                "sample_size", self.sample_size, none_means="all rows"
             ),
-            max_points_per_centroid=check_int(
-                "max_points_per_centroid",
-                self.max_points_per_centroid,
-                allow_none=True,
-                none_means="no cap",
+            max_points_per_centroid=check_optional_int(
+                "max_points_per_centroid", self.max_points_per_centroid, none_means="no cap"
             ),
         )
 
