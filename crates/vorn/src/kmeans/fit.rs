@@ -21,6 +21,29 @@ pub fn fit(x: MatrixView<'_>, params: &KMeansParams) -> Result<KMeansModel> {
     fit_with(x, params, &Silent)
 }
 
+/// Initial centroids of one run; k-means++ seeds from a uniform sample of the training rows
+/// (see [`KMeansParams::init_sample`]).
+fn seed_centroids(
+    train: MatrixView<'_>,
+    tnorms: &[f32],
+    p: &KMeansParams,
+    rng: &mut Rng,
+    mon: &dyn Monitor,
+) -> Result<Vec<f32>> {
+    let m = p.init_rows(train.n());
+    if m >= train.n() || !matches!(p.init, super::Init::KMeansPlusPlus) {
+        return initialize(train, tnorms, p, rng, mon);
+    }
+    let idx = rng.sample_indices(train.n(), m);
+    let d = train.d();
+    let mut buf = Vec::with_capacity(m * d);
+    for &i in &idx {
+        buf.extend_from_slice(train.row(i));
+    }
+    let norms: Vec<f32> = idx.iter().map(|&i| tnorms[i]).collect();
+    initialize(MatrixView::new(&buf, m, d)?, &norms, p, rng, mon)
+}
+
 /// Runs `f` on a pool of `n` threads, or on the current pool.
 pub(crate) fn with_threads<T: Send>(n: Option<usize>, f: impl FnOnce() -> T + Send) -> Result<T> {
     match n {
@@ -73,7 +96,7 @@ fn fit_inner(x: MatrixView<'_>, p: &KMeansParams, mon: &dyn Monitor) -> Result<K
     for r in 0..p.n_init {
         let mut rng = Rng::derive(p.seed, r as u64);
         mon.phase("init");
-        let c0 = initialize(train, tnorms, p, &mut rng, mon)?;
+        let c0 = seed_centroids(train, tnorms, p, &mut rng, mon)?;
         mon.phase("iterate");
         let mut assigner: Box<dyn Assigner> = match algorithm {
             Algorithm::Hamerly => Box::new(Hamerly::new(p.metric)),

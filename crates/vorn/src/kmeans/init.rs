@@ -7,13 +7,14 @@
 //! kernel as assignment (T candidates = one panel group), so a step costs ≈ (T+1)·2·n·d flops.
 //! Sums are fixed-order ([`super::reduce`]) so the choice is identical at any thread count.
 
-use super::reduce::{chunk_sums, CHUNK};
+use super::reduce::CHUNK;
 use super::{Init, KMeansParams, Monitor};
 use crate::data::MatrixView;
 use crate::error::{Error, Result};
-use crate::linalg::{distances, PackedCentroids};
 use crate::metric::Metric;
 use crate::rng::Rng;
+use crate::simd;
+use rayon::prelude::*;
 
 /// Copies row `i` as a centroid (unit-normalised for cosine).
 pub(crate) fn row_as_centroid(
@@ -89,38 +90,50 @@ pub(crate) fn initialize(
     Ok(c)
 }
 
-/// D² from every row to each candidate, then `visit(row, &dists[T])` per row, slab by slab.
-fn candidate_pass(
+/// For every fixed chunk of rows (in parallel), `f(chunk_rows, d2)` with `d2` the squared
+/// distances of those rows to the `t` candidates (row-major `rows × t`); returns the
+/// per-chunk results in chunk order (deterministic at any thread count).
+fn candidate_pass<T: Send>(
     x: MatrixView<'_>,
     norms: &[f32],
     metric: Metric,
     cands: &[f32],
     t: usize,
     mon: &dyn Monitor,
-    mut visit: impl FnMut(usize, &[f32]),
-) -> Result<()> {
-    let d = x.d();
-    let pc = PackedCentroids::new(cands, t, d, metric);
-    let slab = (CHUNK * 64).min(x.n());
-    let mut buf = vec![0f32; slab * t];
-    let mut r0 = 0;
-    while r0 < x.n() {
-        let r1 = (r0 + slab).min(x.n());
-        let xv = x.rows(r0, r1);
-        let out = &mut buf[..(r1 - r0) * t];
-        distances(
-            xv,
-            &pc,
-            out,
-            &|i, s| score_to_dist(metric, norms[r0 + i], s),
-            &|| mon.cancelled(),
-        )?;
-        for i in 0..(r1 - r0) {
-            visit(r0 + i, &out[i * t..(i + 1) * t]);
-        }
-        r0 = r1;
+    f: impl Fn(std::ops::Range<usize>, &[f32]) -> T + Sync,
+) -> Result<Vec<T>> {
+    let (n, d) = (x.n(), x.d());
+    let isa = simd::active();
+    let out: Vec<T> = (0..n.div_ceil(CHUNK))
+        .into_par_iter()
+        .map(|ch| {
+            let (r0, r1) = (ch * CHUNK, ((ch + 1) * CHUNK).min(n));
+            let mut d2 = vec![0f32; (r1 - r0) * t];
+            for i in r0..r1 {
+                let row = x.row(i);
+                for j in 0..t {
+                    let c = &cands[j * d..(j + 1) * d];
+                    d2[(i - r0) * t + j] = point_dist(isa, metric, row, norms[i], c);
+                }
+            }
+            f(r0..r1, &d2)
+        })
+        .collect();
+    if mon.cancelled() {
+        return Err(Error::Interrupted);
     }
-    Ok(())
+    Ok(out)
+}
+
+/// D²(x, c): ‖x − c‖² for L2, ‖x̂ − c‖² = 2 − 2·x·c/‖x‖ for cosine (c unit).
+#[inline]
+fn point_dist(isa: simd::Isa, metric: Metric, row: &[f32], norm2: f32, c: &[f32]) -> f32 {
+    match metric {
+        Metric::L2 => simd::vector::sqdist(isa, row, c) as f32,
+        Metric::Cosine => {
+            (2.0 - 2.0 * simd::vector::dot(isa, row, c) / (norm2 as f64).sqrt()).max(0.0) as f32
+        }
+    }
 }
 
 /// Draws a row with probability ∝ `w` using per-chunk sums `sums` (chunks of [`CHUNK`]).
@@ -169,29 +182,28 @@ fn kmeanspp(
     let first = rng.below(n as u64) as usize;
     row_as_centroid(x, norms, metric, first, &mut c[..d]);
     let mut mind = vec![0f32; n];
-    candidate_pass(x, norms, metric, &c[..d], 1, mon, |i, v| mind[i] = v[0])?;
-    let mut sums = chunk_sums(n, |r| r.map(|i| mind[i] as f64).sum());
+    let mut sums = update_min(x, norms, metric, &c[..d], &mut mind, true, mon)?;
     let mut cand = vec![0f32; trials * d];
-    let mut pot = vec![vec![0f64; n.div_ceil(CHUNK)]; trials];
     for j in 1..k {
-        if mon.cancelled() {
-            return Err(Error::Interrupted);
-        }
         for t in 0..trials {
             let i = draw(rng, &mind, &sums);
             row_as_centroid(x, norms, metric, i, &mut cand[t * d..(t + 1) * d]);
         }
-        for p in pot.iter_mut() {
-            p.iter_mut().for_each(|v| *v = 0.0);
-        }
-        // Per-chunk potentials in row order: deterministic.
-        candidate_pass(x, norms, metric, &cand, trials, mon, |i, v| {
-            let m = mind[i];
-            for t in 0..trials {
-                pot[t][i / CHUNK] += m.min(v[t]) as f64;
+        // Potential of each candidate, per chunk in row order: deterministic.
+        let mind_ref = &mind;
+        let pots = candidate_pass(x, norms, metric, &cand, trials, mon, |rows, d2| {
+            let mut p = vec![0f64; trials];
+            for (o, i) in rows.enumerate() {
+                let m = mind_ref[i];
+                for t in 0..trials {
+                    p[t] += m.min(d2[o * trials + t]) as f64;
+                }
             }
+            p
         })?;
-        let totals: Vec<f64> = pot.iter().map(|p| p.iter().sum()).collect();
+        let totals: Vec<f64> = (0..trials)
+            .map(|t| pots.iter().map(|p| p[t]).sum())
+            .collect();
         let mut best = 0;
         for t in 1..trials {
             if totals[t] < totals[best] {
@@ -199,12 +211,48 @@ fn kmeanspp(
             }
         }
         c[j * d..(j + 1) * d].copy_from_slice(&cand[best * d..(best + 1) * d]);
-        candidate_pass(x, norms, metric, &c[j * d..(j + 1) * d], 1, mon, |i, v| {
-            mind[i] = mind[i].min(v[0])
-        })?;
-        sums = chunk_sums(n, |r| r.map(|i| mind[i] as f64).sum());
+        sums = update_min(
+            x,
+            norms,
+            metric,
+            &c[j * d..(j + 1) * d],
+            &mut mind,
+            false,
+            mon,
+        )?;
     }
     Ok(())
+}
+
+/// `mind[i] = min(mind[i], D²(x_i, c))` (or `=` when `first`), returning per-chunk sums.
+fn update_min(
+    x: MatrixView<'_>,
+    norms: &[f32],
+    metric: Metric,
+    c: &[f32],
+    mind: &mut [f32],
+    first: bool,
+    mon: &dyn Monitor,
+) -> Result<Vec<f64>> {
+    let isa = simd::active();
+    let sums: Vec<f64> = mind
+        .par_chunks_mut(CHUNK)
+        .enumerate()
+        .map(|(ch, m)| {
+            let r0 = ch * CHUNK;
+            let mut s = 0f64;
+            for (o, v) in m.iter_mut().enumerate() {
+                let dist = point_dist(isa, metric, x.row(r0 + o), norms[r0 + o], c);
+                *v = if first { dist } else { v.min(dist) };
+                s += *v as f64;
+            }
+            s
+        })
+        .collect();
+    if mon.cancelled() {
+        return Err(Error::Interrupted);
+    }
+    Ok(sums)
 }
 
 #[cfg(test)]

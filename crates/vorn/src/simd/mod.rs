@@ -20,6 +20,7 @@
 //! `VORN_SIMD=scalar` forces the scalar twin; `VORN_SIMD=avx512` insists on AVX-512.
 
 mod scalar;
+pub mod vector;
 #[cfg(target_arch = "x86_64")]
 mod x86;
 
