@@ -57,7 +57,7 @@ mod dict;
 #[path = "npy_write.rs"]
 mod write;
 
-pub use write::{npy_bytes, write_npy, write_npy_1d, write_npy_2d, NpyElement};
+pub use write::{npy_bytes, write_labels, write_npy, write_npy_1d, write_npy_2d, NpyElement};
 
 /// Element types that can be read (and converted to f32).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -350,6 +350,14 @@ fn labels_round_trip_and_validation() {
     assert_eq!(read_labels(&path).unwrap(), vec![3, 0, 4_000_000_000]);
     let h = NpyHeader::parse(&std::fs::read(&path).unwrap(), &path).unwrap();
     assert_eq!((h.shape, h.dtype), (vec![3], NpyDtype::I8));
+    write_labels(&path, &[5, 0, 2]).unwrap();
+    assert_eq!(read_labels(&path).unwrap(), vec![5, 0, 2]);
+    let h = NpyHeader::parse(&std::fs::read(&path).unwrap(), &path).unwrap();
+    assert_eq!((h.shape, h.dtype), (vec![3], NpyDtype::I4));
+    write_labels(&path, &[u32::MAX, 1]).unwrap();
+    assert_eq!(read_labels(&path).unwrap(), vec![u32::MAX, 1]);
+    write_labels(&path, &[]).unwrap();
+    assert_eq!(read_labels(&path).unwrap(), Vec::<u32>::new());
     write_npy_1d(&path, &[-1i64]).unwrap();
     assert!(read_labels(&path)
         .unwrap_err()

@@ -120,3 +120,19 @@ pub fn write_npy_2d<T: NpyElement>(
 pub fn write_npy_1d<T: NpyElement>(path: impl AsRef<Path>, data: &[T]) -> Result<()> {
     write_npy(path, data, &[data.len()])
 }
+
+/// Writes cluster labels as a 1-D array: `<i4` (the dtype scikit-learn's `labels_` has) when
+/// every label fits in i32, which it does for any realistic k, else `<u4`. No copy is made:
+/// the little-endian bytes of a u32 below 2³¹ are those of the same i32.
+pub fn write_labels(path: impl AsRef<Path>, labels: &[u32]) -> Result<()> {
+    let descr = if labels.iter().all(|&l| l <= i32::MAX as u32) {
+        "<i4"
+    } else {
+        "<u4"
+    };
+    let header = header_bytes(descr, &[labels.len()]);
+    write_atomic(path.as_ref(), |w| {
+        w.write_all(&header)?;
+        put_all(labels, w)
+    })
+}
