@@ -1,0 +1,153 @@
+//! Progress on stderr through the core's [`vorn::Monitor`] trait.
+//!
+//! On a terminal one self-updating line (`\r` + clear-to-end) shows the phase, the iteration
+//! and its objective; otherwise (a pipe or a log file) every phase and iteration is one plain
+//! line. `--quiet` silences both. Phase durations are recorded either way for the summary.
+
+use std::io::{IsTerminal, Write};
+use std::sync::Mutex;
+use std::time::Instant;
+use vorn::{IterStats, Monitor};
+
+/// Seconds spent per phase name, in first-seen order.
+pub type PhaseTimes = Vec<(String, f64)>;
+
+struct State {
+    current: Option<(String, Instant)>,
+    times: PhaseTimes,
+    line_open: bool,
+}
+
+/// A [`Monitor`] that reports to stderr.
+pub struct Progress {
+    enabled: bool,
+    tty: bool,
+    n_init: usize,
+    start: Instant,
+    state: Mutex<State>,
+}
+
+impl Progress {
+    /// A reporter; `quiet` silences output (timings are still kept). `n_init` is the number of
+    /// restarts, shown as "run r/n".
+    pub fn new(quiet: bool, n_init: usize) -> Self {
+        Progress {
+            enabled: !quiet,
+            tty: std::io::stderr().is_terminal(),
+            n_init,
+            start: Instant::now(),
+            state: Mutex::new(State {
+                current: None,
+                times: Vec::new(),
+                line_open: false,
+            }),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        // A panic while holding the lock only loses progress output; keep going.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn emit(&self, st: &mut State, text: &str) {
+        if !self.enabled {
+            return;
+        }
+        let t = self.start.elapsed().as_secs_f64();
+        let mut err = std::io::stderr().lock();
+        // Progress is best effort: a closed stderr must not stop the work.
+        let _ = if self.tty {
+            st.line_open = true;
+            write!(err, "\r\x1b[2Kvorn [{t:7.2}s] {text}")
+        } else {
+            writeln!(err, "vorn [{t:7.2}s] {text}")
+        };
+        let _ = err.flush();
+    }
+
+    fn close_phase(st: &mut State) {
+        if let Some((name, t0)) = st.current.take() {
+            let dt = t0.elapsed().as_secs_f64();
+            match st.times.iter_mut().find(|(n, _)| *n == name) {
+                Some((_, s)) => *s += dt,
+                None => st.times.push((name, dt)),
+            }
+        }
+    }
+
+    /// Starts a phase of the CLI itself (e.g. `"write"`).
+    pub fn begin(&self, name: &str) {
+        self.start_phase(name, true);
+    }
+
+    /// Starts a phase shown only on a terminal (where the next line overwrites it), so that
+    /// e.g. a missing input file gives just the one error line in a log.
+    pub fn begin_transient(&self, name: &str) {
+        self.start_phase(name, self.tty);
+    }
+
+    fn start_phase(&self, name: &str, show: bool) {
+        let mut st = self.lock();
+        Self::close_phase(&mut st);
+        st.current = Some((name.to_string(), Instant::now()));
+        if show {
+            self.emit(&mut st, name);
+        }
+    }
+
+    /// Ends the current phase and the progress line; returns the time of every phase.
+    pub fn finish(&self) -> PhaseTimes {
+        let mut st = self.lock();
+        Self::close_phase(&mut st);
+        if st.line_open {
+            let _ = writeln!(std::io::stderr());
+            st.line_open = false;
+        }
+        st.times.clone()
+    }
+}
+
+impl Monitor for Progress {
+    fn phase(&self, name: &str) {
+        self.begin(name);
+    }
+
+    fn iteration(&self, s: &IterStats) {
+        let run = if self.n_init > 1 {
+            format!("run {}/{} ", s.run + 1, self.n_init)
+        } else {
+            String::new()
+        };
+        let text = format!(
+            "iterate {run}iter {:>3}  objective {:.6e}  moved {}{}",
+            s.iter,
+            s.objective,
+            s.moved,
+            if s.empty_splits > 0 {
+                format!("  empty clusters repaired {}", s.empty_splits)
+            } else {
+                String::new()
+            }
+        );
+        let mut st = self.lock();
+        self.emit(&mut st, &text);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phases_accumulate_in_order() {
+        let p = Progress::new(true, 2);
+        p.phase("init");
+        p.phase("iterate");
+        p.phase("init");
+        p.begin("write");
+        let t = p.finish();
+        let names: Vec<&str> = t.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["init", "iterate", "write"]);
+        assert!(t.iter().all(|(_, s)| *s >= 0.0));
+    }
+}
