@@ -125,9 +125,9 @@ def test_duplicates_fewer_distinct_points_than_k():
     [
         (np.array([[1.0, np.nan], [0.0, 1.0]], np.float32), ValueError, "row 0, column 1 is NaN"),
         (np.array([[1.0, 2.0], [np.inf, 1.0]], np.float32), ValueError, "row 1, column 0 is inf"),
-        (np.zeros((0, 3), np.float32), ValueError, "no rows"),
-        (np.zeros((5, 0), np.float32), ValueError, "0 features"),
-        (np.zeros(5, np.float32), ValueError, r"2-D.*reshape\(-1, 1\)"),
+        (np.zeros((0, 3), np.float32), ValueError, r"0 sample\(s\) \(shape=\(0, 3\)\)"),
+        (np.zeros((5, 0), np.float32), ValueError, r"0 feature\(s\) \(shape=\(5, 0\)\)"),
+        (np.zeros(5, np.float32), ValueError, r"2-D.*Reshape your data.*reshape\(-1, 1\)"),
         (np.zeros((2, 3, 4), np.float32), ValueError, "2-D"),
         (np.float32(3.0), ValueError, "2-D"),
         (np.ones((4, 2), np.complex64), TypeError, "complex"),
@@ -150,6 +150,17 @@ def test_bad_inputs(x, exc, match):
             est.predict(x)
 
 
+def test_sparse_input_is_rejected_with_a_hint():
+    class FakeSparse:  # duck-typed like scipy.sparse (scipy is not a dependency)
+        nnz = 1
+
+        def tocsr(self):
+            return self
+
+    with pytest.raises(TypeError, match=r"sparse input is not supported.*toarray"):
+        vorn.KMeans(1).fit(FakeSparse())
+
+
 def test_bad_inputs_leave_estimator_unfitted(x_small):
     km = vorn.KMeans(3).fit(x_small)
     bad = x_small.copy()
@@ -170,8 +181,11 @@ def test_predict_with_wrong_dimension(x_small):
     km = vorn.KMeans(3).fit(x_small)
     wrong = np.ones((4, x_small.shape[1] + 1), np.float32)
     for call in (km.predict, km.transform, km.score):
-        with pytest.raises(ValueError, match=r"has 6 features per row but the model was fitted with 5"):
+        with pytest.raises(ValueError, match=r"X has 6 features, but KMeans is expecting 5"):
             call(wrong)
+    # The native model checks too (the core's message).
+    with pytest.raises(ValueError, match=r"has 6 features per row but the model was fitted with 5"):
+        km._model.predict(wrong)
 
 
 # ---------------------------------------------------------------- bad parameters

@@ -62,10 +62,28 @@ def test_assign_errors():
         vorn.assign(x, np.full((2, 3), np.nan, np.float32))
     with pytest.raises(ValueError, match="unknown metric"):
         vorn.assign(x, np.ones((2, 3), np.float32), metric="hamming")
-    with pytest.raises(ValueError, match=r"centroids must be a \(k, d\) array.*\(0, 3\)"):
+    with pytest.raises(ValueError, match=r"centroids has 0 sample\(s\)"):
         vorn.assign(x, np.ones((0, 3), np.float32))
+    with pytest.raises(ValueError, match=r"centroids must be a \(k, d\) array.*\(0, 3\)"):
+        _vorn.assign(x, np.ones((0, 3), np.float32))
     with pytest.raises(ValueError, match="centroid 1 is all zeros"):
         vorn.assign(x, np.array([[1, 0, 0], [0, 0, 0]], np.float32), metric="cosine")
+
+
+def test_native_layer_maps_core_errors_to_value_error():
+    # The Python layer pre-checks these; the native layer must still map the core's errors.
+    with pytest.raises(ValueError, match="input has no rows"):
+        _vorn.fit(np.zeros((0, 3), np.float32), 1)
+    with pytest.raises(ValueError, match=r"0 features per row \(d = 0\)"):
+        _vorn.fit(np.zeros((3, 0), np.float32), 1)
+    with pytest.raises(ValueError, match="n_clusters: must be at least 1"):
+        _vorn.fit(np.ones((3, 2), np.float32), 0)
+    with pytest.raises(ValueError, match="n_threads"):
+        _vorn.fit(np.ones((3, 2), np.float32), 1, n_threads=0)
+    with pytest.raises(ValueError, match="not C-contiguous"):
+        _vorn.fit(np.ones((3, 4), np.float32)[:, ::2], 1)
+    with pytest.raises(TypeError):
+        _vorn.fit(np.ones((3, 2), np.float64), 1)  # the Python layer converts; native does not
 
 
 @pytest.mark.parametrize("in_worker", [False, True])

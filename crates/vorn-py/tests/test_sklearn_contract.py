@@ -106,9 +106,35 @@ def test_y_is_ignored(x_small):
     a = vorn.KMeans(3).fit(x_small, y)
     b = vorn.KMeans(3).fit(x_small)
     np.testing.assert_array_equal(a.labels_, b.labels_)
-    with pytest.raises(ValueError, match="sample_weight"):
+    # No sample_weight argument: weights are not supported (not silently ignored).
+    with pytest.raises(TypeError, match="sample_weight"):
         vorn.KMeans(3).fit(x_small, sample_weight=np.ones(len(x_small)))
 
 
 def test_estimator_type():
     assert vorn.KMeans._estimator_type == "clusterer"
+
+
+def test_with_scikit_learn_when_installed(blobs):
+    """Optional: the real scikit-learn utilities accept vorn.KMeans (skipped without it)."""
+    pytest.importorskip("sklearn")
+    from sklearn.base import clone, is_clusterer
+    from sklearn.exceptions import NotFittedError as SkNotFitted
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    from sklearn.utils.validation import check_is_fitted
+
+    x, _ = blobs
+    km = vorn.KMeans(4)
+    with pytest.raises(SkNotFitted):
+        check_is_fitted(km)
+    km.fit(x)
+    check_is_fitted(km)
+    assert is_clusterer(km)
+    c = clone(km)
+    assert c.get_params() == km.get_params() and not hasattr(c, "labels_")
+    pipe = make_pipeline(StandardScaler(), vorn.KMeans(4)).fit(x)
+    assert pipe.transform(x).shape == (len(x), 4)
+    search = GridSearchCV(vorn.KMeans(), {"n_clusters": [2, 4]}, cv=2).fit(x)
+    assert search.best_params_["n_clusters"] == 4

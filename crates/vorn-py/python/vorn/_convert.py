@@ -46,6 +46,11 @@ class NotFittedError(ValueError, AttributeError):
 
 def as_matrix(x: Any, name: str = "X") -> np.ndarray:
     """``x`` as a C-contiguous float32 2-D array, borrowing it when it already is one."""
+    if not isinstance(x, np.ndarray) and _is_sparse(x):
+        raise TypeError(
+            f"{name} is a sparse matrix ({type(x).__name__}); sparse input is not supported: "
+            f"pass a dense array ({name}.toarray())"
+        )
     arr = x if isinstance(x, np.ndarray) else np.asarray(x)
     dt = arr.dtype
     if dt.kind == "c":
@@ -61,14 +66,21 @@ def as_matrix(x: Any, name: str = "X") -> np.ndarray:
         )
     if arr.ndim != 2:
         hint = (
-            f"; for a single feature use {name}.reshape(-1, 1), for a single sample "
-            f"{name}.reshape(1, -1)"
+            f". Reshape your data: {name}.reshape(-1, 1) for a single feature, "
+            f"{name}.reshape(1, -1) for a single sample"
             if arr.ndim == 1
             else ""
         )
         raise ValueError(
             f"{name} must be a 2-D array of shape (n_samples, n_features), got a "
             f"{arr.ndim}-D array of shape {arr.shape}{hint}"
+        )
+    n, d = arr.shape
+    if n == 0 or d == 0:
+        what = "sample(s)" if n == 0 else "feature(s)"
+        raise ValueError(
+            f"{name} has 0 {what} (shape={arr.shape}) while a minimum of 1 is required: "
+            f"pass at least one row of at least one feature"
         )
     if not (
         dt == np.float32
@@ -78,6 +90,13 @@ def as_matrix(x: Any, name: str = "X") -> np.ndarray:
     ):
         arr = np.ascontiguousarray(arr, dtype=np.float32)
     return arr
+
+
+def _is_sparse(x: Any) -> bool:
+    """scipy.sparse matrices/arrays (detected without importing scipy)."""
+    return type(x).__module__.startswith("scipy.sparse") or (
+        hasattr(x, "tocsr") and hasattr(x, "nnz")
+    )
 
 
 def _borrowed_ptr(x: Any) -> int:

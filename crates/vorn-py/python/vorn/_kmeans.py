@@ -166,6 +166,17 @@ class KMeans(ParamsMixin):
     def __sklearn_is_fitted__(self) -> bool:
         return self.__dict__.get("_model") is not None
 
+    def __sklearn_tags__(self) -> Any:
+        """Estimator tags for scikit-learn >= 1.6 (which requires them). Only scikit-learn
+        calls this, so importing it here adds no dependency."""
+        from sklearn.utils import Tags, TargetTags, TransformerTags
+
+        return Tags(
+            estimator_type="clusterer",
+            target_tags=TargetTags(required=False),
+            transformer_tags=TransformerTags(preserves_dtype=["float32"]),
+        )
+
     def _reset(self) -> None:
         for name in _FITTED:
             self.__dict__.pop(name, None)
@@ -258,17 +269,13 @@ class KMeans(ParamsMixin):
 
     # ------------------------------------------------------------------ estimator API
 
-    def fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> "KMeans":
+    def fit(self, X: Any, y: Any = None) -> "KMeans":
         """Computes the clustering of ``X`` (n_samples x n_features). Returns ``self``.
 
-        ``y`` is ignored (scikit-learn convention); ``sample_weight`` must be None.
+        ``y`` is ignored (scikit-learn convention). Sample weights are not supported (there
+        is no ``sample_weight`` argument; repeat rows to weight them).
         """
         self._reset()
-        if sample_weight is not None:
-            raise ValueError(
-                "sample_weight is not supported by vorn.KMeans: pass sample_weight=None "
-                "(repeat rows to weight them)"
-            )
         x = as_matrix(X, "X")
         args = self._fit_args(x.shape[1])
         progress = None
@@ -292,34 +299,40 @@ class KMeans(ParamsMixin):
             )
         return self
 
+    def _check_features(self, x: np.ndarray, model: "_vorn.Model") -> np.ndarray:
+        if x.shape[1] != model.d:
+            raise ValueError(
+                f"X has {x.shape[1]} features, but {type(self).__name__} is expecting "
+                f"{model.d} features as input (the number of features seen by fit)"
+            )
+        return x
+
     def predict(self, X: Any) -> np.ndarray:
         """Index (int32) of the nearest centroid of every row of ``X``."""
         model = self._fitted_model("predict")
-        x = as_matrix(X, "X")
+        x = self._check_features(as_matrix(X, "X"), model)
         return model.predict(x, n_threads=check_n_threads(self.n_threads)).view(np.int32)
 
-    def fit_predict(self, X: Any, y: Any = None, sample_weight: Any = None) -> np.ndarray:
+    def fit_predict(self, X: Any, y: Any = None) -> np.ndarray:
         """``fit(X).labels_``."""
-        return self.fit(X, sample_weight=sample_weight).labels_
+        return self.fit(X).labels_
 
     def transform(self, X: Any) -> np.ndarray:
         """Distance (float32, n_samples x n_clusters) of every row to every centroid:
         Euclidean distance for l2, cosine distance ``1 - cos`` for cosine."""
         model = self._fitted_model("transform")
-        x = as_matrix(X, "X")
+        x = self._check_features(as_matrix(X, "X"), model)
         return model.transform(x, n_threads=check_n_threads(self.n_threads))
 
-    def fit_transform(self, X: Any, y: Any = None, sample_weight: Any = None) -> np.ndarray:
+    def fit_transform(self, X: Any, y: Any = None) -> np.ndarray:
         """``fit(X).transform(X)``."""
-        return self.fit(X, sample_weight=sample_weight).transform(X)
+        return self.fit(X).transform(X)
 
-    def score(self, X: Any, y: Any = None, sample_weight: Any = None) -> float:
+    def score(self, X: Any, y: Any = None) -> float:
         """Opposite of the objective of ``X`` under the fitted centroids (higher is better),
         like scikit-learn's ``KMeans.score``."""
-        if sample_weight is not None:
-            raise ValueError("sample_weight is not supported by vorn.KMeans")
         model = self._fitted_model("score")
-        return -float(model.inertia_of(as_matrix(X, "X")))
+        return -float(model.inertia_of(self._check_features(as_matrix(X, "X"), model)))
 
     # ------------------------------------------------------------------ persistence
 
