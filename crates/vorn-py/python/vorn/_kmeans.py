@@ -169,7 +169,11 @@ class KMeans(ParamsMixin):
     def __sklearn_tags__(self) -> Any:
         """Estimator tags for scikit-learn >= 1.6 (which requires them). Only scikit-learn
         calls this, so importing it here adds no dependency."""
-        from sklearn.utils import Tags, TargetTags, TransformerTags
+        from sklearn.utils import (  # type: ignore[import-not-found, unused-ignore]
+            Tags,
+            TargetTags,
+            TransformerTags,
+        )
 
         return Tags(
             estimator_type="clusterer",
