@@ -17,6 +17,7 @@
 
 use crate::data::MatrixView;
 use crate::metric::Metric;
+use crate::simd::{self, vector::ACC_LANES};
 use rayon::prelude::*;
 
 /// Rows grouped by cluster.
@@ -92,24 +93,20 @@ pub(crate) fn update(
     let d = x.d();
     let k = old_c.len() / d;
     let b = Buckets::new(labels, k);
+    let isa = simd::active();
     let objs: Vec<f64> = new_c
         .par_chunks_mut(d)
         .enumerate()
         .map(|(j, out)| {
             let old = &old_c[j * d..(j + 1) * d];
             let mut sum = vec![0f64; d];
-            let mut obj = 0f64;
+            let mut lanes = [0f64; ACC_LANES];
             for &i in b.members(j) {
                 let i = i as usize;
                 let inv = inv_norm(metric, norms, i);
-                let row = x.row(i);
-                for p in 0..d {
-                    let v = row[p] as f64 * inv;
-                    sum[p] += v;
-                    let t = v - old[p] as f64;
-                    obj += t * t;
-                }
+                simd::vector::accumulate(isa, x.row(i), inv, old, &mut sum, &mut lanes);
             }
+            let obj: f64 = lanes.iter().sum();
             let cnt = b.count(j);
             if cnt > 0 {
                 let scale = match metric {

@@ -33,6 +33,54 @@ fn dot_body(a: &[f32], b: &[f32]) -> f64 {
     reduce(&acc)
 }
 
+/// f64 lanes for [`accumulate`].
+pub const ACC_LANES: usize = 8;
+
+#[inline(always)]
+fn accumulate_body(
+    row: &[f32],
+    scale: f64,
+    old: &[f32],
+    sum: &mut [f64],
+    lanes: &mut [f64; ACC_LANES],
+) {
+    for ((r, o), s) in row
+        .chunks(ACC_LANES)
+        .zip(old.chunks(ACC_LANES))
+        .zip(sum.chunks_mut(ACC_LANES))
+    {
+        for l in 0..r.len() {
+            let v = r[l] as f64 * scale;
+            s[l] += v;
+            let t = v - o[l] as f64;
+            lanes[l] += t * t;
+        }
+    }
+}
+
+/// The update step's inner loop for one row x: `sum += scale·x` and
+/// `lanes[p mod 8] += (scale·x_p − old_p)²`, all in f64 with no fused operations, so every
+/// ISA gives the same bits (the caller sums `lanes` in order).
+#[inline]
+pub fn accumulate(
+    isa: Isa,
+    row: &[f32],
+    scale: f64,
+    old: &[f32],
+    sum: &mut [f64],
+    lanes: &mut [f64; ACC_LANES],
+) {
+    assert!(old.len() == row.len() && sum.len() == row.len());
+    match isa {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: Avx512/Avx2 are only produced when the CPU has them.
+        Isa::Avx512 => unsafe { x86::accumulate_avx512(row, scale, old, sum, lanes) },
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2 => unsafe { x86::accumulate_avx2(row, scale, old, sum, lanes) },
+        _ => accumulate_body(row, scale, old, sum, lanes),
+    }
+}
+
 #[cfg(target_arch = "x86_64")]
 mod x86 {
     #![allow(unsafe_op_in_unsafe_fn)]
@@ -96,6 +144,28 @@ mod x86 {
         super::reduce(&out)
     }
 
+    #[target_feature(enable = "avx512f")]
+    pub unsafe fn accumulate_avx512(
+        row: &[f32],
+        scale: f64,
+        old: &[f32],
+        sum: &mut [f64],
+        lanes: &mut [f64; super::ACC_LANES],
+    ) {
+        super::accumulate_body(row, scale, old, sum, lanes)
+    }
+
+    #[target_feature(enable = "avx2")]
+    pub unsafe fn accumulate_avx2(
+        row: &[f32],
+        scale: f64,
+        old: &[f32],
+        sum: &mut [f64],
+        lanes: &mut [f64; super::ACC_LANES],
+    ) {
+        super::accumulate_body(row, scale, old, sum, lanes)
+    }
+
     #[target_feature(enable = "avx2,fma")]
     pub unsafe fn sqdist_avx2(a: &[f32], b: &[f32]) -> f64 {
         super::sqdist_body(a, b)
@@ -139,6 +209,25 @@ pub fn dot(isa: Isa, a: &[f32], b: &[f32]) -> f64 {
 mod tests {
     use super::*;
     use crate::rng::Rng;
+
+    #[test]
+    fn accumulate_isas_agree_bitwise() {
+        let mut r = Rng::new(9);
+        for n in [1usize, 7, 8, 33, 130] {
+            let row: Vec<f32> = (0..n).map(|_| r.normal() as f32).collect();
+            let old: Vec<f32> = (0..n).map(|_| r.normal() as f32).collect();
+            let mut want_s = vec![0.5f64; n];
+            let mut want_l = [0f64; ACC_LANES];
+            accumulate(Isa::Scalar, &row, 0.7, &old, &mut want_s, &mut want_l);
+            for isa in crate::simd::available() {
+                let mut s = vec![0.5f64; n];
+                let mut l = [0f64; ACC_LANES];
+                accumulate(isa, &row, 0.7, &old, &mut s, &mut l);
+                assert_eq!(s, want_s);
+                assert_eq!(l, want_l);
+            }
+        }
+    }
 
     #[test]
     fn isas_agree_bitwise_and_match_naive() {
