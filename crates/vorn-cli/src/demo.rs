@@ -73,9 +73,13 @@ pub fn run(a: DemoArgs) -> Result<(), CliError> {
         .filter(|(n, _)| n != "generate")
         .map(|(n, s)| format!("{n} {s:.2} s"))
         .collect();
+    let tol_text = format!(
+        "tolerance (relative objective decrease <= {:e})",
+        params.tol
+    );
     let stop = match model.stop_reason() {
         vorn::StopReason::Converged => "converged (no label changed)",
-        vorn::StopReason::Tolerance => "tolerance (relative objective decrease <= 1e-4)",
+        vorn::StopReason::Tolerance => &tol_text,
         vorn::StopReason::MaxIter => "max_iter reached",
     };
 

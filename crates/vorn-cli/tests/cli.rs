@@ -277,13 +277,26 @@ fn progress_goes_to_stderr_and_json_to_stdout() {
     let b = data();
     let input = t.path("x.npy");
     npy::write_npy_2d(&input, &b.data, N, D).unwrap();
-    let out = vorn(&["cluster", s(&input), "-k", "4", "--n-init", "2"]);
+    let out = vorn(&[
+        "cluster",
+        s(&input),
+        "-k",
+        "4",
+        "--n-init",
+        "2",
+        "--sample-size",
+        "100",
+    ]);
     let j = ok_json(&out);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("init") && err.contains("objective"), "{err}");
     assert!(err.contains("run 2/2"), "{err}");
     assert!(!err.contains('\r'), "a pipe gets plain lines: {err:?}");
     assert_eq!(j["n_init"], 2);
+    assert_eq!(
+        (j["n"].as_u64(), j["n_train"].as_u64()),
+        (Some(300), Some(100))
+    );
 }
 
 #[test]
