@@ -1,4 +1,5 @@
-//! Fit probe: `cargo run --release --example fit_probe -- N D K CENTERS ALGO [SAMPLE]`
+//! Fit probe: `cargo run --release --example fit_probe -- N D K CENTERS ALGO [SAMPLE] [INIT_SAMPLE] [TOL]`
+//! (0 = unset)
 //! (blobs data; prints wall and per-thread CPU seconds, iterations and MSE).
 use std::time::Instant;
 use vorn::data::{synth, MatrixView};
@@ -21,10 +22,21 @@ fn main() {
     let p = |i: usize| a[i].parse::<usize>().unwrap();
     let (n, d, k, centers) = (p(0), p(1), p(2), p(3));
     let algo: vorn::Algorithm = a[4].parse().unwrap();
-    let sample = a.get(5).map(|s| s.parse::<usize>().unwrap());
+    let opt = |i: usize| {
+        a.get(i)
+            .and_then(|s| s.parse::<usize>().ok())
+            .filter(|&v| v > 0)
+    };
+    let sample = opt(5);
+    let init_sample = opt(6);
+    let tol: f64 = a.get(7).map(|s| s.parse().unwrap()).unwrap_or(1e-4);
     let b = synth::blobs(n, d, centers, 1);
     let x = MatrixView::new(&b.data, n, d).unwrap();
-    let params = KMeansParams::new(k).algorithm(algo).sample_size(sample);
+    let params = KMeansParams::new(k)
+        .algorithm(algo)
+        .sample_size(sample)
+        .init_sample(init_sample)
+        .tol(tol);
     let c0 = cpu_secs();
     let t = Instant::now();
     let m = vorn::fit(x, &params).unwrap();

@@ -153,6 +153,7 @@ fn predict_errors() {
     ));
     assert!(KMeansModel::from_centroids(vec![0.0; 5], 2, 3, Metric::L2).is_err());
     assert!(KMeansModel::from_centroids(vec![f32::NAN; 6], 2, 3, Metric::L2).is_err());
+    assert!(KMeansModel::from_centroids(vec![0.0; 6], 2, 3, Metric::Cosine).is_err());
 }
 
 #[test]

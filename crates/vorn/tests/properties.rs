@@ -289,10 +289,43 @@ fn restarts_keep_the_best_objective() {
         &KMeansParams::new(12).init(Init::Random).n_init(4),
     )
     .unwrap();
-    let mut finals = vec![f64::INFINITY; 4];
+    let mut finals = [f64::INFINITY; 4];
     for s in m.iteration_stats() {
         finals[s.run] = s.objective;
     }
     let best = finals.iter().cloned().fold(f64::INFINITY, f64::min);
     assert_eq!(m.inertia(), best);
+}
+
+#[test]
+fn cosine_from_centroids_normalises_external_centroids() {
+    // Regression: non-unit external centroids must give the same labels as their unit versions.
+    let x = gaussian(2000, 6, 21);
+    let raw: Vec<f32> = gaussian(10, 6, 22)
+        .iter()
+        .enumerate()
+        .map(|(i, v)| v * (1.0 + (i / 6) as f32 * 3.0))
+        .collect();
+    let mut unit = raw.clone();
+    for r in unit.chunks_mut(6) {
+        let n = r.iter().map(|v| v * v).sum::<f32>().sqrt();
+        r.iter_mut().for_each(|v| *v /= n);
+    }
+    let a = vorn::KMeansModel::from_centroids(raw, 10, 6, Metric::Cosine).unwrap();
+    let b = vorn::KMeansModel::from_centroids(unit, 10, 6, Metric::Cosine).unwrap();
+    let v = view(&x, 2000, 6);
+    let la = a.predict(v).unwrap();
+    assert_eq!(la, b.predict(v).unwrap());
+    // And they are the arg-max cosine.
+    for i in 0..2000 {
+        let row = &x[i * 6..(i + 1) * 6];
+        let cos = |j: usize| -> f64 {
+            row.iter()
+                .zip(&b.centroids()[j * 6..(j + 1) * 6])
+                .map(|(p, q)| (*p as f64) * (*q as f64))
+                .sum()
+        };
+        let best = (0..10).map(cos).fold(f64::NEG_INFINITY, f64::max);
+        assert!(cos(la[i] as usize) >= best - 1e-5);
+    }
 }

@@ -57,7 +57,14 @@ impl KMeansModel {
     }
 
     /// Builds a model from centroids alone (e.g. to `predict` with centroids from elsewhere).
-    pub fn from_centroids(centroids: Vec<f32>, k: usize, d: usize, metric: Metric) -> Result<Self> {
+    /// For cosine the centroids are normalised to unit length (the kernel compares by
+    /// angle assuming unit centroids); an all-zero centroid is then an error.
+    pub fn from_centroids(
+        mut centroids: Vec<f32>,
+        k: usize,
+        d: usize,
+        metric: Metric,
+    ) -> Result<Self> {
         if k == 0 || d == 0 || centroids.len() != k * d {
             return Err(Error::param(
                 "centroids",
@@ -66,6 +73,18 @@ impl KMeansModel {
         }
         if centroids.iter().any(|v| !v.is_finite()) {
             return Err(Error::param("centroids", "contain a non-finite value"));
+        }
+        if metric == Metric::Cosine {
+            if let Some(j) = centroids
+                .chunks(d)
+                .position(|r| r.iter().all(|&v| v == 0.0))
+            {
+                return Err(Error::param(
+                    "centroids",
+                    format!("centroid {j} is all zeros, which has no direction under cosine"),
+                ));
+            }
+            super::init::normalize_rows(&mut centroids, d);
         }
         Ok(KMeansModel {
             centroids,
