@@ -223,6 +223,7 @@ pub fn cluster(a: ClusterArgs) -> Result<(), CliError> {
         .tol(a.tol)
         .seed(a.seed)
         .sample_size(a.sample_size)
+        .init_sample(a.init_sample)
         .n_threads(a.threads);
     params.validate()?;
     let threads = set_threads(a.threads)?;

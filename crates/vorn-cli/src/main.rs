@@ -142,6 +142,9 @@ struct ClusterArgs {
     /// Train on at most N rows drawn uniformly (labels are still computed for every row).
     #[arg(long, value_name = "N")]
     sample_size: Option<usize>,
+    /// k-means++ seeds from N sampled training rows [default: max(64·k, 16384)].
+    #[arg(long, value_name = "N")]
+    init_sample: Option<usize>,
     /// Write the label of every row (1-D int32 .npy).
     #[arg(long, value_name = "OUT.npy")]
     labels: Option<PathBuf>,
@@ -225,6 +228,7 @@ impl From<vorn::Error> for CliError {
                     "max_iter" => "--max-iter",
                     "tol" => "--tol",
                     "sample_size" => "--sample-size",
+                    "init_sample" => "--init-sample",
                     "n_threads" => "--threads",
                     "algorithm" => "--algorithm",
                     "metric" => "--metric",

@@ -237,7 +237,7 @@ impl PyModel {
 #[pyo3(signature = (
     x, k, *, metric="l2", algorithm="auto", init="k-means++", init_centroids=None, n_init=1,
     max_iter=300, tol=1e-4, seed=0, n_threads=None, sample_size=None,
-    max_points_per_centroid=None, progress=None
+    max_points_per_centroid=None, init_sample=None, progress=None
 ))]
 pub(crate) fn fit(
     py: Python<'_>,
@@ -254,6 +254,7 @@ pub(crate) fn fit(
     n_threads: Option<usize>,
     sample_size: Option<usize>,
     max_points_per_centroid: Option<usize>,
+    init_sample: Option<usize>,
     progress: Option<Py<PyAny>>,
 ) -> PyResult<PyModel> {
     let xv = view(&x, "X")?;
@@ -277,7 +278,8 @@ pub(crate) fn fit(
         .seed(seed)
         .n_threads(n_threads)
         .sample_size(sample_size)
-        .max_points_per_centroid(max_points_per_centroid);
+        .max_points_per_centroid(max_points_per_centroid)
+        .init_sample(init_sample);
     let p = &params;
     let inner = interruptible(py, progress, move |mon| vorn::fit_with(xv, p, mon))?;
     Ok(PyModel { inner })

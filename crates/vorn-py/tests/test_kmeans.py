@@ -62,6 +62,18 @@ def test_labels_consistent_with_predict_when_training_on_a_sample(blobs):
     np.testing.assert_array_equal(km2.predict(x), km2.labels_)
 
 
+def test_init_sample_seeds_from_a_subset_deterministically(blobs):
+    x, truth = blobs
+    a = vorn.KMeans(4, init_sample=50, random_state=3).fit(x)
+    b = vorn.KMeans(4, init_sample=50, random_state=3, n_threads=1).fit(x)
+    np.testing.assert_array_equal(a.cluster_centers_, b.cluster_centers_)
+    assert purity(truth, a.labels_) > 0.99
+    full = vorn.KMeans(4, init_sample=10**9, random_state=3).fit(x)
+    assert full.get_params()["init_sample"] == 10**9
+    with pytest.raises(ValueError, match="init_sample"):
+        vorn.KMeans(4, init_sample=0).fit(x)
+
+
 def test_transform_is_euclidean_distance(blobs):
     x, _ = blobs
     km = vorn.KMeans(4).fit(x)

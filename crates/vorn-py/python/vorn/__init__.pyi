@@ -27,6 +27,7 @@ class KMeans:
     verbose: Any
     sample_size: Any
     max_points_per_centroid: Any
+    init_sample: Any
 
     cluster_centers_: npt.NDArray[np.float32]
     labels_: npt.NDArray[np.int32]
@@ -52,6 +53,7 @@ class KMeans:
         verbose: Union[bool, int] = False,
         sample_size: Optional[int] = None,
         max_points_per_centroid: Optional[int] = None,
+        init_sample: Optional[int] = None,
     ) -> None: ...
     def get_params(self, deep: bool = True) -> Dict[str, Any]: ...
     def set_params(self, **params: Any) -> KMeans: ...

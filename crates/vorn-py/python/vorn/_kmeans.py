@@ -86,6 +86,10 @@ class KMeans(ParamsMixin):
         rows).
     max_points_per_centroid : int or None, default None
         FAISS-style cap: train on at most ``n_clusters * max_points_per_centroid`` rows.
+    init_sample : int or None, default None
+        Rows k-means++ seeds from (a uniform sample of the training rows). ``None`` means
+        automatic: ``min(n_train, max(64 * n_clusters, 16384))``. Pass a number >= the row
+        count to seed from every row (scikit-learn's behaviour).
 
     Attributes
     ----------
@@ -138,6 +142,7 @@ class KMeans(ParamsMixin):
         verbose: Union[bool, int] = False,
         sample_size: Optional[int] = None,
         max_points_per_centroid: Optional[int] = None,
+        init_sample: Optional[int] = None,
     ) -> None:
         self.n_clusters = n_clusters
         self.metric = metric
@@ -151,6 +156,7 @@ class KMeans(ParamsMixin):
         self.verbose = verbose
         self.sample_size = sample_size
         self.max_points_per_centroid = max_points_per_centroid
+        self.init_sample = init_sample
 
     # ------------------------------------------------------------------ fitted state
 
@@ -268,6 +274,9 @@ class KMeans(ParamsMixin):
             ),
             max_points_per_centroid=check_optional_int(
                 "max_points_per_centroid", self.max_points_per_centroid, none_means="no cap"
+            ),
+            init_sample=check_optional_int(
+                "init_sample", self.init_sample, none_means="automatic"
             ),
         )
 

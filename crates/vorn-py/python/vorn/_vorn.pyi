@@ -61,6 +61,7 @@ def fit(
     n_threads: Optional[int] = None,
     sample_size: Optional[int] = None,
     max_points_per_centroid: Optional[int] = None,
+    init_sample: Optional[int] = None,
     progress: Optional[_Progress] = None,
 ) -> Model: ...
 def assign(
