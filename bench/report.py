@@ -76,6 +76,8 @@ def headline(results: dict, tol: float = TOL) -> dict:
     an = [a for a in an if a.get("n_ok")]
     with_auto = [a for a in an if "vorn_auto_time_s" in a]
     speed = [a["vorn_auto_speedup"] for a in with_auto if "vorn_auto_speedup" in a]
+    speed_adm = [a["vorn_auto_speedup"] for a in with_auto
+                 if "vorn_auto_speedup" in a and a.get("vorn_auto_admitted")]
     libs_win, libs_best = {}, {}
     lib_of = {r["row"]: r.get("library") for c in results["cells"] for r in c["rows"]}
     for a in an:
@@ -98,6 +100,8 @@ def headline(results: dict, tol: float = TOL) -> dict:
         "min_speedup": min(speed) if speed else None,
         "max_speedup": max(speed) if speed else None,
         "vorn_auto_faster_than_fastest_admitted_peer": sum(1 for s in speed if s > 1.0),
+        "speedup_cells_vorn_auto_admitted": len(speed_adm),
+        "median_speedup_when_vorn_auto_admitted": statistics.median(speed_adm) if speed_adm else None,
         "winners_by_library": libs_win,
         "best_quality_by_library": libs_best,
         "status_by_library": statuses,
@@ -191,6 +195,10 @@ def render_markdown(results: dict, name: str, plots: dict) -> str:
                      f"**{ms:.2f}×** over {h['speedup_cells']} cells (range {h['min_speedup']:.2f}× – "
                      f"{h['max_speedup']:.2f}×; vorn `auto` faster in "
                      f"{h['vorn_auto_faster_than_fastest_admitted_peer']} / {h['speedup_cells']}).")
+            if h["median_speedup_when_vorn_auto_admitted"] is not None:
+                L.append(f"- Same, only over the {h['speedup_cells_vorn_auto_admitted']} cells where vorn `auto` is "
+                         f"itself within 0.5% of the best quality: "
+                         f"**{h['median_speedup_when_vorn_auto_admitted']:.2f}×**.")
     else:
         L.append("- vorn `auto` has no completed cell in this run.")
     L.append(f"- Quality-speed winners by library: {_fmt_counts(h['winners_by_library'])}; "

@@ -61,7 +61,8 @@ SUITES = {
     ],
     "smoke": [("smoke-blobs", ["l2"], [8])],
 }
-SUITE_DEFAULTS = {"full": {"reps": 3}, "quick": {"reps": 1}, "smoke": {"reps": 1}}
+SUITE_DEFAULTS = {"full": {"reps": 3, "timeout": 180.0, "single_rep_above": 30.0},
+                  "quick": {"reps": 1, "timeout": 120.0}, "smoke": {"reps": 1, "timeout": 180.0}}
 
 THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS",
               "BLIS_NUM_THREADS", "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS",
@@ -212,7 +213,7 @@ def sha_of(a: np.ndarray) -> str:
 
 
 def summarise(rep_records: list, reps_wanted: int) -> dict:
-    statuses = [r["status"] for r in rep_records]
+    statuses = [r["status"] for r in rep_records if r["status"] != "not-repeated"]
     ok = [r for r in rep_records if r["status"] == "ok"]
     if "timeout" in statuses:
         status = "timeout"
@@ -253,7 +254,7 @@ def summarise(rep_records: list, reps_wanted: int) -> dict:
 def run_suite(*, suite: str = "custom", plan: list, rows: list, reps: int, timeout: float,
               threads: int, cores: list, max_iter, seed: int, out_dir: Path, name: str,
               cache_dir: Path, python: str, tmp_dir: Path, make_report: bool = True,
-              keep_tmp: bool = False, argv=None) -> dict:
+              keep_tmp: bool = False, single_rep_above=None, argv=None) -> dict:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     tmp_dir = Path(tmp_dir)
@@ -269,6 +270,7 @@ def run_suite(*, suite: str = "custom", plan: list, rows: list, reps: int, timeo
         "git": git_info(),
         "protocol": {
             "threads": threads, "cores": cores, "reps": reps, "timeout_s": timeout,
+            "single_rep_above_s": single_rep_above,
             "max_iter": max_iter, "seed": seed, "timed": "fit + labels of all rows",
             "warmup": "same row on the first min(n, 4096) rows, k <= 16, 3 iterations",
             "order": "rows rotated by one position per repetition",
@@ -296,6 +298,7 @@ def run_suite(*, suite: str = "custom", plan: list, rows: list, reps: int, timeo
         x, y = ds.load_cached(dname, cache_dir)
         for metric in (metrics or spec.metrics):
             timed_out_rows = set()
+            last_ok = {}  # row -> (k, median time) at the largest k so far
             for k in sorted(ks or spec.ks):
                 if k > x.shape[0]:
                     continue
@@ -312,6 +315,16 @@ def run_suite(*, suite: str = "custom", plan: list, rows: list, reps: int, timeo
                             rec.update(status="unavailable", note=f"module {row.module} not importable")
                         elif row.name in timed_out_rows:
                             rec.update(status="skipped", note="timed out at a smaller k or an earlier repetition")
+                        elif (rep == 0 and row.name in last_ok
+                              and last_ok[row.name][1] * k / last_ok[row.name][0] > timeout):
+                            kp, tp = last_ok[row.name]
+                            rec.update(status="skipped", note=f"predicted timeout: {tp:.1f} s at k={kp}, "
+                                       f"x{k / kp:g} (linear in k) > {timeout:.0f} s")
+                            timed_out_rows.add(row.name)
+                        elif (rep > 0 and single_rep_above is not None and prev
+                              and prev[0].get("status") == "ok" and prev[0]["time_s"] > single_rep_above):
+                            rec.update(status="not-repeated",
+                                       note=f"timed once: first repetition took > {single_rep_above:g} s")
                         else:
                             rec.update(_one_run(row, xpath, x, y, metric, k, threads, cores, seed,
                                                 max_iter, timeout, env, python, tmp_dir, qcache,
@@ -330,8 +343,11 @@ def run_suite(*, suite: str = "custom", plan: list, rows: list, reps: int, timeo
                             + (f" {rec.get('error', '')}" if rec["status"] == "error" else ""))
                 for row in rows:
                     rr = recs[row.name]
+                    summ = summarise(rr, reps)
+                    if summ["status"] == "ok":
+                        last_ok[row.name] = (k, summ["median_time_s"])
                     cell["rows"].append({"row": row.name, "library": row.library, "params": row.params,
-                                         **summarise(rr, reps), "reps": rr})
+                                         **summ, "reps": rr})
                 results["cells"].append(cell)
                 results["elapsed_s"] = time.time() - started
                 json_path.write_text(json.dumps(results, indent=1, default=_json_default))
@@ -437,7 +453,11 @@ def main(argv=None):
     ap.add_argument("--ks", help="comma list of k (overrides every dataset's grid)")
     ap.add_argument("--metrics", help="comma list among l2,cosine (overrides the datasets' metrics)")
     ap.add_argument("--reps", type=int, help="repetitions per row (default: full 3, quick 1)")
-    ap.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help="per-row timeout, seconds")
+    ap.add_argument("--timeout", type=float, default=None,
+                    help="per-row timeout in seconds (default: full 180, quick 120)")
+    ap.add_argument("--single-rep-above", type=float, default=None,
+                    help="a row whose first repetition took longer than this many seconds is not "
+                         "repeated (default: full 30; 0 = always repeat)")
     ap.add_argument("--threads", type=int, default=None, help="default: all cores available")
     ap.add_argument("--cores", help="cpu list for taskset (default: the first THREADS allowed cpus)")
     ap.add_argument("--max-iter", default=str(DEFAULT_MAX_ITER),
@@ -460,16 +480,21 @@ def main(argv=None):
     if len(cores) < threads:
         raise SystemExit(f"--cores gives {len(cores)} cpus for {threads} threads")
     reps = a.reps or SUITE_DEFAULTS.get(a.suite, {}).get("reps", 3)
+    timeout = a.timeout or SUITE_DEFAULTS.get(a.suite, {}).get("timeout", DEFAULT_TIMEOUT)
+    single = a.single_rep_above if a.single_rep_above is not None else SUITE_DEFAULTS.get(a.suite, {}).get(
+        "single_rep_above")
+    single = single or None
     filtered = any([a.datasets, a.rows, a.ks, a.metrics])
     name = a.name or (a.suite if not filtered else "custom")
     max_iter = None if a.max_iter == "default" else int(a.max_iter)
     missing = [r.name for r in rows if not r.available()]
     if missing:
         log(f"[warn] rows whose library is not importable (recorded as unavailable): {', '.join(missing)}")
-    run_suite(suite=a.suite, plan=plan, rows=rows, reps=reps, timeout=a.timeout, threads=threads,
+    run_suite(suite=a.suite, plan=plan, rows=rows, reps=reps, timeout=timeout, threads=threads,
               cores=cores, max_iter=max_iter, seed=a.seed, out_dir=Path(a.out), name=name,
               cache_dir=Path(a.cache_dir), python=a.python, tmp_dir=Path(a.tmp_dir),
-              make_report=not a.no_report, keep_tmp=a.keep_tmp, argv=[sys.argv[0], *argv])
+              make_report=not a.no_report, keep_tmp=a.keep_tmp, single_rep_above=single,
+              argv=[sys.argv[0], *argv])
 
 
 if __name__ == "__main__":
