@@ -25,6 +25,7 @@ use crate::data::MatrixView;
 use crate::error::Result;
 use crate::linalg::{top2, PackedCentroids};
 use crate::metric::Metric;
+use crate::simd;
 use rayon::prelude::*;
 
 const CHUNK: usize = 4096;
@@ -55,12 +56,16 @@ fn margin(d: usize, norm2: f32, maxc: f64, cdefect: f64) -> f64 {
     4.0 * (d as f64 + 4.0) * f64::powi(2.0, -24) * r * r + 2.0 * cdefect
 }
 
+/// Euclidean distance through the SIMD row kernel (f32 lanes, f64 lane sum) with its
+/// relative error bound: the true distance lies within `dist · (1 ± rel_err(d))`.
 fn dist(a: &[f32], b: &[f32]) -> f64 {
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (*x as f64 - *y as f64).powi(2))
-        .sum::<f64>()
-        .sqrt()
+    simd::vector::sqdist(simd::active(), a, b).sqrt()
+}
+
+/// Relative error bound of [`dist`]: each lane sums ⌈d/16⌉ squares of rounded differences
+/// in f32, so the squared distance is within (⌈d/16⌉ + 3)·2⁻²³ relative; doubled for slack.
+fn rel_err(d: usize) -> f64 {
+    (d.div_ceil(16) as f64 + 3.0) * f64::powi(2.0, -22)
 }
 
 /// Upper/lower bounds from kernel scores, widened by the error margin.
@@ -104,6 +109,7 @@ impl Assigner for Hamerly {
             Metric::Cosine => cnorm.iter().map(|v| (1.0 - v).abs()).fold(0.0, f64::max),
         };
         let e_of = |i: usize| margin(d, norms[i], maxc, cdefect);
+        let eps = rel_err(d);
 
         let rescan: Vec<u32> = if self.prev.len() != c.len() {
             self.upper = vec![0.0; n];
@@ -113,9 +119,7 @@ impl Assigner for Hamerly {
             // Centroid movement and half inter-centre distances.
             let delta: Vec<f64> = (0..k)
                 .into_par_iter()
-                .map(|j| {
-                    dist(&c[j * d..(j + 1) * d], &self.prev[j * d..(j + 1) * d]) * (1.0 + 1e-9)
-                })
+                .map(|j| dist(&c[j * d..(j + 1) * d], &self.prev[j * d..(j + 1) * d]) * (1.0 + eps))
                 .collect();
             let (mut m1, mut m2, mut arg) = (0f64, 0f64, usize::MAX);
             for (j, &v) in delta.iter().enumerate() {
@@ -135,7 +139,7 @@ impl Assigner for Hamerly {
                         .filter(|&o| o != j)
                         .map(|o| dist(cj, &c[o * d..(o + 1) * d]))
                         .fold(f64::INFINITY, f64::min);
-                    0.5 * m * (1.0 - 1e-9)
+                    0.5 * m * (1.0 - eps)
                 })
                 .collect();
             let (upper, lower) = (&mut self.upper, &mut self.lower);
@@ -158,7 +162,7 @@ impl Assigner for Hamerly {
                             continue;
                         }
                         // Tighten with one exact distance (raw-row geometry for both metrics).
-                        uu = dist(x.row(i), &c[a * d..(a + 1) * d]) * (1.0 + 1e-12);
+                        uu = dist(x.row(i), &c[a * d..(a + 1) * d]) * (1.0 + eps);
                         *u = (uu as f32).next_up();
                         let lb = (*l as f64).max(2.0 * half[a] - uu);
                         if !(lb > uu && lb * lb - uu * uu > 2.0 * e) {

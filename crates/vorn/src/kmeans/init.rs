@@ -7,13 +7,14 @@
 //! kernel as assignment (T candidates = one panel group), so a step costs ≈ (T+1)·2·n·d flops.
 //! Sums are fixed-order ([`super::reduce`]) so the choice is identical at any thread count.
 
-use super::reduce::CHUNK;
+use super::reduce::{chunk_sums, CHUNK};
 use super::{Init, KMeansParams, Monitor};
 use crate::data::MatrixView;
 use crate::error::{Error, Result};
+use crate::linalg::PackedCentroids;
 use crate::metric::Metric;
 use crate::rng::Rng;
-use crate::simd;
+use crate::simd::{self, Tile, LANES, MAX_NP, MR};
 use rayon::prelude::*;
 
 /// Copies row `i` as a centroid (unit-normalised for cosine).
@@ -90,49 +91,80 @@ pub(crate) fn initialize(
     Ok(c)
 }
 
-/// For every fixed chunk of rows (in parallel), `f(chunk_rows, d2)` with `d2` the squared
-/// distances of those rows to the `t` candidates (row-major `rows × t`); returns the
-/// per-chunk results in chunk order (deterministic at any thread count).
-fn candidate_pass<T: Send>(
-    x: MatrixView<'_>,
-    norms: &[f32],
+/// The seeding rows packed once into kernel micro-tiles, so that each k-means++ step costs one
+/// tiled pass over T candidates (one or two 16-wide panels) instead of T row-by-row passes.
+struct Scorer<'a> {
+    x: MatrixView<'a>,
+    norms: &'a [f32],
     metric: Metric,
-    cands: &[f32],
-    t: usize,
-    mon: &dyn Monitor,
-    f: impl Fn(std::ops::Range<usize>, &[f32]) -> T + Sync,
-) -> Result<Vec<T>> {
-    let (n, d) = (x.n(), x.d());
-    let isa = simd::active();
-    let out: Vec<T> = (0..n.div_ceil(CHUNK))
-        .into_par_iter()
-        .map(|ch| {
-            let (r0, r1) = (ch * CHUNK, ((ch + 1) * CHUNK).min(n));
-            let mut d2 = vec![0f32; (r1 - r0) * t];
-            for i in r0..r1 {
-                let row = x.row(i);
-                for j in 0..t {
-                    let c = &cands[j * d..(j + 1) * d];
-                    d2[(i - r0) * t + j] = point_dist(isa, metric, row, norms[i], c);
-                }
-            }
-            f(r0..r1, &d2)
-        })
-        .collect();
-    if mon.cancelled() {
-        return Err(Error::Interrupted);
-    }
-    Ok(out)
+    tiles: Vec<f32>,
 }
 
-/// D²(x, c): ‖x − c‖² for L2, ‖x̂ − c‖² = 2 − 2·x·c/‖x‖ for cosine (c unit).
-#[inline]
-fn point_dist(isa: simd::Isa, metric: Metric, row: &[f32], norm2: f32, c: &[f32]) -> f32 {
-    match metric {
-        Metric::L2 => simd::vector::sqdist(isa, row, c) as f32,
-        Metric::Cosine => {
-            (2.0 - 2.0 * simd::vector::dot(isa, row, c) / (norm2 as f64).sqrt()).max(0.0) as f32
+/// Micro-tiles per parallel task.
+const TILES_PER_TASK: usize = 64;
+
+impl<'a> Scorer<'a> {
+    fn new(x: MatrixView<'a>, norms: &'a [f32], metric: Metric) -> Self {
+        let (n, d) = (x.n(), x.d());
+        let ntiles = n.div_ceil(MR);
+        let mut tiles = vec![0f32; ntiles * MR * d];
+        tiles
+            .par_chunks_mut(MR * d)
+            .enumerate()
+            .for_each(|(t, out)| {
+                let (a, b) = (t * MR, ((t + 1) * MR).min(n));
+                simd::pack_rows(&x.as_slice()[a * d..b * d], d, out);
+            });
+        Scorer {
+            x,
+            norms,
+            metric,
+            tiles,
         }
+    }
+
+    /// D² from every row to each of the `t` candidates, row-major `n × t`.
+    fn d2(&self, cands: &[f32], t: usize) -> Vec<f32> {
+        let (n, d) = (self.x.n(), self.x.d());
+        let pc = PackedCentroids::new(cands, t, d, self.metric);
+        let isa = simd::active();
+        let mut out = vec![0f32; n * t];
+        out.par_chunks_mut(TILES_PER_TASK * MR * t)
+            .enumerate()
+            .for_each(|(task, o)| {
+                let mut buf = [0f32; MR * MAX_NP * LANES];
+                let r0 = task * TILES_PER_TASK * MR;
+                let rows = o.len() / t;
+                for tt in 0..rows.div_ceil(MR) {
+                    let tile_id = r0 / MR + tt;
+                    let xs = &self.tiles[tile_id * MR * d..(tile_id + 1) * MR * d];
+                    let mut q = 0;
+                    while q < pc.npanels() {
+                        let np = (pc.npanels() - q).min(MAX_NP);
+                        let tile = Tile {
+                            x: xs,
+                            d,
+                            panels: pc.panels(q, q + np),
+                            pstride: d * LANES,
+                            cn: pc.cn(q, q + np),
+                            np,
+                            j0: (q * LANES) as u32,
+                        };
+                        simd::score_tile(isa, &tile, None, &mut buf);
+                        let cols = (np * LANES).min(t - q * LANES);
+                        for i in 0..MR.min(rows - tt * MR) {
+                            let row = tt * MR + i;
+                            let nx = self.norms[r0 + row];
+                            for cix in 0..cols {
+                                o[row * t + q * LANES + cix] =
+                                    score_to_dist(self.metric, nx, buf[i * MAX_NP * LANES + cix]);
+                            }
+                        }
+                        q += np;
+                    }
+                }
+            });
+        out
     }
 }
 
@@ -179,80 +211,51 @@ fn kmeanspp(
     c: &mut [f32],
 ) -> Result<()> {
     let (n, d) = (x.n(), x.d());
+    let scorer = Scorer::new(x, norms, metric);
     let first = rng.below(n as u64) as usize;
     row_as_centroid(x, norms, metric, first, &mut c[..d]);
-    let mut mind = vec![0f32; n];
-    let mut sums = update_min(x, norms, metric, &c[..d], &mut mind, true, mon)?;
+    let mut mind = scorer.d2(&c[..d], 1);
+    let mut sums = chunk_sums(n, |r| r.map(|i| mind[i] as f64).sum());
     let mut cand = vec![0f32; trials * d];
     for j in 1..k {
+        if mon.cancelled() {
+            return Err(Error::Interrupted);
+        }
         for t in 0..trials {
             let i = draw(rng, &mind, &sums);
             row_as_centroid(x, norms, metric, i, &mut cand[t * d..(t + 1) * d]);
         }
-        // Potential of each candidate, per chunk in row order: deterministic.
-        let mind_ref = &mind;
-        let pots = candidate_pass(x, norms, metric, &cand, trials, mon, |rows, d2| {
-            let mut p = vec![0f64; trials];
-            for (o, i) in rows.enumerate() {
-                let m = mind_ref[i];
-                for t in 0..trials {
-                    p[t] += m.min(d2[o * trials + t]) as f64;
+        let d2 = scorer.d2(&cand, trials);
+        // Potential of each candidate: per-chunk sums in row order, chunks in order.
+        let pots: Vec<Vec<f64>> = (0..n.div_ceil(CHUNK))
+            .into_par_iter()
+            .map(|ch| {
+                let mut p = vec![0f64; trials];
+                for i in ch * CHUNK..((ch + 1) * CHUNK).min(n) {
+                    let m = mind[i];
+                    for t in 0..trials {
+                        p[t] += m.min(d2[i * trials + t]) as f64;
+                    }
                 }
-            }
-            p
-        })?;
-        let totals: Vec<f64> = (0..trials)
-            .map(|t| pots.iter().map(|p| p[t]).sum())
+                p
+            })
             .collect();
         let mut best = 0;
-        for t in 1..trials {
-            if totals[t] < totals[best] {
+        let mut best_total = f64::INFINITY;
+        for t in 0..trials {
+            let total: f64 = pots.iter().map(|p| p[t]).sum();
+            if total < best_total {
+                best_total = total;
                 best = t;
             }
         }
         c[j * d..(j + 1) * d].copy_from_slice(&cand[best * d..(best + 1) * d]);
-        sums = update_min(
-            x,
-            norms,
-            metric,
-            &c[j * d..(j + 1) * d],
-            &mut mind,
-            false,
-            mon,
-        )?;
+        mind.par_iter_mut()
+            .enumerate()
+            .for_each(|(i, m)| *m = m.min(d2[i * trials + best]));
+        sums = chunk_sums(n, |r| r.map(|i| mind[i] as f64).sum());
     }
     Ok(())
-}
-
-/// `mind[i] = min(mind[i], D²(x_i, c))` (or `=` when `first`), returning per-chunk sums.
-fn update_min(
-    x: MatrixView<'_>,
-    norms: &[f32],
-    metric: Metric,
-    c: &[f32],
-    mind: &mut [f32],
-    first: bool,
-    mon: &dyn Monitor,
-) -> Result<Vec<f64>> {
-    let isa = simd::active();
-    let sums: Vec<f64> = mind
-        .par_chunks_mut(CHUNK)
-        .enumerate()
-        .map(|(ch, m)| {
-            let r0 = ch * CHUNK;
-            let mut s = 0f64;
-            for (o, v) in m.iter_mut().enumerate() {
-                let dist = point_dist(isa, metric, x.row(r0 + o), norms[r0 + o], c);
-                *v = if first { dist } else { v.min(dist) };
-                s += *v as f64;
-            }
-            s
-        })
-        .collect();
-    if mon.cancelled() {
-        return Err(Error::Interrupted);
-    }
-    Ok(sums)
 }
 
 #[cfg(test)]

@@ -262,32 +262,15 @@ pub fn top2(
         o.par_chunks_mut(ROW_BLOCK).enumerate().for_each(|(b, ob)| {
             let r0 = s0 + b * ROW_BLOCK;
             let r1 = r0 + ob.len();
-            ob.iter_mut()
-                .for_each(|v| *v = (u32::MAX, f32::INFINITY, f32::INFINITY));
-            let mut buf = [0f32; MR * MAX_NP * LANES];
+            let mut best = vec![LaneBest::default(); (r1 - r0).div_ceil(MR)];
             let mut sc = Scratch::default();
             for_each_tile(isa, x, c, r0, r1, &mut sc, |tile, t, init| {
-                simd::score_tile(isa, tile, init, &mut buf);
-                let j0 = tile.j0 as usize;
-                let cols = (tile.np * LANES).min(k - j0);
-                for i in 0..MR {
-                    let row = t * MR + i;
-                    if r0 + row >= r1 {
-                        break;
-                    }
-                    let e = &mut ob[row];
-                    for cix in 0..cols {
-                        let v = buf[i * MAX_NP * LANES + cix];
-                        if v < e.1 {
-                            e.2 = e.1;
-                            e.1 = v;
-                            e.0 = (j0 + cix) as u32;
-                        } else if v < e.2 {
-                            e.2 = v;
-                        }
-                    }
-                }
+                simd::argmin2_tile(isa, tile, init, &mut best[t])
             });
+            for (i, e) in ob.iter_mut().enumerate() {
+                let (b1, id, b2) = best[i / MR].finish2(i % MR);
+                *e = (id, b1, b2);
+            }
         });
     }
     Ok(())
@@ -363,6 +346,25 @@ mod tests {
             let j = out.labels[i] as usize;
             assert_eq!(row[j].to_bits(), out.scores[i].to_bits());
             assert!(row.iter().all(|&v| v >= row[j]));
+        }
+    }
+
+    #[test]
+    fn top2_matches_distances() {
+        let (n, d, k) = (150, 11, 70);
+        let xs = data(n, d, 5);
+        let cs = data(k, d, 6);
+        let x = MatrixView::new(&xs, n, d).unwrap();
+        let pc = PackedCentroids::new(&cs, k, d, Metric::L2);
+        let mut all = vec![0f32; n * k];
+        distances(x, &pc, &mut all, &|_, s| s, &|| false).unwrap();
+        let mut t2 = vec![(0, 0.0, 0.0); n];
+        top2(x, &pc, &mut t2, &|| false).unwrap();
+        for i in 0..n {
+            let mut row: Vec<(f32, usize)> =
+                all[i * k..(i + 1) * k].iter().cloned().zip(0..).collect();
+            row.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+            assert_eq!(t2[i], (row[0].1 as u32, row[0].0, row[1].0));
         }
     }
 

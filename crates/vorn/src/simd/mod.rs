@@ -87,13 +87,16 @@ pub fn active() -> Isa {
 }
 
 /// Lane-wise running minimum for one micro-tile: `v[i*LANES + l]` is the best score seen in
-/// lane `l` of row `i`, `idx` its centroid id.
+/// lane `l` of row `i`, `idx` its centroid id, `v2` the second best of that lane (kept only
+/// by the top-2 kernels).
 #[derive(Clone)]
 pub struct LaneBest {
     /// Best scores.
     pub v: [f32; MR * LANES],
     /// Their centroid ids.
     pub idx: [u32; MR * LANES],
+    /// Second-best scores per lane (top-2 kernels only).
+    pub v2: [f32; MR * LANES],
 }
 
 impl Default for LaneBest {
@@ -101,6 +104,7 @@ impl Default for LaneBest {
         LaneBest {
             v: [f32::INFINITY; MR * LANES],
             idx: [u32::MAX; MR * LANES],
+            v2: [f32::INFINITY; MR * LANES],
         }
     }
 }
@@ -120,6 +124,25 @@ impl LaneBest {
             }
         }
         (best, id)
+    }
+
+    /// Reduces row `i` to (best, lowest id achieving it, second best over all centroids);
+    /// valid after the top-2 kernels. The global second best is the smallest of every lane's
+    /// second and every other lane's best.
+    #[inline]
+    pub fn finish2(&self, i: usize) -> (f32, u32, f32) {
+        let (best, id) = self.finish(i);
+        let v = &self.v[i * LANES..(i + 1) * LANES];
+        let ix = &self.idx[i * LANES..(i + 1) * LANES];
+        let v2 = &self.v2[i * LANES..(i + 1) * LANES];
+        let mut second = f32::INFINITY;
+        for l in 0..LANES {
+            second = second.min(v2[l]);
+            if ix[l] != id {
+                second = second.min(v[l]);
+            }
+        }
+        (best, id, second)
     }
 }
 
@@ -202,6 +225,20 @@ pub fn argmin_tile(isa: Isa, t: &Tile<'_>, init: Option<&Acc>, best: &mut LaneBe
         #[cfg(target_arch = "x86_64")]
         Isa::Avx2 => unsafe { scalar::argmin_tile_avx2(t, init, best) },
         _ => scalar::argmin_tile(t, init, best),
+    }
+}
+
+/// [`argmin_tile`] that also keeps each lane's second-best score (for bound-pruned backends).
+#[inline]
+pub fn argmin2_tile(isa: Isa, t: &Tile<'_>, init: Option<&Acc>, best: &mut LaneBest) {
+    t.check();
+    match isa {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: as above.
+        Isa::Avx512 => unsafe { x86::argmin2_tile_avx512(t, init, best) },
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2 => unsafe { scalar::argmin2_tile_avx2(t, init, best) },
+        _ => scalar::argmin2_tile(t, init, best),
     }
 }
 

@@ -32,7 +32,7 @@ fn dot_body(t: &Tile<'_>, acc: &mut Acc, resume: bool) {
 }
 
 #[inline(always)]
-fn argmin_body(t: &Tile<'_>, init: Option<&Acc>, best: &mut LaneBest) {
+fn argmin_body<const TOP2: bool>(t: &Tile<'_>, init: Option<&Acc>, best: &mut LaneBest) {
     for q in 0..t.np {
         for i in 0..MR {
             let acc = dots(t, q, i, init);
@@ -40,8 +40,13 @@ fn argmin_body(t: &Tile<'_>, init: Option<&Acc>, best: &mut LaneBest) {
                 let s = (-2f32).mul_add(acc[l], t.cn[q * LANES + l]);
                 let k = i * LANES + l;
                 if s < best.v[k] {
+                    if TOP2 {
+                        best.v2[k] = best.v[k];
+                    }
                     best.v[k] = s;
                     best.idx[k] = t.j0 + (q * LANES + l) as u32;
+                } else if TOP2 && s < best.v2[k] {
+                    best.v2[k] = s;
                 }
             }
         }
@@ -68,7 +73,12 @@ pub fn dot_tile(t: &Tile<'_>, acc: &mut Acc, resume: bool) {
 
 /// Scalar arg-min tile.
 pub fn argmin_tile(t: &Tile<'_>, init: Option<&Acc>, best: &mut LaneBest) {
-    argmin_body(t, init, best)
+    argmin_body::<false>(t, init, best)
+}
+
+/// Scalar top-2 arg-min tile.
+pub fn argmin2_tile(t: &Tile<'_>, init: Option<&Acc>, best: &mut LaneBest) {
+    argmin_body::<true>(t, init, best)
 }
 
 /// Scalar score tile.
@@ -93,7 +103,17 @@ pub unsafe fn dot_tile_avx2(t: &Tile<'_>, acc: &mut Acc, resume: bool) {
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 pub unsafe fn argmin_tile_avx2(t: &Tile<'_>, init: Option<&Acc>, best: &mut LaneBest) {
-    argmin_body(t, init, best)
+    argmin_body::<false>(t, init, best)
+}
+
+/// The scalar top-2 twin compiled for AVX2 + FMA.
+///
+/// # Safety
+/// The CPU must support AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+pub unsafe fn argmin2_tile_avx2(t: &Tile<'_>, init: Option<&Acc>, best: &mut LaneBest) {
+    argmin_body::<true>(t, init, best)
 }
 
 /// The scalar score tile compiled for AVX2 + FMA.

@@ -31,6 +31,25 @@ fn every_isa_matches_scalar_twin_bitwise() {
             let t = tile(&x, d, &panels, &cn, np);
             let mut ref_best = LaneBest::default();
             let mut ref_out = [0f32; MR * MAX_NP * LANES];
+            let mut ref2 = LaneBest::default();
+            argmin2_tile(Isa::Scalar, &t, None, &mut ref2);
+            // Top-2 against the stored scores: best, lowest id, second best.
+            let mut sc = [0f32; MR * MAX_NP * LANES];
+            score_tile(Isa::Scalar, &t, None, &mut sc);
+            for i in 0..MR {
+                let row = &sc[i * MAX_NP * LANES..][..np * LANES];
+                let (mut b, mut id, mut s2) = (f32::INFINITY, 0u32, f32::INFINITY);
+                for (c, &v) in row.iter().enumerate() {
+                    if v < b {
+                        s2 = b;
+                        b = v;
+                        id = 32 + c as u32;
+                    } else if v < s2 {
+                        s2 = v;
+                    }
+                }
+                assert_eq!(ref2.finish2(i), (b, id, s2));
+            }
             argmin_tile(Isa::Scalar, &t, None, &mut ref_best);
             score_tile(Isa::Scalar, &t, None, &mut ref_out);
             for isa in available() {
@@ -38,6 +57,14 @@ fn every_isa_matches_scalar_twin_bitwise() {
                 let mut o = [0f32; MR * MAX_NP * LANES];
                 argmin_tile(isa, &t, None, &mut b);
                 score_tile(isa, &t, None, &mut o);
+                let mut b2 = LaneBest::default();
+                argmin2_tile(isa, &t, None, &mut b2);
+                assert_eq!(b2.idx, ref2.idx);
+                assert!(b2
+                    .v2
+                    .iter()
+                    .zip(ref2.v2.iter())
+                    .all(|(a, b)| a.to_bits() == b.to_bits()));
                 assert_eq!(b.idx, ref_best.idx, "{isa:?} d={d} np={np}");
                 assert!(b
                     .v

@@ -53,7 +53,11 @@ unsafe fn dot_np<const NP: usize>(t: &Tile<'_>, acc: &mut Acc, resume: bool) {
 
 #[inline]
 #[target_feature(enable = "avx512f")]
-unsafe fn argmin_np<const NP: usize>(t: &Tile<'_>, init: Option<&Acc>, best: &mut LaneBest) {
+unsafe fn argmin_np<const NP: usize, const TOP2: bool>(
+    t: &Tile<'_>,
+    init: Option<&Acc>,
+    best: &mut LaneBest,
+) {
     let acc = dots::<NP>(t, init);
     let m2 = _mm512_set1_ps(-2.0);
     let iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
@@ -66,16 +70,30 @@ unsafe fn argmin_np<const NP: usize>(t: &Tile<'_>, init: Option<&Acc>, best: &mu
     for i in 0..MR {
         let vp = best.v.as_mut_ptr().add(i * LANES);
         let ip = best.idx.as_mut_ptr().add(i * LANES) as *mut __m512i;
+        let sp = best.v2.as_mut_ptr().add(i * LANES);
         let mut bv = _mm512_loadu_ps(vp);
         let mut bi = _mm512_loadu_si512(ip);
+        let mut sv = if TOP2 {
+            _mm512_loadu_ps(sp)
+        } else {
+            _mm512_setzero_ps()
+        };
         for q in 0..NP {
             let s = _mm512_fmadd_ps(m2, acc[i][q], cn[q]);
             let m = _mm512_cmp_ps_mask::<_CMP_LT_OQ>(s, bv);
+            if TOP2 {
+                // second ← old best where s beats the best, else s where s beats the second.
+                let m2nd = _mm512_cmp_ps_mask::<_CMP_LT_OQ>(s, sv);
+                sv = _mm512_mask_mov_ps(_mm512_mask_mov_ps(sv, m2nd, s), m, bv);
+            }
             bv = _mm512_mask_mov_ps(bv, m, s);
             bi = _mm512_mask_mov_epi32(bi, m, ids[q]);
         }
         _mm512_storeu_ps(vp, bv);
         _mm512_storeu_si512(ip, bi);
+        if TOP2 {
+            _mm512_storeu_ps(sp, sv);
+        }
     }
 }
 
@@ -113,9 +131,22 @@ pub unsafe fn dot_tile_avx512(t: &Tile<'_>, acc: &mut Acc, resume: bool) {
 #[target_feature(enable = "avx512f")]
 pub unsafe fn argmin_tile_avx512(t: &Tile<'_>, init: Option<&Acc>, best: &mut LaneBest) {
     match t.np {
-        1 => argmin_np::<1>(t, init, best),
-        2 => argmin_np::<2>(t, init, best),
-        _ => argmin_np::<3>(t, init, best),
+        1 => argmin_np::<1, false>(t, init, best),
+        2 => argmin_np::<2, false>(t, init, best),
+        _ => argmin_np::<3, false>(t, init, best),
+    }
+}
+
+/// AVX-512 top-2 arg-min tile.
+///
+/// # Safety
+/// The CPU must support AVX-512F; `t` must satisfy `Tile::check`.
+#[target_feature(enable = "avx512f")]
+pub unsafe fn argmin2_tile_avx512(t: &Tile<'_>, init: Option<&Acc>, best: &mut LaneBest) {
+    match t.np {
+        1 => argmin_np::<1, true>(t, init, best),
+        2 => argmin_np::<2, true>(t, init, best),
+        _ => argmin_np::<3, true>(t, init, best),
     }
 }
 
