@@ -142,6 +142,7 @@ impl<'a> Scorer<'a> {
                     while q < pc.npanels() {
                         let np = (pc.npanels() - q).min(MAX_NP);
                         let tile = Tile {
+                            xs: 0,
                             x: xs,
                             d,
                             panels: pc.panels(q, q + np),

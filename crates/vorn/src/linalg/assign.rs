@@ -76,29 +76,51 @@ fn for_each_tile(
 ) {
     let d = x.d();
     let ntiles = (r1 - r0).div_ceil(MR);
-    sc.pack.resize(ntiles * MR * d, 0.0);
-    for t in 0..ntiles {
-        let a = r0 + t * MR;
-        let b = (a + MR).min(r1);
-        simd::pack_rows(
-            &x.as_slice()[a * d..b * d],
-            d,
-            &mut sc.pack[t * MR * d..(t + 1) * MR * d],
-        );
+    // Packing costs about one panel's worth of work per row: with a single panel group the
+    // rows are read in place instead (only a last partial tile is copied, zero-padded).
+    let packed = c.npanels() > MAX_NP;
+    let full = (r1 - r0) / MR;
+    if packed {
+        sc.pack.resize(ntiles * MR * d, 0.0);
+        for t in 0..ntiles {
+            let a = r0 + t * MR;
+            let b = (a + MR).min(r1);
+            simd::pack_rows(
+                &x.as_slice()[a * d..b * d],
+                d,
+                &mut sc.pack[t * MR * d..(t + 1) * MR * d],
+            );
+        }
+    } else if full < ntiles {
+        sc.pack.clear();
+        sc.pack.resize(MR * d, 0.0);
+        let a = r0 + full * MR;
+        sc.pack[..(r1 - a) * d].copy_from_slice(&x.as_slice()[a * d..r1 * d]);
     }
+    let xs = if packed { 0 } else { d };
+    let rows = |t: usize, p0: usize, p1: usize| -> &[f32] {
+        if packed {
+            &sc.pack[t * MR * d + p0 * MR..t * MR * d + p1 * MR]
+        } else if t < full {
+            let a = r0 + t * MR;
+            &x.as_slice()[a * d + p0..(a + MR - 1) * d + p1]
+        } else {
+            &sc.pack[p0..(MR - 1) * d + p1]
+        }
+    };
     let (kc, block) = if d <= KC_MAX {
         (d, panels_per_block(d))
     } else {
         (KC, GROUPS_PER_BLOCK * MAX_NP)
     };
     let nchunks = d.div_ceil(kc);
+    let accs = &mut sc.accs;
     let mut qb = 0;
     while qb < c.npanels() {
         let qe = (qb + block).min(c.npanels());
         let gs = groups(qb, qe);
         if nchunks > 1 {
-            sc.accs
-                .resize(ntiles * gs.len(), [0.0; MR * MAX_NP * LANES]);
+            accs.resize(ntiles * gs.len(), [0.0; MR * MAX_NP * LANES]);
         }
         for ch in 0..nchunks {
             let (p0, p1) = (ch * kc, ((ch + 1) * kc).min(d));
@@ -106,9 +128,9 @@ fn for_each_tile(
             for (g, &(q, np)) in gs.iter().enumerate() {
                 let panels = &c.panels(q, q + np)[p0 * LANES..];
                 for t in 0..ntiles {
-                    let base = t * MR * d;
                     let tile = Tile {
-                        x: &sc.pack[base + p0 * MR..base + p1 * MR],
+                        x: rows(t, p0, p1),
+                        xs,
                         d: p1 - p0,
                         panels,
                         pstride: d * LANES,
@@ -116,7 +138,7 @@ fn for_each_tile(
                         np,
                         j0: (q * LANES) as u32,
                     };
-                    let acc = sc.accs.get_mut(t * gs.len() + g);
+                    let acc = accs.get_mut(t * gs.len() + g);
                     if last {
                         f(&tile, t, if nchunks > 1 { acc.map(|a| &*a) } else { None });
                     } else if let Some(acc) = acc {
@@ -296,6 +318,8 @@ mod tests {
             (130, 64, 300),
             (77, 200, 100),
             (40, 777, 150),
+            (33, 400, 20),
+            (9, 5, 48),
         ] {
             let xs = data(n, d, 1);
             let cs = data(k, d, 2);

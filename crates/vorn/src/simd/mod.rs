@@ -153,9 +153,12 @@ pub type Acc = [f32; MR * MAX_NP * LANES];
 /// Arguments of one kernel call: MR packed rows × `np` panels over a range of `d`
 /// consecutive dimensions (the whole dimension, or one chunk of it).
 pub struct Tile<'a> {
-    /// The MR rows packed dimension-major over this range: `x[p * MR + i]` is element p of
-    /// row i (see [`pack_rows`]); `d * MR` values.
+    /// The MR rows. Packed (`xs == 0`): dimension-major over this range, `x[p * MR + i]` is
+    /// element p of row i (see [`pack_rows`]). Strided (`xs > 0`): `x[i * xs + p]`, the rows
+    /// read in place (cheaper when there are too few centroids to amortise packing).
     pub x: &'a [f32],
+    /// Row stride of a strided tile, 0 for a packed one.
+    pub xs: usize,
     /// Dimensions in this call.
     pub d: usize,
     /// Panel data: panel q's first value of this range is at `panels[q * pstride]`.
@@ -174,7 +177,12 @@ impl Tile<'_> {
     #[inline]
     fn check(&self) {
         assert!(self.np >= 1 && self.np <= MAX_NP);
-        assert!(self.x.len() >= self.d * MR && self.pstride >= self.d * LANES);
+        if self.xs == 0 {
+            assert!(self.x.len() >= self.d * MR);
+        } else {
+            assert!(self.xs >= self.d && self.x.len() >= (MR - 1) * self.xs + self.d);
+        }
+        assert!(self.pstride >= self.d * LANES);
         assert!(self.panels.len() >= (self.np - 1) * self.pstride + self.d * LANES);
         assert!(self.cn.len() >= self.np * LANES);
     }

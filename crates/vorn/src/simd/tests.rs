@@ -13,6 +13,7 @@ fn random_tile_data(d: usize, np: usize, seed: u64) -> (Vec<f32>, Vec<f32>, Vec<
 
 fn tile<'a>(x: &'a [f32], d: usize, panels: &'a [f32], cn: &'a [f32], np: usize) -> Tile<'a> {
     Tile {
+        xs: 0,
         x,
         d,
         panels,
@@ -102,6 +103,7 @@ fn chunked_dimension_gives_identical_bits() {
         argmin_tile(isa, &whole, None, &mut want_best);
         for split in [1usize, 7, 25, 49] {
             let head = Tile {
+                xs: 0,
                 x: &x[..split * MR],
                 d: split,
                 panels: &panels,
@@ -111,6 +113,7 @@ fn chunked_dimension_gives_identical_bits() {
                 j0: 32,
             };
             let tail = Tile {
+                xs: 0,
                 x: &x[split * MR..],
                 d: d - split,
                 panels: &panels[split * LANES..],
@@ -167,6 +170,7 @@ fn ties_go_to_lowest_id() {
     let panels = vec![0.5f32; 2 * d * LANES]; // every centroid identical
     let cn = vec![1f32; 2 * LANES];
     let t = Tile {
+        xs: 0,
         x: &x,
         d,
         panels: &panels,
@@ -180,6 +184,44 @@ fn ties_go_to_lowest_id() {
         argmin_tile(isa, &t, None, &mut b);
         for i in 0..MR {
             assert_eq!(b.finish(i).1, 16);
+        }
+    }
+}
+
+#[test]
+fn strided_rows_equal_packed_rows() {
+    for &d in &[1usize, 9, 64] {
+        let (rows, panels, cn) = random_tile_data(d, 2, 5 + d as u64);
+        let mut packed = vec![0f32; MR * d];
+        pack_rows(&rows, d, &mut packed);
+        for isa in available() {
+            let a = Tile {
+                x: &packed,
+                xs: 0,
+                d,
+                panels: &panels,
+                pstride: d * LANES,
+                cn: &cn,
+                np: 2,
+                j0: 0,
+            };
+            let b = Tile {
+                x: &rows,
+                xs: d,
+                d,
+                panels: &panels,
+                pstride: d * LANES,
+                cn: &cn,
+                np: 2,
+                j0: 0,
+            };
+            let (mut oa, mut ob) = ([0f32; MR * MAX_NP * LANES], [0f32; MR * MAX_NP * LANES]);
+            score_tile(isa, &a, None, &mut oa);
+            score_tile(isa, &b, None, &mut ob);
+            assert!(
+                oa.iter().zip(&ob).all(|(p, q)| p.to_bits() == q.to_bits()),
+                "{isa:?} d={d}"
+            );
         }
     }
 }

@@ -20,21 +20,43 @@ unsafe fn dots<const NP: usize>(t: &Tile<'_>, init: Option<&Acc>) -> [[__m512; N
     let x = t.x.as_ptr();
     let b = t.panels.as_ptr();
     let stride = t.pstride;
-    for p in 0..t.d {
-        let mut bv = [_mm512_setzero_ps(); NP];
-        for q in 0..NP {
-            // In bounds: q*stride + p*LANES + 15 < panels.len(), checked by Tile::check.
-            bv[q] = _mm512_loadu_ps(b.add(q * stride + p * LANES));
+    // Element p of row i sits at x + p*ps + i*rs (packed: ps = MR, rs = 1; strided:
+    // ps = 1, rs = xs); two copies of the loop keep the addressing static.
+    if t.xs == 0 {
+        for p in 0..t.d {
+            step::<NP>(&mut acc, b, stride, p, x.add(p * MR), 1);
         }
-        for i in 0..MR {
-            // In bounds: p*MR + i < d*MR, checked by Tile::check.
-            let a = _mm512_set1_ps(*x.add(p * MR + i));
-            for q in 0..NP {
-                acc[i][q] = _mm512_fmadd_ps(a, bv[q], acc[i][q]);
-            }
+    } else {
+        let rs = t.xs;
+        for p in 0..t.d {
+            step::<NP>(&mut acc, b, stride, p, x.add(p), rs);
         }
     }
     acc
+}
+
+/// One p-step: NP panel loads, MR broadcasts from `xp + i*rs`, MR×NP fmas.
+#[inline(always)]
+unsafe fn step<const NP: usize>(
+    acc: &mut [[__m512; NP]; MR],
+    b: *const f32,
+    stride: usize,
+    p: usize,
+    xp: *const f32,
+    rs: usize,
+) {
+    let mut bv = [_mm512_setzero_ps(); NP];
+    for q in 0..NP {
+        // In bounds: q*stride + p*LANES + 15 < panels.len(), checked by Tile::check.
+        bv[q] = _mm512_loadu_ps(b.add(q * stride + p * LANES));
+    }
+    for i in 0..MR {
+        // In bounds: checked by Tile::check for both layouts.
+        let a = _mm512_set1_ps(*xp.add(i * rs));
+        for q in 0..NP {
+            acc[i][q] = _mm512_fmadd_ps(a, bv[q], acc[i][q]);
+        }
+    }
 }
 
 #[inline]
