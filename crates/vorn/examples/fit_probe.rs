@@ -44,6 +44,11 @@ fn main() {
     let cpu = (cpu_secs() - c0) / rayon::current_num_threads() as f64;
     let assign: f64 = m.iteration_stats().iter().map(|s| s.assign_secs).sum();
     let update: f64 = m.iteration_stats().iter().map(|s| s.update_secs).sum();
+    let scanned: usize = m.iteration_stats().iter().map(|s| s.rows_scanned).sum();
+    eprintln!(
+        "scanned fraction {:.3}",
+        scanned as f64 / (n * m.iteration_stats().len()) as f64
+    );
     println!(
         "{} n={n} d={d} k={k}: wall {wall:.2}s cpu/thread {cpu:.2}s iters {} ({}) assign {assign:.2}s update {update:.2}s mse {:.4} V {:.4}",
         m.algorithm(),

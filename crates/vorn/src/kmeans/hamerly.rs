@@ -37,11 +37,20 @@ pub(crate) struct Hamerly {
     prev: Vec<f32>,
     upper: Vec<f32>,
     lower: Vec<f32>,
+    /// Passes to run as direct full rescans (no per-row tests, no gather; they also
+    /// re-tighten every bound) before testing the bounds again.
+    full_left: usize,
+    /// Length of the next run of full passes when a tested pass prunes too little; doubles
+    /// on each failure, back to 1 on success, so data where bounds never prune (high d,
+    /// no structure) costs little more than plain Lloyd.
+    backoff: usize,
 }
 
 impl Hamerly {
     pub fn new(metric: Metric) -> Self {
         Hamerly {
+            full_left: 0,
+            backoff: 1,
             metric,
             prev: Vec::new(),
             upper: Vec::new(),
@@ -111,9 +120,11 @@ impl Assigner for Hamerly {
         let e_of = |i: usize| margin(d, norms[i], maxc, cdefect);
         let eps = rel_err(d);
 
-        let rescan: Vec<u32> = if self.prev.len() != c.len() {
-            self.upper = vec![0.0; n];
-            self.lower = vec![0.0; n];
+        let was_full = self.prev.len() != c.len() || self.full_left > 0;
+        let rescan: Vec<u32> = if was_full {
+            self.upper.resize(n, 0.0);
+            self.lower.resize(n, 0.0);
+            self.full_left = self.full_left.saturating_sub(1);
             (0..n as u32).collect()
         } else {
             // Centroid movement and half inter-centre distances.
@@ -175,6 +186,18 @@ impl Assigner for Hamerly {
             parts.concat()
         };
 
+        // Pruning that saves less than ~40% of rows costs more than it saves (tests,
+        // tightening, gathering): rescan everything directly now, and back off from testing.
+        let mut rescan = rescan;
+        if !was_full {
+            if rescan.len() * 5 > n * 3 {
+                rescan = (0..n as u32).collect();
+                self.full_left = self.backoff;
+                self.backoff = (self.backoff * 2).min(16);
+            } else {
+                self.backoff = 1;
+            }
+        }
         let m = rescan.len();
         let mut apply = |ids: &[u32], res: &[(u32, f32, f32)]| {
             for (r, &i) in res.iter().zip(ids) {
