@@ -1,4 +1,4 @@
-//! Fit probe: `cargo run --release --example fit_probe -- N D K CENTERS ALGO [SAMPLE] [INIT_SAMPLE] [TOL]`
+//! Fit probe: `cargo run --release --example fit_probe -- N D K CENTERS ALGO [SAMPLE] [INIT_SAMPLE] [TOL] [TRIALS] [MAX_ITER]`
 //! (0 = unset)
 //! (blobs data; prints wall and per-thread CPU seconds, iterations and MSE).
 use std::time::Instant;
@@ -30,12 +30,16 @@ fn main() {
     let sample = opt(5);
     let init_sample = opt(6);
     let tol: f64 = a.get(7).map(|s| s.parse().unwrap()).unwrap_or(1e-4);
+    let trials = opt(8);
+    let max_iter = opt(9).unwrap_or(300);
     let b = synth::blobs(n, d, centers, 1);
     let x = MatrixView::new(&b.data, n, d).unwrap();
     let params = KMeansParams::new(k)
         .algorithm(algo)
         .sample_size(sample)
         .init_sample(init_sample)
+        .n_local_trials(trials)
+        .max_iter(max_iter)
         .tol(tol);
     let c0 = cpu_secs();
     let t = Instant::now();
