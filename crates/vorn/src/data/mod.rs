@@ -11,5 +11,6 @@ pub mod synth;
 mod validate;
 
 pub use matrix::MatrixView;
+pub(crate) use source::write_atomic;
 pub use source::{FileFormat, MatrixSource};
 pub use validate::{validate, RowNorms};
