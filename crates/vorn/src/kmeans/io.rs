@@ -20,7 +20,6 @@ use super::{IterStats, KMeansModel, StopReason};
 use crate::cluster::Algorithm;
 use crate::error::{Error, Result};
 use crate::metric::Metric;
-use std::io::Write;
 use std::path::Path;
 
 const MAGIC: &[u8; 8] = b"VORNKM\0\0";
