@@ -61,8 +61,8 @@ fn groups(qb: usize, qe: usize) -> Vec<(usize, usize)> {
 /// `r0..r1` over the last (or only) chunk of the dimension, after the earlier chunks'
 /// partial dot products have been accumulated into `partial`.
 ///
-/// Loop order: centroid block → dimension chunk → panel group → micro-tile, so that one
-/// panel group's chunk (≤ 36 KiB) stays in L1 while the block's micro-tiles pass over it.
+/// Loop order: centroid block → dimension chunk → (panel group → micro-tile when the
+/// dimension is whole, micro-tile → panel group when it is chunked); see the comment inside.
 /// Rows are packed once per block (dimension-major per micro-tile, [`simd::pack_rows`]).
 /// Chunking only pauses each sequential fma chain, so results are identical to one pass.
 fn for_each_tile(
@@ -122,28 +122,38 @@ fn for_each_tile(
         if nchunks > 1 {
             accs.resize(ntiles * gs.len(), [0.0; MR * MAX_NP * LANES]);
         }
+        // Whole dimension: a panel group (≤ 36 KiB) stays in L1 while the micro-tiles pass.
+        // Chunked: a micro-tile's chunk (4 KiB) stays in L1 while the panel chunks stream
+        // from L2. Either way each tile sees its groups in ascending order (tie rule).
+        let order: Vec<(usize, usize)> = if nchunks > 1 {
+            (0..ntiles)
+                .flat_map(|t| (0..gs.len()).map(move |g| (t, g)))
+                .collect()
+        } else {
+            (0..gs.len())
+                .flat_map(|g| (0..ntiles).map(move |t| (t, g)))
+                .collect()
+        };
         for ch in 0..nchunks {
             let (p0, p1) = (ch * kc, ((ch + 1) * kc).min(d));
             let last = ch + 1 == nchunks;
-            for (g, &(q, np)) in gs.iter().enumerate() {
-                let panels = &c.panels(q, q + np)[p0 * LANES..];
-                for t in 0..ntiles {
-                    let tile = Tile {
-                        x: rows(t, p0, p1),
-                        xs,
-                        d: p1 - p0,
-                        panels,
-                        pstride: d * LANES,
-                        cn: c.cn(q, q + np),
-                        np,
-                        j0: (q * LANES) as u32,
-                    };
-                    let acc = accs.get_mut(t * gs.len() + g);
-                    if last {
-                        f(&tile, t, if nchunks > 1 { acc.map(|a| &*a) } else { None });
-                    } else if let Some(acc) = acc {
-                        simd::dot_tile(isa, &tile, acc, ch > 0);
-                    }
+            for &(t, g) in &order {
+                let (q, np) = gs[g];
+                let tile = Tile {
+                    x: rows(t, p0, p1),
+                    xs,
+                    d: p1 - p0,
+                    panels: &c.panels(q, q + np)[p0 * LANES..],
+                    pstride: d * LANES,
+                    cn: c.cn(q, q + np),
+                    np,
+                    j0: (q * LANES) as u32,
+                };
+                let acc = accs.get_mut(t * gs.len() + g);
+                if last {
+                    f(&tile, t, if nchunks > 1 { acc.map(|a| &*a) } else { None });
+                } else if let Some(acc) = acc {
+                    simd::dot_tile(isa, &tile, acc, ch > 0);
                 }
             }
         }
