@@ -257,6 +257,24 @@ def render_markdown(results: dict, name: str, plots: dict) -> str:
         if dname in plots:
             L.append(f"![{dname}: quality vs time]({plots[dname]})\n")
 
+    disagree = []
+    for c in results["cells"]:
+        for r in c["rows"]:
+            q = r.get("quality") or {}
+            if r.get("status") == "ok" and q.get("label_agreement") is not None and q["label_agreement"] < 0.99:
+                disagree.append(f"| {c['dataset']} | {c['metric']} | {c['k']} | {r['row']} | "
+                                f"{q['label_agreement']:.3f} | {fmt_q(q.get('objective'))} | "
+                                f"{fmt_q(q.get('partition_objective'))} |")
+    if disagree:
+        L.append("## Rows whose labels are not their nearest returned centroid\n")
+        L.append("Quality above is judged from the returned centroids. For these rows the returned labels "
+                 "differ from the exact nearest returned centroid on many rows (e.g. PQ-coded centroids, or "
+                 "scikit-learn's unnormalised centroids under cosine); *partition objective* judges their own "
+                 "labels instead, each cluster scored against its exact mean (l2) or normalised mean (cosine).\n")
+        L.append("| dataset | metric | K | row | label agreement | objective (centroids) | partition objective (labels) |")
+        L.append("|---|---|---:|---|---:|---:|---:|")
+        L.extend(disagree)
+        L.append("")
     L.append("## Notes\n")
     L.append("- Time is the median over repetitions of fit + labels for all rows, measured inside a fresh "
              "process after a warm-up; it excludes process start-up and data loading.")
@@ -307,12 +325,18 @@ def _cell_text(r, a, labelled) -> str:
 MARKERS = {"vorn": "o", "faiss": "s", "clostera": "^", "sklearn": "D"}
 
 
-def plot_dataset(results: dict, dname: str, path: Path) -> bool:
+def plot_dataset(results: dict, dname: str, path: Path, window: float = 0.05) -> bool:
+    """One PNG per dataset: a panel per (metric, K), time (log) vs objective.
+
+    The y axis shows ``window`` (5%) of the best objective; rows of worse quality are drawn as
+    hollow markers on the edge of the panel with their value, so one poor row does not flatten
+    the rest.
+    """
     try:
         import matplotlib
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
-        import matplotlib.ticker  # noqa: F401
+        import matplotlib.ticker
     except ImportError:
         return False
     cells = [c for c in results["cells"] if c["dataset"] == dname]
@@ -321,24 +345,47 @@ def plot_dataset(results: dict, dname: str, path: Path) -> bool:
     n = len(cells)
     cols = min(4, n)
     rows_ = (n + cols - 1) // cols
-    fig, axes = plt.subplots(rows_, cols, figsize=(4.2 * cols, 3.6 * rows_ + 0.8), squeeze=False)
     names = list(dict.fromkeys(r["row"] for c in cells for r in c["rows"]))
+    width = max(10.0, 4.2 * cols)
+    legend_cols = max(1, min(len(names), int(width // 2.3)))
+    legend_rows = (len(names) + legend_cols - 1) // legend_cols
+    height = 3.6 * rows_ + 0.9 + 0.25 * legend_rows
+    fig, axes = plt.subplots(rows_, cols, figsize=(width, height), squeeze=False)
     cmap = plt.get_cmap("tab10")
     colour = {rn: cmap(i % 10) for i, rn in enumerate(names)}
+    lib_of = {r["row"]: r.get("library") for c in cells for r in c["rows"]}
     for ax, c in zip(axes.flat, cells):
         a = analyse_cell(c)
+        if not a.get("n_ok"):
+            ax.set_title(f"{c['metric']} K={c['k']}: no completed row", fontsize=10)
+            continue
+        hib = a["higher_is_better"]
+        b = a["best_objective"]
+        worst_shown = b * (1 - window) if hib else b * (1 + window)
+        lo, hi = (worst_shown, b) if hib else (b, worst_shown)
+        pad = 0.04 * (hi - lo) if hi > lo else abs(b) * 0.01 + 1e-12
+        ylo, yhi = lo - pad, hi + pad
         for r in c["rows"]:
             if r.get("status") != "ok" or not r.get("quality"):
                 continue
-            ax.scatter(r["median_time_s"], r["quality"]["objective"], color=colour[r["row"]],
-                       marker=MARKERS.get(r.get("library"), "x"), s=60 if r["row"] == VORN_AUTO else 36,
-                       edgecolors="black" if r["row"] == a.get("winner_row") else "none", label=r["row"])
-        if a.get("n_ok"):
-            b = a["best_objective"]
-            lim = b * (1 - TOL) if a["higher_is_better"] else b * (1 + TOL)
-            ax.axhline(lim, color="grey", lw=0.8, ls="--")
+            v = r["quality"]["objective"]
+            clipped = v < ylo or v > yhi
+            y = min(max(v, ylo + pad / 2), yhi - pad / 2)
+            ax.scatter(r["median_time_s"], y, marker=MARKERS.get(r.get("library"), "x"),
+                       s=70 if r["row"] == VORN_AUTO else 40,
+                       facecolors="none" if clipped else colour[r["row"]],
+                       edgecolors=("black" if r["row"] == a.get("winner_row") else colour[r["row"]]),
+                       linewidths=1.5 if clipped or r["row"] == a.get("winner_row") else 0.5,
+                       label=r["row"], zorder=3)
+            if clipped:
+                ax.annotate(fmt_q(v), (r["median_time_s"], y), textcoords="offset points", xytext=(4, 3),
+                            fontsize=7, color=colour[r["row"]])
+        lim = b * (1 - TOL) if hib else b * (1 + TOL)
+        ax.axhline(lim, color="grey", lw=0.8, ls="--", zorder=1)
+        ax.set_ylim(ylo, yhi)
         ax.set_xscale("log")
         fmt = matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}")
+        ax.xaxis.set_major_locator(matplotlib.ticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
         ax.xaxis.set_major_formatter(fmt)
         ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         ax.set_title(f"{c['metric']} K={c['k']}", fontsize=10)
@@ -347,14 +394,13 @@ def plot_dataset(results: dict, dname: str, path: Path) -> bool:
         ax.grid(alpha=0.3, which="both")
     for ax in list(axes.flat)[n:]:
         ax.axis("off")
-    handles = {}
-    for ax in axes.flat:
-        for hnd, lab in zip(*ax.get_legend_handles_labels()):
-            handles.setdefault(lab, hnd)
-    fig.legend(handles.values(), handles.keys(), loc="lower center", ncol=min(5, len(handles)), fontsize=8,
-               frameon=False)
-    fig.suptitle(f"{dname}: quality vs time (dashed: 0.5% of best; black edge: quality-speed winner)", fontsize=11)
-    fig.tight_layout(rect=(0, 0.08 + 0.02 * ((len(handles) - 1) // 5), 1, 0.95))
+    from matplotlib.lines import Line2D
+    handles = [Line2D([], [], ls="", marker=MARKERS.get(lib_of[rn], "x"), color=colour[rn], label=rn,
+                      markersize=8 if rn == VORN_AUTO else 6) for rn in names]
+    fig.legend(handles=handles, loc="lower center", ncol=legend_cols, fontsize=8, frameon=False)
+    fig.suptitle(f"{dname}: quality vs time — dashed: within 0.5% of best; black edge: quality-speed winner; "
+                 f"hollow: outside the {window:.0%} window (value shown)", fontsize=10)
+    fig.tight_layout(rect=(0, (0.3 * legend_rows + 0.1) / height, 1, 1 - 0.45 / height))
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     plt.close(fig)
