@@ -88,6 +88,7 @@ def versions() -> dict:
             v[dist] = md.version(dist)
         except md.PackageNotFoundError:
             v[dist] = None
+    v["all_packages"] = {d.metadata["Name"]: d.version for d in md.distributions() if d.metadata["Name"]}
     extra = {}
     try:
         import vorn
