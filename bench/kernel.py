@@ -57,6 +57,10 @@ CORES = _ALLOWED[:THREADS]
 for _k in THREAD_ENV:
     os.environ[_k] = str(THREADS)
 os.environ["OMP_DYNAMIC"] = "FALSE"
+# All implementations share this process: OpenMP (FAISS) and OpenBLAS (numpy) worker threads
+# spin after a parallel region and would steal the cores from whichever implementation runs
+# next. Passive waiting plus a pause before each implementation keeps the comparison fair.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 if hasattr(os, "sched_setaffinity"):
     os.sched_setaffinity(0, CORES)
 
@@ -175,6 +179,7 @@ def main():
         if "numpy" not in skip:
             impls.append(("numpy matmul+argmin", lambda: numpy_assign(x, c)))
         for name, fn in impls:
+            time.sleep(0.5)  # let the previous implementation's worker threads park
             try:
                 med, times, lab, loads = timed(fn, a.reps)
             except Exception as e:  # noqa: BLE001

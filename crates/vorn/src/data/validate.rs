@@ -30,20 +30,28 @@ pub fn validate(x: MatrixView<'_>, metric: Metric) -> Result<RowNorms> {
             for (k, o) in out.iter_mut().enumerate() {
                 let i = r0 + k;
                 let row = &x.as_slice()[i * d..(i + 1) * d];
-                let mut s = 0f64;
-                for (j, &v) in row.iter().enumerate() {
-                    if !v.is_finite() {
-                        return Some((
-                            i,
-                            Error::NonFinite {
-                                row: i,
-                                col: j,
-                                value: v,
-                            },
-                        ));
+                // Eight independent f64 lanes (p mod 8), summed in lane order: the same
+                // bits on every run, without a serial dependency per element.
+                let mut lanes = [0f64; 8];
+                let mut finite = true;
+                for ch in row.chunks(8) {
+                    for (l, &v) in ch.iter().enumerate() {
+                        finite &= v.is_finite();
+                        lanes[l] += (v as f64) * (v as f64);
                     }
-                    s += (v as f64) * (v as f64);
                 }
+                if !finite {
+                    let j = row.iter().position(|v| !v.is_finite()).unwrap_or(0);
+                    return Some((
+                        i,
+                        Error::NonFinite {
+                            row: i,
+                            col: j,
+                            value: row[j],
+                        },
+                    ));
+                }
+                let s: f64 = lanes.iter().sum();
                 if s > MAX_NORM2 {
                     return Some((i, Error::Overflow { row: i, norm2: s }));
                 }
