@@ -372,16 +372,7 @@ impl NpyHeader {
     }
 
     fn shape_str(&self) -> String {
-        match self.shape.as_slice() {
-            [a] => format!("({a},)"),
-            s => format!(
-                "({})",
-                s.iter()
-                    .map(|v| v.to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        }
+        write::shape_tuple(&self.shape)
     }
 
     /// Checks a matrix header against the file length: returns (n, d, data bytes).

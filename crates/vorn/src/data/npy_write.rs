@@ -29,9 +29,9 @@ macro_rules! npy_element {
 }
 npy_element!(f32 => "<f4", f64 => "<f8", u8 => "|u1", u32 => "<u4", i32 => "<i4", i64 => "<i8");
 
-/// The preamble and padded header of a C-order array of `descr` with `shape`.
-pub(super) fn header_bytes(descr: &str, shape: &[usize]) -> Vec<u8> {
-    let shape_s = match shape {
+/// A shape as Python writes it: `(3,)`, `(2, 4)`, `()`.
+pub(super) fn shape_tuple(shape: &[usize]) -> String {
+    match shape {
         [a] => format!("({a},)"),
         s => format!(
             "({})",
@@ -40,7 +40,12 @@ pub(super) fn header_bytes(descr: &str, shape: &[usize]) -> Vec<u8> {
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
-    };
+    }
+}
+
+/// The preamble and padded header of a C-order array of `descr` with `shape`.
+pub(super) fn header_bytes(descr: &str, shape: &[usize]) -> Vec<u8> {
+    let shape_s = shape_tuple(shape);
     let dict = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape_s}, }}");
     for (major, pre) in [(1u8, 10usize), (2, 12)] {
         let unpadded = pre + dict.len() + 1;
