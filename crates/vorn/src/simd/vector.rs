@@ -1,5 +1,5 @@
-//! Row-to-row kernels (squared distance, dot product) for the few-centroid paths
-//! (k-means++ candidates). Fixed evaluation order: element p goes to lane p mod 16 through
+//! Row-to-row kernels: squared distance (Hamerly's bound tightening) and the update step's
+//! accumulation. Fixed evaluation order: element p goes to lane p mod 16 through
 //! one fma, lanes are then summed 0..15 in f64. The AVX-512 kernel and the scalar twin
 //! therefore return identical bits.
 
@@ -17,17 +17,6 @@ fn sqdist_body(a: &[f32], b: &[f32]) -> f64 {
         for l in 0..ca.len() {
             let t = ca[l] - cb[l];
             acc[l] = t.mul_add(t, acc[l]);
-        }
-    }
-    reduce(&acc)
-}
-
-#[inline(always)]
-fn dot_body(a: &[f32], b: &[f32]) -> f64 {
-    let mut acc = [0f32; LANES];
-    for (ca, cb) in a.chunks(LANES).zip(b.chunks(LANES)) {
-        for l in 0..ca.len() {
-            acc[l] = ca[l].mul_add(cb[l], acc[l]);
         }
     }
     reduce(&acc)
@@ -115,35 +104,6 @@ mod x86 {
         super::reduce(&out)
     }
 
-    #[inline]
-    #[target_feature(enable = "avx512f")]
-    pub unsafe fn dot(a: &[f32], b: &[f32]) -> f64 {
-        let n = a.len();
-        let full = n / LANES * LANES;
-        let mut acc = _mm512_setzero_ps();
-        let mut p = 0;
-        while p < full {
-            acc = _mm512_fmadd_ps(
-                _mm512_loadu_ps(a.as_ptr().add(p)),
-                _mm512_loadu_ps(b.as_ptr().add(p)),
-                acc,
-            );
-            p += LANES;
-        }
-        if full < n {
-            let m: __mmask16 = (1u32 << (n - full)).wrapping_sub(1) as __mmask16;
-            acc = _mm512_mask3_fmadd_ps(
-                _mm512_maskz_loadu_ps(m, a.as_ptr().add(full)),
-                _mm512_maskz_loadu_ps(m, b.as_ptr().add(full)),
-                acc,
-                m,
-            );
-        }
-        let mut out = [0f32; LANES];
-        _mm512_storeu_ps(out.as_mut_ptr(), acc);
-        super::reduce(&out)
-    }
-
     #[target_feature(enable = "avx512f")]
     pub unsafe fn accumulate_avx512(
         row: &[f32],
@@ -186,11 +146,6 @@ mod x86 {
     pub unsafe fn sqdist_avx2(a: &[f32], b: &[f32]) -> f64 {
         super::sqdist_body(a, b)
     }
-
-    #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn dot_avx2(a: &[f32], b: &[f32]) -> f64 {
-        super::dot_body(a, b)
-    }
 }
 
 /// ‖a − b‖² (f32 lanes, f64 lane sum). `a` and `b` must have the same length.
@@ -204,20 +159,6 @@ pub fn sqdist(isa: Isa, a: &[f32], b: &[f32]) -> f64 {
         #[cfg(target_arch = "x86_64")]
         Isa::Avx2 => unsafe { x86::sqdist_avx2(a, b) },
         _ => sqdist_body(a, b),
-    }
-}
-
-/// a · b (f32 lanes, f64 lane sum). `a` and `b` must have the same length.
-#[inline]
-pub fn dot(isa: Isa, a: &[f32], b: &[f32]) -> f64 {
-    assert_eq!(a.len(), b.len());
-    match isa {
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: as above.
-        Isa::Avx512 => unsafe { x86::dot(a, b) },
-        #[cfg(target_arch = "x86_64")]
-        Isa::Avx2 => unsafe { x86::dot_avx2(a, b) },
-        _ => dot_body(a, b),
     }
 }
 
@@ -252,22 +193,14 @@ mod tests {
             let a: Vec<f32> = (0..n).map(|_| r.normal() as f32).collect();
             let b: Vec<f32> = (0..n).map(|_| r.normal() as f32).collect();
             let s0 = sqdist(Isa::Scalar, &a, &b);
-            let d0 = dot(Isa::Scalar, &a, &b);
             let naive_s: f64 = a
                 .iter()
                 .zip(&b)
                 .map(|(x, y)| ((x - y) as f64).powi(2))
                 .sum();
-            let naive_d: f64 = a
-                .iter()
-                .zip(&b)
-                .map(|(x, y)| (*x as f64) * (*y as f64))
-                .sum();
             assert!((s0 - naive_s).abs() < 1e-4 * (1.0 + naive_s));
-            assert!((d0 - naive_d).abs() < 1e-4 * (1.0 + naive_d.abs()));
             for isa in crate::simd::available() {
                 assert_eq!(sqdist(isa, &a, &b).to_bits(), s0.to_bits(), "{isa:?} n={n}");
-                assert_eq!(dot(isa, &a, &b).to_bits(), d0.to_bits(), "{isa:?} n={n}");
             }
         }
     }
