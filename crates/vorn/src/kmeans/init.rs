@@ -7,6 +7,7 @@
 //! kernel as assignment (T candidates = one panel group), so a step costs ≈ (T+1)·2·n·d flops.
 //! Sums are fixed-order ([`super::reduce`]) so the choice is identical at any thread count.
 
+use super::local_search::local_search;
 use super::reduce::{chunk_sums, CHUNK};
 use super::{Init, KMeansParams, Monitor};
 use crate::data::MatrixView;
@@ -85,7 +86,10 @@ pub(crate) fn initialize(
             let trials = p
                 .n_local_trials
                 .unwrap_or(2 + (k as f64).ln().floor() as usize);
-            kmeanspp(x, norms, p.metric, k, trials, rng, mon, &mut c)?;
+            let scorer = Scorer::new(x, norms, p.metric);
+            kmeanspp(&scorer, k, trials, rng, mon, &mut c)?;
+            let steps = p.local_search_steps(x.n());
+            local_search(&scorer, k, trials, steps, rng, mon, &mut c)?;
         }
     }
     Ok(c)
@@ -93,10 +97,10 @@ pub(crate) fn initialize(
 
 /// The seeding rows packed once into kernel micro-tiles, so that each k-means++ step costs one
 /// tiled pass over T candidates (one or two 16-wide panels) instead of T row-by-row passes.
-struct Scorer<'a> {
-    x: MatrixView<'a>,
-    norms: &'a [f32],
-    metric: Metric,
+pub(super) struct Scorer<'a> {
+    pub(super) x: MatrixView<'a>,
+    pub(super) norms: &'a [f32],
+    pub(super) metric: Metric,
     tiles: Vec<f32>,
 }
 
@@ -104,7 +108,7 @@ struct Scorer<'a> {
 const TILES_PER_TASK: usize = 64;
 
 impl<'a> Scorer<'a> {
-    fn new(x: MatrixView<'a>, norms: &'a [f32], metric: Metric) -> Self {
+    pub(super) fn new(x: MatrixView<'a>, norms: &'a [f32], metric: Metric) -> Self {
         let (n, d) = (x.n(), x.d());
         let ntiles = n.div_ceil(MR);
         let mut tiles = vec![0f32; ntiles * MR * d];
@@ -124,7 +128,7 @@ impl<'a> Scorer<'a> {
     }
 
     /// D² from every row to each of the `t` candidates, row-major `n × t`.
-    fn d2(&self, cands: &[f32], t: usize) -> Vec<f32> {
+    pub(super) fn d2(&self, cands: &[f32], t: usize) -> Vec<f32> {
         let (n, d) = (self.x.n(), self.x.d());
         let pc = PackedCentroids::new(cands, t, d, self.metric);
         let isa = simd::active();
@@ -170,7 +174,7 @@ impl<'a> Scorer<'a> {
 }
 
 /// Draws a row with probability ∝ `w` using per-chunk sums `sums` (chunks of [`CHUNK`]).
-fn draw(rng: &mut Rng, w: &[f32], sums: &[f64]) -> usize {
+pub(super) fn draw(rng: &mut Rng, w: &[f32], sums: &[f64]) -> usize {
     let total: f64 = sums.iter().sum();
     if total.is_nan() || total <= 0.0 {
         return rng.below(w.len() as u64) as usize;
@@ -201,18 +205,16 @@ fn draw(rng: &mut Rng, w: &[f32], sums: &[f64]) -> usize {
     w.iter().rposition(|&v| v > 0.0).unwrap_or(0)
 }
 
-fn kmeanspp(
-    x: MatrixView<'_>,
-    norms: &[f32],
-    metric: Metric,
+pub(super) fn kmeanspp(
+    scorer: &Scorer<'_>,
     k: usize,
     trials: usize,
     rng: &mut Rng,
     mon: &dyn Monitor,
     c: &mut [f32],
 ) -> Result<()> {
+    let (x, norms, metric) = (scorer.x, scorer.norms, scorer.metric);
     let (n, d) = (x.n(), x.d());
-    let scorer = Scorer::new(x, norms, metric);
     let first = rng.below(n as u64) as usize;
     row_as_centroid(x, norms, metric, first, &mut c[..d]);
     let mut mind = scorer.d2(&c[..d], 1);

@@ -19,6 +19,7 @@ mod hamerly;
 mod init;
 mod io;
 mod lloyd;
+mod local_search;
 mod model;
 mod monitor;
 mod params;

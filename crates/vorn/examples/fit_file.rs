@@ -1,0 +1,52 @@
+//! Fit probe on a file: `cargo run --release --example fit_file -- PATH K METRIC [key=value ...]`
+//! with keys `algo`, `seed`, `n_init`, `trials`, `init_sample`, `ls`, `sample`, `max_iter`, `tol`.
+//! Prints wall seconds, iterations, stop reason and the objective (MSE for l2, mean cosine
+//! similarity to the nearest centroid for cosine), so seeding and `auto` choices can be
+//! compared on the benchmark's cached datasets (`bench/.cache/*.x.npy`).
+use std::time::Instant;
+use vorn::data::MatrixSource;
+use vorn::{KMeansParams, Metric};
+
+fn main() {
+    let a: Vec<String> = std::env::args().skip(1).collect();
+    if a.len() < 3 {
+        eprintln!("usage: fit_file PATH K l2|cosine [key=value ...]");
+        std::process::exit(2);
+    }
+    let src = MatrixSource::open(&a[0]).expect("readable matrix");
+    let x = src.view();
+    let k: usize = a[1].parse().expect("K");
+    let metric: Metric = a[2].parse().expect("metric");
+    let mut p = KMeansParams::new(k).metric(metric);
+    for kv in &a[3..] {
+        let (key, v) = kv.split_once('=').expect("key=value");
+        let u = || v.parse::<usize>().expect("integer");
+        p = match key {
+            "algo" => p.algorithm(v.parse().expect("algorithm")),
+            "seed" => p.seed(u() as u64),
+            "n_init" => p.n_init(u()),
+            "trials" => p.n_local_trials(Some(u())),
+            "init_sample" => p.init_sample(Some(u())),
+            "ls" => p.local_search(Some(u())),
+            "sample" => p.sample_size(Some(u())),
+            "max_iter" => p.max_iter(u()),
+            "tol" => p.tol(v.parse().expect("tol")),
+            _ => panic!("unknown key {key}"),
+        };
+    }
+    let t = Instant::now();
+    let m = vorn::fit(x, &p).expect("fit");
+    let wall = t.elapsed().as_secs_f64();
+    let n = x.n() as f64;
+    let obj = match metric {
+        Metric::L2 => m.inertia() / n,
+        // spherical objective: inertia = Σ 2(1 - cos) over unit rows
+        _ => 1.0 - m.inertia() / (2.0 * n),
+    };
+    println!(
+        "{} k={k}: wall {wall:.3}s iters {} ({}) objective {obj:.5}",
+        m.algorithm(),
+        m.n_iter(),
+        m.stop_reason().name()
+    );
+}
