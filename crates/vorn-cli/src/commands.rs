@@ -224,6 +224,7 @@ pub fn cluster(a: ClusterArgs) -> Result<(), CliError> {
         .seed(a.seed)
         .sample_size(a.sample_size)
         .init_sample(a.init_sample)
+        .local_search(a.local_search)
         .n_threads(a.threads);
     params.validate()?;
     let threads = set_threads(a.threads)?;

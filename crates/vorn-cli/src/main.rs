@@ -145,6 +145,10 @@ struct ClusterArgs {
     /// k-means++ seeds from N sampled training rows [default: max(16·k, 16384)].
     #[arg(long, value_name = "N")]
     init_sample: Option<usize>,
+    /// Swap steps of local search after k-means++ (0 = plain greedy k-means++)
+    /// [default: automatic].
+    #[arg(long, value_name = "N")]
+    local_search: Option<usize>,
     /// Write the label of every row (1-D int32 .npy).
     #[arg(long, value_name = "OUT.npy")]
     labels: Option<PathBuf>,
@@ -229,6 +233,7 @@ impl From<vorn::Error> for CliError {
                     "tol" => "--tol",
                     "sample_size" => "--sample-size",
                     "init_sample" => "--init-sample",
+                    "local_search" => "--local-search",
                     "n_threads" => "--threads",
                     "algorithm" => "--algorithm",
                     "metric" => "--metric",

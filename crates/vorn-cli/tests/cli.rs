@@ -300,6 +300,49 @@ fn progress_goes_to_stderr_and_json_to_stdout() {
 }
 
 #[test]
+fn local_search_option_runs_and_rejects_bad_values() {
+    let t = Scratch::new("local-search");
+    let b = data();
+    let input = t.path("x.npy");
+    npy::write_npy_2d(&input, &b.data, N, D).unwrap();
+    let labels = t.path("l.npy");
+    for steps in ["0", "3"] {
+        let j = ok_json(&vorn(&[
+            "cluster",
+            s(&input),
+            "-k",
+            "4",
+            "--seed",
+            "3",
+            "--local-search",
+            steps,
+            "--labels",
+            s(&labels),
+            "-q",
+        ]));
+        assert!(j["inertia"].as_f64().unwrap() > 0.0, "{j}");
+        let l = npy::read_labels(&labels).unwrap();
+        assert_eq!(l.len(), N);
+        assert!(l.iter().all(|&v| (v as usize) < K));
+        assert!(vorn::eval::v_measure(&b.labels, &l).v_measure > 0.9);
+    }
+    let x = s(&input);
+    // A separate "-1" is read as an unknown flag (still a usage error, exit 2).
+    fails(
+        &vorn(&["cluster", x, "-k", "4", "--local-search", "-1", "-q"]),
+        2,
+    );
+    for bad in [
+        "--local-search=-1",
+        "--local-search=1.5",
+        "--local-search=many",
+    ] {
+        let e = fails(&vorn(&["cluster", x, "-k", "4", bad, "-q"]), 2);
+        assert!(e.contains("--local-search"), "{e}");
+    }
+}
+
+#[test]
 fn runtime_errors_are_one_line_with_exit_1() {
     let t = Scratch::new("errors");
     let b = data();
@@ -389,7 +432,9 @@ fn usage_errors_are_one_line_with_exit_2() {
     assert!(vorn(&["--version"]).status.success());
     let h = vorn(&["cluster", "--help"]);
     assert!(h.status.success());
-    assert!(String::from_utf8_lossy(&h.stdout).contains("--sample-size"));
+    let help = String::from_utf8_lossy(&h.stdout);
+    assert!(help.contains("--sample-size"), "{help}");
+    assert!(help.contains("--local-search"), "{help}");
 }
 
 #[test]

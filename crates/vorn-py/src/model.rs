@@ -237,7 +237,7 @@ impl PyModel {
 #[pyo3(signature = (
     x, k, *, metric="l2", algorithm="auto", init="k-means++", init_centroids=None, n_init=1,
     max_iter=300, tol=1e-4, seed=0, n_threads=None, sample_size=None,
-    max_points_per_centroid=None, init_sample=None, progress=None
+    max_points_per_centroid=None, init_sample=None, local_search=None, progress=None
 ))]
 pub(crate) fn fit(
     py: Python<'_>,
@@ -255,6 +255,7 @@ pub(crate) fn fit(
     sample_size: Option<usize>,
     max_points_per_centroid: Option<usize>,
     init_sample: Option<usize>,
+    local_search: Option<usize>,
     progress: Option<Py<PyAny>>,
 ) -> PyResult<PyModel> {
     let xv = view(&x, "X")?;
@@ -279,7 +280,8 @@ pub(crate) fn fit(
         .n_threads(n_threads)
         .sample_size(sample_size)
         .max_points_per_centroid(max_points_per_centroid)
-        .init_sample(init_sample);
+        .init_sample(init_sample)
+        .local_search(local_search);
     let p = &params;
     let inner = interruptible(py, progress, move |mon| vorn::fit_with(xv, p, mon))?;
     Ok(PyModel { inner })

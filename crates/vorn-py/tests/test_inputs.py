@@ -221,6 +221,9 @@ def test_predict_with_wrong_dimension(x_small):
         (dict(n_threads=1.5), TypeError, "n_threads"),
         (dict(sample_size=0), ValueError, "sample_size"),
         (dict(max_points_per_centroid=0), ValueError, "max_points_per_centroid"),
+        (dict(local_search=-1), ValueError, "local_search must be an int >= 0"),
+        (dict(local_search="3"), TypeError, "local_search"),
+        (dict(local_search=True), TypeError, "local_search.*bool"),
     ],
 )
 def test_bad_params(x_small, params, exc, match):

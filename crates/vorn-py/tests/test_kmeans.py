@@ -74,6 +74,37 @@ def test_init_sample_seeds_from_a_subset_deterministically(blobs):
         vorn.KMeans(4, init_sample=0).fit(x)
 
 
+@pytest.mark.parametrize("local_search", [None, 0, 1, 25])
+def test_local_search_fits_and_is_deterministic(blobs, local_search):
+    x, truth = blobs
+    km = vorn.KMeans(4, local_search=local_search, random_state=5)
+    assert km.get_params()["local_search"] == local_search
+    assert km.fit(x) is km
+    assert km.cluster_centers_.shape == (4, x.shape[1])
+    assert km.labels_.shape == (x.shape[0],) and km.labels_.dtype == np.int32
+    assert set(np.unique(km.labels_)) <= set(range(4))
+    assert np.isfinite(km.inertia_) and km.inertia_ > 0
+    np.testing.assert_array_equal(km.predict(x), km.labels_)
+    assert purity(truth, km.labels_) > 0.99
+    again = vorn.KMeans(4, local_search=local_search, random_state=5, n_threads=1).fit(x)
+    np.testing.assert_array_equal(again.cluster_centers_, km.cluster_centers_)
+    # Ignored (but still validated) with other seedings.
+    vorn.KMeans(4, init="random", local_search=local_search).fit(x)
+
+
+@pytest.mark.parametrize(
+    "value, exc", [(-1, ValueError), ("3", TypeError), (True, TypeError), (2.0, TypeError)]
+)
+def test_local_search_rejects_bad_values(blobs, value, exc):
+    x, _ = blobs
+    km = vorn.KMeans(4, local_search=value)  # stored verbatim, validated by fit
+    assert km.get_params()["local_search"] is value
+    with pytest.raises(exc, match="local_search") as info:
+        km.fit(x)
+    assert isinstance(info.value, vorn.InvalidParameterError)
+    assert not hasattr(km, "labels_")
+
+
 def test_transform_is_euclidean_distance(blobs):
     x, _ = blobs
     km = vorn.KMeans(4).fit(x)

@@ -28,6 +28,7 @@ class KMeans:
     sample_size: Any
     max_points_per_centroid: Any
     init_sample: Any
+    local_search: Any
 
     cluster_centers_: npt.NDArray[np.float32]
     labels_: npt.NDArray[np.int32]
@@ -54,6 +55,7 @@ class KMeans:
         sample_size: Optional[int] = None,
         max_points_per_centroid: Optional[int] = None,
         init_sample: Optional[int] = None,
+        local_search: Optional[int] = None,
     ) -> None: ...
     def get_params(self, deep: bool = True) -> Dict[str, Any]: ...
     def set_params(self, **params: Any) -> KMeans: ...

@@ -90,6 +90,11 @@ class KMeans(ParamsMixin):
         Rows k-means++ seeds from (a uniform sample of the training rows). ``None`` means
         automatic: ``min(n_train, max(16 * n_clusters, 16384))``. Pass a number >= the row
         count to seed from every row (scikit-learn's behaviour).
+    local_search : int or None, default None
+        Swap steps of local search after k-means++ (Lattanzi & Sohler 2019): each step draws
+        ``n_local_trials`` rows with probability ∝ D² and swaps in the one that lowers the
+        seeding cost most. ``None`` means automatic; ``0`` is plain greedy k-means++
+        (scikit-learn's seeding). Ignored unless ``init='k-means++'``.
 
     Attributes
     ----------
@@ -143,6 +148,7 @@ class KMeans(ParamsMixin):
         sample_size: Optional[int] = None,
         max_points_per_centroid: Optional[int] = None,
         init_sample: Optional[int] = None,
+        local_search: Optional[int] = None,
     ) -> None:
         self.n_clusters = n_clusters
         self.metric = metric
@@ -157,6 +163,7 @@ class KMeans(ParamsMixin):
         self.sample_size = sample_size
         self.max_points_per_centroid = max_points_per_centroid
         self.init_sample = init_sample
+        self.local_search = local_search
 
     # ------------------------------------------------------------------ fitted state
 
@@ -277,6 +284,9 @@ class KMeans(ParamsMixin):
             ),
             init_sample=check_optional_int(
                 "init_sample", self.init_sample, none_means="automatic"
+            ),
+            local_search=check_optional_int(
+                "local_search", self.local_search, none_means="automatic", minimum=0
             ),
         )
 

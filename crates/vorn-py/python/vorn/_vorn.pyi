@@ -62,6 +62,7 @@ def fit(
     sample_size: Optional[int] = None,
     max_points_per_centroid: Optional[int] = None,
     init_sample: Optional[int] = None,
+    local_search: Optional[int] = None,
     progress: Optional[_Progress] = None,
 ) -> Model: ...
 def assign(
