@@ -142,7 +142,7 @@ struct ClusterArgs {
     /// Train on at most N rows drawn uniformly (labels are still computed for every row).
     #[arg(long, value_name = "N")]
     sample_size: Option<usize>,
-    /// k-means++ seeds from N sampled training rows [default: max(16·k, 16384)].
+    /// k-means++ seeds from N sampled training rows [default: max(16·k, 4096)].
     #[arg(long, value_name = "N")]
     init_sample: Option<usize>,
     /// Swap steps of local search after k-means++ (0 = plain greedy k-means++)

@@ -88,7 +88,7 @@ class KMeans(ParamsMixin):
         FAISS-style cap: train on at most ``n_clusters * max_points_per_centroid`` rows.
     init_sample : int or None, default None
         Rows k-means++ seeds from (a uniform sample of the training rows). ``None`` means
-        automatic: ``min(n_train, max(16 * n_clusters, 16384))``. Pass a number >= the row
+        automatic: ``min(n_train, max(16 * n_clusters, 4096))``. Pass a number >= the row
         count to seed from every row (scikit-learn's behaviour).
     local_search : int or None, default None
         Swap steps of local search after k-means++ (Lattanzi & Sohler 2019): each step draws

@@ -13,8 +13,9 @@
 //! ```
 //!
 //! (the rows of cluster j fall back to their second centre unless y is nearer). All T·k
-//! swaps cost one tiled pass over the rows for the T distances (the assignment kernel, T ≤ one
-//! panel) plus O(n·T) additions. The best swap is applied when it lowers Φ by more than a
+//! swaps cost the T distances of every row (the assignment kernel) plus O(n·T) additions;
+//! the candidates of up to min(k/16, 48/T) consecutive steps are drawn together and share
+//! one kernel pass, because that pass is bound by streaming the rows from memory. The best swap is applied when it lowers Φ by more than a
 //! relative 1e-6; then rows whose l₁ or l₂ was j get their two nearest centres recomputed
 //! (≈ 2n/k rows), the others only compare with y. A step therefore costs O(n·d·T) instead
 //! of the O(n·k·d) of re-running k-means++, and a run of `steps` swaps O(steps·n·d·T).
@@ -37,6 +38,7 @@ use crate::error::{Error, Result};
 use crate::linalg::{distances, PackedCentroids};
 use crate::metric::Metric;
 use crate::rng::Rng;
+use crate::simd::{LANES, MAX_NP};
 use rayon::prelude::*;
 
 /// The two nearest centres of one row.
@@ -141,99 +143,149 @@ fn search(
         &PackedCentroids::new(c, k, d, metric),
         mon,
     )?;
-    let mut cand = vec![0f32; trials * d];
+    // Candidates of several steps share one kernel pass (up to MAX_NP panels): the pass
+    // streams all seeding rows from memory whatever the panel count, so batching makes the
+    // distance part of a step several times cheaper. They are drawn together from the D² of
+    // the batch's start; a candidate made useless by an earlier swap of its batch simply
+    // yields no improving swap.
+    // With few centres one swap moves a large share of the D² mass, so stale draws would be
+    // poor: batches grow with k (k/16 steps, at most what fits the panels; 1 below k = 32).
+    let per_pass = ((MAX_NP * LANES) / trials).min(k / 16).max(1);
     let mut swaps = 0;
-    for _ in 0..steps {
+    let mut done = 0;
+    while done < steps {
         if mon.cancelled() {
             return Err(Error::Interrupted);
         }
+        let g = per_pass.min(steps - done);
+        done += g;
+        let w = g * trials;
         let mind: Vec<f32> = near.iter().map(|e| e.d1).collect();
         let sums = chunk_sums(n, |r| r.map(|i| mind[i] as f64).sum());
         let phi: f64 = sums.iter().sum();
         if phi.is_nan() || phi <= 0.0 {
             break;
         }
-        for t in 0..trials {
+        let mut cand = vec![0f32; w * d];
+        for t in 0..w {
             let i = draw(rng, &mind, &sums);
             row_as_centroid(x, norms, metric, i, &mut cand[t * d..(t + 1) * d]);
         }
-        let dc = scorer.d2(&cand, trials);
-        // Per chunk: for each candidate t, slot t·(k+1)+k = Σ min(dc, d₁) and slot t·(k+1)+j
-        // = Σ over cluster j of min(dc, d₂) − min(dc, d₁).
-        let w = k + 1;
-        let parts: Vec<Vec<f64>> = (0..n.div_ceil(CHUNK))
-            .into_par_iter()
-            .map(|ch| {
-                let mut p = vec![0f64; trials * w];
-                for i in ch * CHUNK..((ch + 1) * CHUNK).min(n) {
-                    let e = near[i];
-                    for t in 0..trials {
-                        let a = dc[i * trials + t];
-                        let m1 = a.min(e.d1) as f64;
-                        let m2 = a.min(e.d2) as f64;
-                        p[t * w + k] += m1;
-                        p[t * w + e.l1 as usize] += m2 - m1;
-                    }
-                }
-                p
-            })
-            .collect();
-        let mut total = vec![0f64; trials * w];
-        for p in &parts {
-            for (s, v) in total.iter_mut().zip(p) {
-                *s += v;
-            }
-        }
-        let mut best = (f64::INFINITY, 0usize, 0usize);
-        for t in 0..trials {
-            for j in 0..k {
-                let cost = total[t * w + k] + total[t * w + j];
-                if cost < best.0 {
-                    best = (cost, t, j);
-                }
-            }
-        }
-        let (cost, t, j) = best;
-        if cost.is_nan() || cost >= phi * (1.0 - 1e-6) {
-            continue;
-        }
-        swaps += 1;
-        c[j * d..(j + 1) * d].copy_from_slice(&cand[t * d..(t + 1) * d]);
-        let ju = j as u32;
-        // Rows that lose their first or second centre get both recomputed from scratch; the
-        // others only compare with the new centre.
-        let hit: Vec<usize> = (0..n)
-            .filter(|&i| near[i].l1 == ju || near[i].l2 == ju)
-            .collect();
-        near.par_iter_mut().enumerate().for_each(|(i, e)| {
-            if e.l1 == ju || e.l2 == ju {
-                return;
-            }
-            let a = dc[i * trials + t];
-            if a < e.d1 {
-                e.l2 = e.l1;
-                e.d2 = e.d1;
-                e.l1 = ju;
-                e.d1 = a;
-            } else if a < e.d2 {
-                e.l2 = ju;
-                e.d2 = a;
-            }
-        });
-        if !hit.is_empty() {
-            let mut rows = Vec::with_capacity(hit.len() * d);
-            for &i in &hit {
-                rows.extend_from_slice(x.row(i));
-            }
-            let hn: Vec<f32> = hit.iter().map(|&i| norms[i]).collect();
-            let v = MatrixView::new(&rows, hit.len(), d)?;
-            let pc = PackedCentroids::new(c, k, d, metric);
-            for (&i, e) in hit.iter().zip(nearest_two(v, &hn, metric, &pc, mon)?) {
-                near[i] = e;
+        let dc = scorer.d2(&cand, w);
+        for step in 0..g {
+            let cols = step * trials..(step + 1) * trials;
+            if let Some((t, j)) = best_swap(&near, &dc, w, cols, k) {
+                swaps += 1;
+                c[j * d..(j + 1) * d].copy_from_slice(&cand[t * d..(t + 1) * d]);
+                apply_swap(x, norms, metric, c, k, &mut near, &dc, w, t, j, mon)?;
             }
         }
     }
     Ok((swaps, near))
+}
+
+/// The best exchange (candidate column t of `dc`, centre j) among the candidates `cols` if it
+/// lowers Φ by more than a relative 1e-6. `dc` is row-major n × `w`.
+fn best_swap(
+    near: &[Near],
+    dc: &[f32],
+    w: usize,
+    cols: std::ops::Range<usize>,
+    k: usize,
+) -> Option<(usize, usize)> {
+    let n = near.len();
+    let trials = cols.len();
+    // Per chunk: for candidate t, slot t·(k+2)+k = Σ min(dc, d₁), slot t·(k+2)+k+1 = Φ (only
+    // for t = 0) and slot t·(k+2)+j = Σ over cluster j of min(dc, d₂) − min(dc, d₁).
+    let s = k + 2;
+    let parts: Vec<Vec<f64>> = (0..n.div_ceil(CHUNK))
+        .into_par_iter()
+        .map(|ch| {
+            let mut p = vec![0f64; trials * s];
+            for i in ch * CHUNK..((ch + 1) * CHUNK).min(n) {
+                let e = near[i];
+                p[k + 1] += e.d1 as f64;
+                let row = &dc[i * w + cols.start..i * w + cols.end];
+                for (t, &a) in row.iter().enumerate() {
+                    let m1 = a.min(e.d1) as f64;
+                    let m2 = a.min(e.d2) as f64;
+                    p[t * s + k] += m1;
+                    p[t * s + e.l1 as usize] += m2 - m1;
+                }
+            }
+            p
+        })
+        .collect();
+    let mut total = vec![0f64; trials * s];
+    for p in &parts {
+        for (acc, v) in total.iter_mut().zip(p) {
+            *acc += v;
+        }
+    }
+    let phi = total[k + 1];
+    let mut best = (f64::INFINITY, 0usize, 0usize);
+    for t in 0..trials {
+        for j in 0..k {
+            let cost = total[t * s + k] + total[t * s + j];
+            if cost < best.0 {
+                best = (cost, t, j);
+            }
+        }
+    }
+    let (cost, t, j) = best;
+    (!cost.is_nan() && cost < phi * (1.0 - 1e-6)).then_some((cols.start + t, j))
+}
+
+/// Updates the nearest pairs after centre `j` became candidate column `t` of `dc`: rows that
+/// lose their first or second centre get both recomputed from scratch, the others only
+/// compare with the new centre.
+#[allow(clippy::too_many_arguments)]
+fn apply_swap(
+    x: MatrixView<'_>,
+    norms: &[f32],
+    metric: Metric,
+    c: &[f32],
+    k: usize,
+    near: &mut [Near],
+    dc: &[f32],
+    w: usize,
+    t: usize,
+    j: usize,
+    mon: &dyn Monitor,
+) -> Result<()> {
+    let (n, d) = (x.n(), x.d());
+    let ju = j as u32;
+    let hit: Vec<usize> = (0..n)
+        .filter(|&i| near[i].l1 == ju || near[i].l2 == ju)
+        .collect();
+    near.par_iter_mut().enumerate().for_each(|(i, e)| {
+        if e.l1 == ju || e.l2 == ju {
+            return;
+        }
+        let a = dc[i * w + t];
+        if a < e.d1 {
+            e.l2 = e.l1;
+            e.d2 = e.d1;
+            e.l1 = ju;
+            e.d1 = a;
+        } else if a < e.d2 {
+            e.l2 = ju;
+            e.d2 = a;
+        }
+    });
+    if !hit.is_empty() {
+        let mut rows = Vec::with_capacity(hit.len() * d);
+        for &i in &hit {
+            rows.extend_from_slice(x.row(i));
+        }
+        let hn: Vec<f32> = hit.iter().map(|&i| norms[i]).collect();
+        let v = MatrixView::new(&rows, hit.len(), d)?;
+        let pc = PackedCentroids::new(c, k, d, metric);
+        for (&i, e) in hit.iter().zip(nearest_two(v, &hn, metric, &pc, mon)?) {
+            near[i] = e;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
