@@ -60,9 +60,22 @@ SUITES = {
         ("20newsgroups", ["cosine"], [20]),
     ],
     "smoke": [("smoke-blobs", ["l2"], [8])],
+    # One or two K per dataset (the true class count and one above it): every peer row on
+    # every dataset in about 40 minutes on 2 cores, for when the full grid does not fit.
+    "medium": [
+        ("digits", ["l2"], [10, 40]),
+        ("20newsgroups", ["cosine"], [20, 80]),
+        ("20newsgroups", ["l2"], [20]),
+        ("fashion-mnist", ["l2"], [10]),
+        ("blobs", ["l2"], [256]),
+        ("aniso", ["l2"], [64]),
+        ("glove-50", ["cosine"], [256]),
+        ("uniform", ["l2"], [256]),
+    ],
 }
 SUITE_DEFAULTS = {"full": {"reps": 3, "timeout": 300.0, "single_rep_above": 10.0},
-                  "quick": {"reps": 1, "timeout": 120.0}, "smoke": {"reps": 1, "timeout": 180.0}}
+                  "quick": {"reps": 1, "timeout": 120.0},
+                  "medium": {"reps": 3, "timeout": 150.0, "single_rep_above": 10.0}, "smoke": {"reps": 1, "timeout": 180.0}}
 
 THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS",
               "BLIS_NUM_THREADS", "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS",
