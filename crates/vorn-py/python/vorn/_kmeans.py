@@ -56,10 +56,16 @@ class KMeans(ParamsMixin):
     algorithm : {"auto", "lloyd", "hamerly"}, default "auto"
         Backend. ``"lloyd"``: every row against every centroid through the tiled kernel;
         ``"hamerly"``: bound pruning with the same labels. ``"auto"`` picks statically from
-        (n, d, k). The backend used is ``algorithm_``. ``"elkan"`` and ``"full"`` are
+        (n, d, k, metric): ``"hamerly"`` for l2 with k >= 64 and d >= 128, else ``"lloyd"``;
+        when neither ``sample_size`` nor ``max_points_per_centroid`` is set and
+        n > 2·max(512·k, 131072), ``"auto"`` also trains on a uniform sample of
+        max(512·k, 131072) rows (labels still cover every row; measured cost on the
+        benchmark sets: +0.3% objective for 2–3x less time). The backend used is
+        ``algorithm_``. ``"elkan"`` and ``"full"`` are
         accepted as aliases of ``"hamerly"`` and ``"lloyd"``.
     init : "k-means++", "random" or array-like of shape (n_clusters, n_features)
-        Seeding: greedy k-means++ (scikit-learn's variant), k distinct random rows, or the
+        Seeding: greedy k-means++ (scikit-learn's variant) followed by ``local_search``
+        swap steps, k distinct random rows, or the
         given centroids (then only one run is made; see ``n_init``).
     n_init : int or "auto", default 1
         Restarts; the run with the lowest objective wins. ``"auto"`` is 1 for k-means++ and
@@ -83,7 +89,7 @@ class KMeans(ParamsMixin):
         attached to that logger.
     sample_size : int or None, default None
         Train on at most this many rows drawn uniformly (labels are still computed for all
-        rows).
+        rows). None: all rows, except the automatic sample of ``algorithm="auto"``.
     max_points_per_centroid : int or None, default None
         FAISS-style cap: train on at most ``n_clusters * max_points_per_centroid`` rows.
     init_sample : int or None, default None

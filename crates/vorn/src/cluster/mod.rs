@@ -5,10 +5,12 @@
 //! | `lloyd`   | every row × every centroid, tiled GEMM kernel | yes    |
 //! | `hamerly` | Hamerly bounds (2010) skip rows whose label provably cannot change; the rest go through the same kernel | yes: same labels as `lloyd` |
 //!
-//! `auto` is a static function of (n, d, k) — see [`select`] — so the same call always runs
-//! the same backend.
+//! `auto` is a static function of (n, d, k, metric) — see [`select`] — so the same call always
+//! runs the same backend. It also trains on at most 512 rows per centre (see
+//! [`crate::KMeansParams::train_rows`]).
 
 use crate::error::{Error, Result};
+use crate::metric::Metric;
 use std::fmt;
 use std::str::FromStr;
 
@@ -38,36 +40,31 @@ impl Algorithm {
     }
 
     /// The concrete backend for a fit of `n` training rows, `d` dims and `k` clusters.
-    pub fn resolve(self, n: usize, d: usize, k: usize) -> Algorithm {
+    pub fn resolve(self, n: usize, d: usize, k: usize, metric: Metric) -> Algorithm {
         match self {
-            Algorithm::Auto => select(n, d, k),
+            Algorithm::Auto => select(n, d, k, metric),
             a => a,
         }
     }
 }
 
-/// The `auto` rule: `hamerly` for k ≥ 5 unless the whole problem is tiny (n·k·d < 2²⁵, a
-/// fit of a few milliseconds, where the bound bookkeeping is not repaid), `lloyd` otherwise.
+/// The `auto` backend rule: `hamerly` for L2 with k ≥ 64 centres in d ≥ 128 dimensions
+/// (and n·k·d ≥ 2²⁵), `lloyd` otherwise.
 ///
 /// Both give the same labels; the choice is only about time. Hamerly's bounds skip the
-/// distance computations of rows whose label provably cannot change, and back off to direct
-/// full passes when they prune too little, so its worst case is plain Lloyd plus a few
-/// percent. Measured with `cargo run --release --example fit_probe -- N D K CENTERS ALGO`
-/// on 2 cores (assignment seconds, lloyd → hamerly, same labels):
-///
-/// | data (n × d, k)                   | lloyd  | hamerly | rows scanned |
-/// |-----------------------------------|--------|---------|--------------|
-/// | blobs 200k × 128, k = 256          | 3.45 s | 0.52 s  | 8.5 %        |
-/// | blobs 200k × 16, k = 16            | 1.12 s | 0.45 s  |              |
-/// | one Gaussian 100k × 768, k = 64    | 17.5 s | 18.4 s  | 100 %        |
-/// | one Gaussian 200k × 64, k = 1024   | 13.9 s | 13.2 s  |              |
-///
-/// For k ≤ 4 a full pass costs little more than the bound bookkeeping and is bound by
-/// memory bandwidth either way, so plain Lloyd is kept there; likewise for tiny inputs
-/// (bench quick run, digits 1797 × 64, k = 10: lloyd 6 ms, hamerly 14 ms).
-pub fn select(n: usize, d: usize, k: usize) -> Algorithm {
+/// distance computations of rows whose label provably cannot change, but each iteration pays
+/// for bound bookkeeping and its full passes need the two best scores, so it only wins when
+/// the bounds prune most rows. Derived from the committed medium benchmark run
+/// (`bench/results/medium.md`, 2 threads, 25-iteration cap, fit + labels, medians of 3,
+/// lloyd → hamerly): blobs 200k × 128, k = 256: 1.30 → 1.04 s; anisotropic 100k × 768,
+/// k = 64: 1.19 → 1.10 s; but uniform 1M × 64, k = 256: 7.4 → 8.4 s; GloVe 400k × 50
+/// cosine, k = 256: 3.8 → 4.7 s; 20newsgroups 19k × 384, k = 20: 0.20 → 0.29 s and cosine
+/// k = 80: 0.46 → 0.50 s; Fashion-MNIST 70k × 784, k = 10: 0.75 → 0.86 s. Few centres leave
+/// little to prune; low dimension makes a distance as cheap as a bound test; spherical data
+/// (unit rows, cosine) has centres too close for the triangle inequality to separate.
+pub fn select(n: usize, d: usize, k: usize, metric: Metric) -> Algorithm {
     let work = n.saturating_mul(d).saturating_mul(k);
-    if k >= 5 && work >= 1 << 25 {
+    if metric == Metric::L2 && k >= 64 && d >= 128 && work >= 1 << 25 {
         Algorithm::Hamerly
     } else {
         Algorithm::Lloyd
@@ -101,12 +98,19 @@ mod tests {
 
     #[test]
     fn auto_is_static_and_never_auto() {
-        assert_eq!(select(1797, 64, 10), Algorithm::Lloyd);
-        assert_eq!(select(200_000, 128, 256), Algorithm::Hamerly);
-        assert_eq!(select(1_000_000, 64, 4), Algorithm::Lloyd);
-        assert_eq!(Algorithm::Auto.resolve(18_846, 384, 20), Algorithm::Hamerly);
+        let l2 = Metric::L2;
+        assert_eq!(select(1797, 64, 10, l2), Algorithm::Lloyd);
+        assert_eq!(select(200_000, 128, 256, l2), Algorithm::Hamerly);
+        assert_eq!(select(100_000, 768, 64, l2), Algorithm::Hamerly);
+        assert_eq!(select(200_000, 128, 256, Metric::Cosine), Algorithm::Lloyd);
+        assert_eq!(select(1_000_000, 64, 256, l2), Algorithm::Lloyd);
+        assert_eq!(select(1_000_000, 128, 4, l2), Algorithm::Lloyd);
         assert_eq!(
-            Algorithm::Lloyd.resolve(200_000, 128, 256),
+            Algorithm::Auto.resolve(18_846, 384, 20, l2),
+            Algorithm::Lloyd
+        );
+        assert_eq!(
+            Algorithm::Lloyd.resolve(200_000, 128, 256, l2),
             Algorithm::Lloyd
         );
         for a in Algorithm::ALL {

@@ -89,7 +89,7 @@ fn fit_inner(x: MatrixView<'_>, p: &KMeansParams, mon: &dyn Monitor) -> Result<K
         Some(b) => (MatrixView::new(b, m, d)?, &train_norms[..]),
         None => (x, &norms[..]),
     };
-    let algorithm = p.algorithm.resolve(m, d, k);
+    let algorithm = p.algorithm.resolve(m, d, k, p.metric);
 
     let mut best: Option<RunResult> = None;
     let mut stats = Vec::new();

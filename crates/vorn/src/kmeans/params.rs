@@ -4,6 +4,11 @@ use crate::cluster::Algorithm;
 use crate::error::{Error, Result};
 use crate::metric::Metric;
 
+/// Training rows per centre `auto` samples on large inputs (see [`KMeansParams::train_rows`]).
+pub const AUTO_POINTS_PER_CENTROID: usize = 512;
+/// Fewest training rows `auto` samples (see [`KMeansParams::train_rows`]).
+pub const AUTO_MIN_TRAIN: usize = 131_072;
+
 /// How the first centroids are chosen.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub enum Init {
@@ -53,7 +58,8 @@ pub struct KMeansParams {
     /// Seed of every random choice. Default 0.
     pub seed: u64,
     /// Train on at most this many rows drawn uniformly without replacement (labels are then
-    /// computed for all rows). Default `None`: all rows.
+    /// computed for all rows). Default `None`: all rows, except that `auto` samples very
+    /// large inputs (see [`KMeansParams::train_rows`]).
     pub sample_size: Option<usize>,
     /// FAISS-style cap: train on at most `k × max_points_per_centroid` rows (FAISS uses 256).
     /// Default `None`: no cap. When both caps are set the smaller applies.
@@ -307,9 +313,30 @@ impl KMeansParams {
         Ok(())
     }
 
-    /// Rows used for training out of `n`.
+    /// Rows used for training out of `n`: `sample_size` and `max_points_per_centroid` when
+    /// set; otherwise, for `algorithm = auto` only, a uniform sample of
+    /// c = max(512·k, 131 072) rows when n > 2c (labels, inertia and the final model still
+    /// cover all n rows). Derived from `examples/fit_file` on the benchmark sets (25
+    /// iterations, seed 0, 2 threads; objective and wall time, all rows → c rows): uniform
+    /// 1M × 64, k = 256: MSE 4.6630 in 8.6 s → 4.6759 in 2.8 s (+0.28%; 65 536 rows: +0.41%);
+    /// GloVe 400k × 50 cosine, k = 256: mean cosine 0.64914 in 3.8 s → 0.64710 in 2.0 s
+    /// (−0.31%). Below 2c the saving is too small for the loss: blobs 200k × 128, k = 256
+    /// trained on 131 072 rows lost 0.5% for 7% of time. Named algorithms train on all rows
+    /// (scikit-learn's behaviour).
     pub fn train_rows(&self, n: usize) -> usize {
         let mut m = n;
+        if self.algorithm == Algorithm::Auto
+            && self.sample_size.is_none()
+            && self.max_points_per_centroid.is_none()
+        {
+            let c = self
+                .k
+                .saturating_mul(AUTO_POINTS_PER_CENTROID)
+                .max(AUTO_MIN_TRAIN);
+            if n / 2 > c {
+                m = c;
+            }
+        }
         if let Some(s) = self.sample_size {
             m = m.min(s);
         }
@@ -317,5 +344,26 @@ impl KMeansParams {
             m = m.min(self.k.saturating_mul(p));
         }
         m.max(self.k.min(n))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auto_samples_only_large_inputs_and_never_overrides_the_caller() {
+        let auto = KMeansParams::new(256);
+        assert_eq!(auto.train_rows(1_000_000), AUTO_MIN_TRAIN);
+        assert_eq!(auto.train_rows(200_000), 200_000);
+        assert_eq!(auto.train_rows(2 * AUTO_MIN_TRAIN), 2 * AUTO_MIN_TRAIN);
+        assert_eq!(KMeansParams::new(1024).train_rows(1_000_000), 1_000_000);
+        assert_eq!(KMeansParams::new(1024).train_rows(2_000_000), 524_288);
+        let named = KMeansParams::new(256).algorithm(Algorithm::Lloyd);
+        assert_eq!(named.train_rows(1_000_000), 1_000_000);
+        let capped = KMeansParams::new(256).sample_size(Some(500_000));
+        assert_eq!(capped.train_rows(1_000_000), 500_000);
+        let ppc = KMeansParams::new(256).max_points_per_centroid(Some(4096));
+        assert_eq!(ppc.train_rows(2_000_000), 1_048_576);
     }
 }
