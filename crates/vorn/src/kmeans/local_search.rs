@@ -43,7 +43,7 @@ use rayon::prelude::*;
 
 /// The two nearest centres of one row.
 #[derive(Clone, Copy, Debug)]
-struct Near {
+pub(super) struct Near {
     l1: u32,
     l2: u32,
     d1: f32,
@@ -107,7 +107,7 @@ fn nearest_two(
 
 /// Runs up to `steps` swap steps with `trials` candidates each on the seeding rows of
 /// `scorer`, improving the row-major `k × d` centres `c` in place. Returns the number of
-/// swaps applied.
+/// swaps applied and the final nearest pairs (empty when nothing was searched).
 pub(super) fn local_search(
     scorer: &Scorer<'_>,
     k: usize,
@@ -116,24 +116,10 @@ pub(super) fn local_search(
     rng: &mut Rng,
     mon: &dyn Monitor,
     c: &mut [f32],
-) -> Result<usize> {
-    let x = scorer.x;
-    if steps == 0 || x.n() <= k {
-        return Ok(0);
-    }
-    Ok(search(scorer, k, trials, steps, rng, mon, c)?.0)
-}
-
-/// [`local_search`] returning also the final nearest pairs (for tests).
-fn search(
-    scorer: &Scorer<'_>,
-    k: usize,
-    trials: usize,
-    steps: usize,
-    rng: &mut Rng,
-    mon: &dyn Monitor,
-    c: &mut [f32],
 ) -> Result<(usize, Vec<Near>)> {
+    if steps == 0 || scorer.x.n() <= k {
+        return Ok((0, Vec::new()));
+    }
     let (x, norms, metric) = (scorer.x, scorer.norms, scorer.metric);
     let (n, d) = (x.n(), x.d());
     let mut near = nearest_two(
@@ -330,7 +316,7 @@ mod tests {
             let mut c = vec![0f32; k * d];
             kmeanspp(&scorer, k, 5, &mut rng, &Silent, &mut c).unwrap();
             let before: f64 = nearest(metric, &b.data, &c, d).iter().map(|e| e.1).sum();
-            let (swaps, near) = search(&scorer, k, 5, 60, &mut rng, &Silent, &mut c).unwrap();
+            let (swaps, near) = local_search(&scorer, k, 5, 60, &mut rng, &Silent, &mut c).unwrap();
             let after = nearest(metric, &b.data, &c, d);
             let cost: f64 = after.iter().map(|e| e.1).sum();
             assert!(
@@ -372,7 +358,8 @@ mod tests {
         let scorer = Scorer::new(x, &norms, Metric::L2);
         let mut c: Vec<f32> = b.data.clone();
         let before = c.clone();
-        let swaps = local_search(&scorer, n, 3, 10, &mut Rng::new(0), &Silent, &mut c).unwrap();
+        let (swaps, _) =
+            local_search(&scorer, n, 3, 10, &mut Rng::new(0), &Silent, &mut c).unwrap();
         assert_eq!((swaps, c), (0, before));
     }
 
@@ -388,7 +375,8 @@ mod tests {
         let norms = validate(x, Metric::L2).unwrap();
         let scorer = Scorer::new(x, &norms, Metric::L2);
         let mut c = vec![100.0f32, 0.0];
-        let (swaps, near) = search(&scorer, 1, 4, 5, &mut Rng::new(0), &Silent, &mut c).unwrap();
+        let (swaps, near) =
+            local_search(&scorer, 1, 4, 5, &mut Rng::new(0), &Silent, &mut c).unwrap();
         assert!(swaps >= 1);
         assert!(c[0] < 1.0, "centre stayed at the outlier: {c:?}");
         assert!(near.iter().all(|e| e.l1 == 0 && e.d2.is_infinite()));
