@@ -43,9 +43,14 @@ fn main() {
         // spherical objective: inertia = Σ 2(1 - cos) over unit rows
         _ => 1.0 - m.inertia() / (2.0 * n),
     };
+    let st = m.iteration_stats();
+    let assign: f64 = st.iter().map(|s| s.assign_secs).sum();
+    let update: f64 = st.iter().map(|s| s.update_secs).sum();
     println!(
-        "{} k={k}: wall {wall:.3}s iters {} ({}) objective {obj:.5}",
+        "{} k={k}: wall {wall:.3}s (assign {assign:.3}s, update {update:.3}s, rest {:.3}s) \
+         iters {} ({}) objective {obj:.5}",
         m.algorithm(),
+        wall - assign - update,
         m.n_iter(),
         m.stop_reason().name()
     );
