@@ -216,10 +216,8 @@ pub fn assign_with(
                 for_each_tile(isa, x, c, r0, r1, &mut sc, |tile, t, init| {
                     simd::argmin_tile(isa, tile, init, &mut best[t])
                 });
-                for i in 0..(r1 - r0) {
-                    let (bv, bi) = best[i / MR].finish(i % MR);
-                    l[i] = bi;
-                    v[i] = bv;
+                for ((bt, lt), vt) in best.iter().zip(l.chunks_mut(MR)).zip(v.chunks_mut(MR)) {
+                    simd::finish_rows(isa, bt, lt, vt);
                 }
             });
     }

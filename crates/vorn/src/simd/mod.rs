@@ -146,6 +146,23 @@ impl LaneBest {
     }
 }
 
+/// Reduces the first `labels.len()` (≤ MR) rows of a micro-tile to (label, score) exactly as
+/// [`LaneBest::finish`] does, on `isa` (AVX-512: two horizontal reductions per row).
+#[inline]
+pub fn finish_rows(isa: Isa, b: &LaneBest, labels: &mut [u32], scores: &mut [f32]) {
+    assert!(labels.len() <= MR && scores.len() == labels.len());
+    match isa {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `Isa::Avx512` is only produced when the CPU has AVX-512F; length checked.
+        Isa::Avx512 => unsafe { x86::finish_rows_avx512(b, labels, scores) },
+        _ => {
+            for (i, (l, s)) in labels.iter_mut().zip(scores.iter_mut()).enumerate() {
+                (*s, *l) = b.finish(i);
+            }
+        }
+    }
+}
+
 /// A tile of partial dot products: `acc[i * MAX_NP * LANES + q * LANES + l]` for row i,
 /// centroid `16q + l` of the tile.
 pub type Acc = [f32; MR * MAX_NP * LANES];
@@ -190,17 +207,32 @@ impl Tile<'_> {
 
 /// Packs up to MR rows of a row-major matrix (row stride `d`) dimension-major into `out`
 /// (`d * MR` values), zero-padding missing rows, so the kernel reads one contiguous stream.
+/// A pure data movement: every ISA writes the same values (AVX-512 transposes 8 × 16 blocks
+/// in registers; the scalar loop and the tail move one value at a time).
 #[inline]
 pub fn pack_rows(rows: &[f32], d: usize, out: &mut [f32]) {
-    let m = rows.len() / d;
-    debug_assert!(m <= MR && out.len() >= d * MR);
+    let m = rows.len() / d.max(1);
+    assert!(m <= MR && rows.len() == m * d && out.len() >= d * MR);
+    #[cfg(target_arch = "x86_64")]
+    if m == MR && d >= LANES && active() == Isa::Avx512 {
+        // SAFETY: AVX-512F present (active() checked it); lengths checked above.
+        let done = unsafe { x86::pack8_avx512(rows, d, out) };
+        pack_tail(rows, d, m, done, out);
+        return;
+    }
     if m < MR {
         out[..d * MR].fill(0.0);
     }
+    pack_tail(rows, d, m, 0, out);
+}
+
+/// Scalar packing of dimensions `p0..d`.
+#[inline]
+fn pack_tail(rows: &[f32], d: usize, m: usize, p0: usize, out: &mut [f32]) {
     for i in 0..m {
         let r = &rows[i * d..(i + 1) * d];
-        for (p, &v) in r.iter().enumerate() {
-            out[p * MR + i] = v;
+        for p in p0..d {
+            out[p * MR + i] = r[p];
         }
     }
 }

@@ -225,3 +225,56 @@ fn strided_rows_equal_packed_rows() {
         }
     }
 }
+
+#[test]
+fn finish_rows_equals_scalar_reduction_on_ties_inf_and_nan() {
+    let mut r = crate::rng::Rng::new(77);
+    for case in 0..200 {
+        let mut b = LaneBest::default();
+        for l in 0..MR * LANES {
+            // Few distinct values so that ties across lanes are common.
+            b.v[l] = match (case + l) % 11 {
+                0 => f32::INFINITY,
+                1 if case % 3 == 0 => f32::NAN,
+                _ => (r.next_u64() % 4) as f32 - 1.0,
+            };
+            b.idx[l] = (r.next_u64() % 64) as u32;
+        }
+        if case % 7 == 0 {
+            b.v[..LANES].fill(f32::NAN); // a row with no ordered lane
+        }
+        for m in [MR, 3] {
+            for isa in available() {
+                let mut lab = vec![0u32; m];
+                let mut sc = vec![0f32; m];
+                finish_rows(isa, &b, &mut lab, &mut sc);
+                for i in 0..m {
+                    let (s, id) = b.finish(i);
+                    assert_eq!((sc[i].to_bits(), lab[i]), (s.to_bits(), id), "{isa:?} {i}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn pack_rows_is_a_transpose_with_zero_padding() {
+    let mut r = Rng::new(5);
+    for d in [1usize, 15, 16, 17, 33, 64, 100, 784] {
+        for m in 1..=MR {
+            let rows: Vec<f32> = (0..m * d).map(|_| r.normal() as f32).collect();
+            let mut out = vec![f32::NAN; MR * d];
+            pack_rows(&rows, d, &mut out);
+            for p in 0..d {
+                for i in 0..MR {
+                    let want = if i < m { rows[i * d + p] } else { 0.0 };
+                    assert_eq!(
+                        out[p * MR + i].to_bits(),
+                        want.to_bits(),
+                        "d={d} m={m} p={p}"
+                    );
+                }
+            }
+        }
+    }
+}
