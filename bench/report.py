@@ -11,7 +11,9 @@ Per cell (dataset, metric, k):
 * best-quality row: the best objective among rows with status ok;
 * quality-speed winner: among ok rows within 0.5% of the best objective (relative to its
   magnitude), the fastest (median time).
-Headline: cells where vorn-auto is the quality-speed winner; median speedup of vorn-auto over
+Headline: cells where vorn-auto is the quality-speed winner against the peer rows (the issue's
+criterion: admitted, and faster than every admitted FAISS / Clostera / scikit-learn row; the
+other vorn rows are vorn's own backends and are counted separately); median speedup of vorn-auto over
 the fastest *peer* (non-vorn) row within 0.5% of the best quality, over cells where both exist.
 """
 from __future__ import annotations
@@ -63,6 +65,8 @@ def analyse_cell(cell: dict, tol: float = TOL) -> dict:
         res["vorn_auto_admitted"] = VORN_AUTO in res["admitted"]
         res["vorn_auto_wins"] = win["row"] == VORN_AUTO
         peers = [r for r in adm if r.get("library") != "vorn"]
+        res["vorn_auto_beats_peers"] = res["vorn_auto_admitted"] and all(
+            va["median_time_s"] < r["median_time_s"] for r in peers)
         if peers:
             fp = min(peers, key=lambda r: r["median_time_s"])
             res["fastest_admitted_peer"] = fp["row"]
@@ -92,6 +96,7 @@ def headline(results: dict, tol: float = TOL) -> dict:
         "cells": len(an),
         "cells_with_vorn_auto": len(with_auto),
         "vorn_auto_wins": sum(1 for a in with_auto if a.get("vorn_auto_wins")),
+        "vorn_auto_beats_peers": sum(1 for a in with_auto if a.get("vorn_auto_beats_peers")),
         "vorn_any_wins": sum(1 for a in an if lib_of[a["winner_row"]] == "vorn"),
         "vorn_auto_admitted": sum(1 for a in with_auto if a.get("vorn_auto_admitted")),
         "vorn_auto_best_quality": sum(1 for a in with_auto if a.get("best_row") == VORN_AUTO),
@@ -186,8 +191,13 @@ def render_markdown(results: dict, name: str, plots: dict) -> str:
     L.append("## Headline\n")
     if h["cells_with_vorn_auto"]:
         ms = h["median_speedup_vs_fastest_admitted_peer"]
-        L.append(f"- vorn `auto` is the quality-speed winner in **{h['vorn_auto_wins']} / {h['cells_with_vorn_auto']}** "
-                 f"cells (any vorn row: {h['vorn_any_wins']} / {h['cells']}).")
+        L.append(f"- vorn `auto` beats every peer row (within 0.5% of the best quality and faster than every "
+                 f"FAISS / Clostera / scikit-learn row that is) in **{h.get('vorn_auto_beats_peers', 0)} / "
+                 f"{h['cells_with_vorn_auto']}** cells.")
+        L.append(f"- Counting vorn's own named backends as competitors too: vorn `auto` is the quality-speed "
+                 f"winner in {h['vorn_auto_wins']} / {h['cells_with_vorn_auto']} cells (any vorn row: "
+                 f"{h['vorn_any_wins']} / {h['cells']}; where a vorn-lloyd/hamerly row beats `auto` it runs "
+                 f"the same backend and the gap is run-to-run noise unless `auto` sampled).")
         L.append(f"- vorn `auto` is within 0.5% of the best quality in {h['vorn_auto_admitted']} / "
                  f"{h['cells_with_vorn_auto']} cells and has the best quality in {h['vorn_auto_best_quality']}.")
         if ms is not None:

@@ -35,7 +35,8 @@ fn main() {
         };
     }
     let t = Instant::now();
-    let m = vorn::fit(x, &p).expect("fit");
+    let phases = Phases(t, std::env::var_os("PHASES").is_some());
+    let m = vorn::kmeans::fit_with(x, &p, &phases).expect("fit");
     let wall = t.elapsed().as_secs_f64();
     let n = x.n() as f64;
     let obj = match metric {
@@ -54,4 +55,15 @@ fn main() {
         m.n_iter(),
         m.stop_reason().name()
     );
+}
+
+/// Prints each phase's start time when `PHASES` is set.
+struct Phases(Instant, bool);
+
+impl vorn::kmeans::Monitor for Phases {
+    fn phase(&self, name: &str) {
+        if self.1 {
+            eprintln!("  {:>8.3}s {name}", self.0.elapsed().as_secs_f64());
+        }
+    }
 }
