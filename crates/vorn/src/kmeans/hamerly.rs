@@ -16,7 +16,9 @@
 //! direction. Cosine works in the same Euclidean geometry on the raw rows, since
 //! argmin_j ‖x − c_j‖² = argmin_j (1 − 2·x·c_j) for unit c_j.
 //!
-//! Memory: two f32 per row. Cost per iteration: O(n + k²d) plus O(d) per tightened row and
+//! Memory: the bounds (two f32 per row), and per pass the ids of the rows to rescan (4 bytes
+//! each), full-pass results (12 bytes per row) and gathered rows in slabs of at most
+//! [`GATHER_BYTES`]. Cost per iteration: O(n + k²d) plus O(d) per tightened row and
 //! O(kd) per rescanned row.
 
 use super::lloyd::Assigner;
@@ -29,7 +31,9 @@ use crate::simd;
 use rayon::prelude::*;
 
 const CHUNK: usize = 4096;
-const GATHER_SLAB: usize = 16384;
+/// Bytes of gathered rows per rescan slab (bounds the copy whatever d and the failing
+/// fraction are).
+const GATHER_BYTES: usize = 8 << 20;
 
 /// Bound-pruned assignment state.
 pub(crate) struct Hamerly {
@@ -216,7 +220,7 @@ impl Assigner for Hamerly {
             // Gather in slabs so the copy stays small whatever fraction of rows fails.
             let mut buf = Vec::new();
             let mut res = Vec::new();
-            for ids in rescan.chunks(GATHER_SLAB) {
+            for ids in rescan.chunks((GATHER_BYTES / (4 * d)).clamp(64, 16384)) {
                 buf.clear();
                 for &i in ids {
                     buf.extend_from_slice(x.row(i as usize));

@@ -95,13 +95,14 @@ pub(crate) fn initialize(
     Ok(c)
 }
 
-/// The seeding rows packed once into kernel micro-tiles, so that each k-means++ step costs one
-/// tiled pass over T candidates (one or two 16-wide panels) instead of T row-by-row passes.
+/// The seeding rows with their norms: each k-means++ step costs one tiled pass over T
+/// candidates (one or two 16-wide panels) instead of T row-by-row passes. Rows are read in
+/// place (strided micro-tiles; the kernel gives the same bits as on packed rows), so seeding
+/// holds no copy of them.
 pub(super) struct Scorer<'a> {
     pub(super) x: MatrixView<'a>,
     pub(super) norms: &'a [f32],
     pub(super) metric: Metric,
-    tiles: Vec<f32>,
 }
 
 /// Micro-tiles per parallel task.
@@ -109,22 +110,7 @@ const TILES_PER_TASK: usize = 64;
 
 impl<'a> Scorer<'a> {
     pub(super) fn new(x: MatrixView<'a>, norms: &'a [f32], metric: Metric) -> Self {
-        let (n, d) = (x.n(), x.d());
-        let ntiles = n.div_ceil(MR);
-        let mut tiles = vec![0f32; ntiles * MR * d];
-        tiles
-            .par_chunks_mut(MR * d)
-            .enumerate()
-            .for_each(|(t, out)| {
-                let (a, b) = (t * MR, ((t + 1) * MR).min(n));
-                simd::pack_rows(&x.as_slice()[a * d..b * d], d, out);
-            });
-        Scorer {
-            x,
-            norms,
-            metric,
-            tiles,
-        }
+        Scorer { x, norms, metric }
     }
 
     /// D² from every row to each of the `t` candidates, row-major `n × t`.
@@ -137,16 +123,26 @@ impl<'a> Scorer<'a> {
             .enumerate()
             .for_each(|(task, o)| {
                 let mut buf = [0f32; MR * MAX_NP * LANES];
+                let mut pad = Vec::new();
                 let r0 = task * TILES_PER_TASK * MR;
                 let rows = o.len() / t;
                 for tt in 0..rows.div_ceil(MR) {
-                    let tile_id = r0 / MR + tt;
-                    let xs = &self.tiles[tile_id * MR * d..(tile_id + 1) * MR * d];
+                    let a = r0 + tt * MR;
+                    let m = MR.min(n - a);
+                    let all = self.x.as_slice();
+                    let xs: &[f32] = if m == MR {
+                        &all[a * d..(a + MR) * d]
+                    } else {
+                        // Last partial tile: zero-padded copy of its rows.
+                        pad.resize(MR * d, 0.0);
+                        pad[..m * d].copy_from_slice(&all[a * d..(a + m) * d]);
+                        &pad
+                    };
                     let mut q = 0;
                     while q < pc.npanels() {
                         let np = (pc.npanels() - q).min(MAX_NP);
                         let tile = Tile {
-                            xs: 0,
+                            xs: d,
                             x: xs,
                             d,
                             panels: pc.panels(q, q + np),
