@@ -6,6 +6,7 @@
 //! labels_t, which are therefore always consistent (labels are the assignment to the returned
 //! centroids). J is non-increasing: J(l_t, C_t) ≤ J(l_{t−1}, C_t) ≤ J(l_{t−1}, C_{t−1}).
 
+use super::fused::{assign_update, eligible};
 use super::update::update;
 use super::{IterStats, KMeansParams, Monitor, StopReason};
 use crate::data::MatrixView;
@@ -26,6 +27,12 @@ pub(crate) trait Assigner {
         labels: &mut [u32],
         mon: &dyn Monitor,
     ) -> Result<usize>;
+
+    /// True for the plain dense pass, which `run` may fuse with the update
+    /// ([`super::fused`]) when k·d is small.
+    fn dense(&self) -> bool {
+        false
+    }
 }
 
 /// Plain Lloyd: every row against every centroid through the tiled kernel.
@@ -59,6 +66,10 @@ impl Assigner for Dense {
         })?;
         Ok(x.n())
     }
+
+    fn dense(&self) -> bool {
+        true
+    }
 }
 
 /// Outcome of one run.
@@ -87,20 +98,40 @@ pub(crate) fn run(
     let mut labels = vec![0u32; n];
     let mut prev_labels = vec![u32::MAX; n];
     let mut prev_obj: Option<f64> = None;
+    let fused = assigner.dense() && eligible(n, c.len() / x.d(), x.d());
+    let mut scores = vec![0f32; if fused { n } else { 0 }];
     let mut stats = Vec::new();
     for t in 1..=p.max_iter {
         if mon.cancelled() {
             return Err(Error::Interrupted);
         }
         let t0 = Instant::now();
-        let scanned = assigner.assign(x, norms, &c, &mut labels, mon)?;
+        let (scanned, upd, t1) = if fused {
+            let u = assign_update(
+                x,
+                norms,
+                p.metric,
+                &c,
+                &mut labels,
+                &mut scores,
+                &mut next,
+                mon,
+            )?;
+            (n, u, Instant::now())
+        } else {
+            let scanned = assigner.assign(x, norms, &c, &mut labels, mon)?;
+            let t1 = Instant::now();
+            (
+                scanned,
+                update(x, norms, p.metric, &labels, &c, &mut next),
+                t1,
+            )
+        };
         let moved = labels
             .iter()
             .zip(&prev_labels)
             .filter(|(a, b)| a != b)
             .count();
-        let t1 = Instant::now();
-        let upd = update(x, norms, p.metric, &labels, &c, &mut next);
         let st = IterStats {
             run: run_id,
             iter: t,

@@ -15,6 +15,7 @@
 //! ```
 
 mod fit;
+mod fused;
 mod hamerly;
 mod init;
 mod io;

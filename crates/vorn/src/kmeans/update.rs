@@ -154,38 +154,63 @@ pub(crate) fn update(
             if cnt == 0 {
                 continue;
             }
-            let sum = &sums[r * d..(r + 1) * d];
-            let old = &old_c[j * d..(j + 1) * d];
-            let out = &mut new_c[j * d..(j + 1) * d];
-            let scale = match metric {
-                Metric::L2 => 1.0 / cnt as f64,
-                Metric::Cosine => {
-                    let nn = sum.iter().map(|v| v * v).sum::<f64>().sqrt();
-                    if nn > 0.0 {
-                        1.0 / nn
-                    } else {
-                        0.0
-                    }
-                }
-            };
-            if scale == 0.0 {
-                // Members cancel exactly (cosine): keep the old direction.
-                out.copy_from_slice(old);
-            } else {
-                for p in 0..d {
-                    out[p] = (sum[p] * scale) as f32;
-                }
-            }
+            finish_centroid(
+                metric,
+                cnt,
+                &sums[r * d..(r + 1) * d],
+                &old_c[j * d..(j + 1) * d],
+                &mut new_c[j * d..(j + 1) * d],
+            );
         }
     }
-    let empty_splits = if counts.contains(&0) {
-        repair_empty(x, norms, metric, &Buckets::new(labels, k), new_c)
-    } else {
-        0
-    };
     Update {
         objective,
-        empty_splits,
+        empty_splits: repair(x, norms, metric, labels, &counts, new_c),
+    }
+}
+
+/// Centroid of a non-empty cluster from its f64 member sum: the mean (L2) or the unit
+/// direction (cosine; the old centroid is kept if the members cancel exactly).
+pub(crate) fn finish_centroid(
+    metric: Metric,
+    cnt: usize,
+    sum: &[f64],
+    old: &[f32],
+    out: &mut [f32],
+) {
+    let scale = match metric {
+        Metric::L2 => 1.0 / cnt as f64,
+        Metric::Cosine => {
+            let nn = sum.iter().map(|v| v * v).sum::<f64>().sqrt();
+            if nn > 0.0 {
+                1.0 / nn
+            } else {
+                0.0
+            }
+        }
+    };
+    if scale == 0.0 {
+        out.copy_from_slice(old);
+    } else {
+        for (o, &v) in out.iter_mut().zip(sum) {
+            *o = (v * scale) as f32;
+        }
+    }
+}
+
+/// Repairs the empty clusters of `counts` in `c` (see the module docs); returns how many.
+pub(crate) fn repair(
+    x: MatrixView<'_>,
+    norms: &[f32],
+    metric: Metric,
+    labels: &[u32],
+    counts: &[usize],
+    c: &mut [f32],
+) -> usize {
+    if counts.contains(&0) {
+        repair_empty(x, norms, metric, &Buckets::new(labels, counts.len()), c)
+    } else {
+        0
     }
 }
 

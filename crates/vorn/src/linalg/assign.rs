@@ -210,21 +210,68 @@ pub fn assign_with(
             .enumerate()
             .for_each(|(b, (l, v))| {
                 let r0 = s0 + b * ROW_BLOCK;
-                let r1 = r0 + l.len();
-                let mut best = vec![LaneBest::default(); (r1 - r0).div_ceil(MR)];
-                let mut sc = Scratch::default();
-                for_each_tile(isa, x, c, r0, r1, &mut sc, |tile, t, init| {
-                    simd::argmin_tile(isa, tile, init, &mut best[t])
-                });
-                for ((bt, lt), vt) in best.iter().zip(l.chunks_mut(MR)).zip(v.chunks_mut(MR)) {
-                    simd::finish_rows(isa, bt, lt, vt);
-                }
+                assign_block(isa, x, c, r0, l, v, &mut BlockScratch::default());
             });
     }
     if cancel() {
         return Err(Error::Interrupted);
     }
     Ok(())
+}
+
+/// Reusable buffers of [`assign_rows`] (one per worker).
+#[derive(Default)]
+pub struct BlockScratch {
+    best: Vec<LaneBest>,
+    sc: Scratch,
+}
+
+/// Labels and scores of rows `r0..r0 + labels.len()` (at most [`ROW_BLOCK`]).
+fn assign_block(
+    isa: Isa,
+    x: MatrixView<'_>,
+    c: &PackedCentroids,
+    r0: usize,
+    labels: &mut [u32],
+    scores: &mut [f32],
+    bs: &mut BlockScratch,
+) {
+    let r1 = r0 + labels.len();
+    bs.best.clear();
+    bs.best.resize((r1 - r0).div_ceil(MR), LaneBest::default());
+    let best = &mut bs.best;
+    for_each_tile(isa, x, c, r0, r1, &mut bs.sc, |tile, t, init| {
+        simd::argmin_tile(isa, tile, init, &mut best[t])
+    });
+    for ((bt, lt), vt) in best
+        .iter()
+        .zip(labels.chunks_mut(MR))
+        .zip(scores.chunks_mut(MR))
+    {
+        simd::finish_rows(isa, bt, lt, vt);
+    }
+}
+
+/// [`assign_with`] on rows `r0..r0 + labels.len()` of `x`, sequentially on the calling thread
+/// (for callers that parallelise over larger units themselves). Same bits as `assign_with`.
+pub fn assign_rows(
+    isa: Isa,
+    x: MatrixView<'_>,
+    c: &PackedCentroids,
+    r0: usize,
+    labels: &mut [u32],
+    scores: &mut [f32],
+    bs: &mut BlockScratch,
+) {
+    assert_eq!(x.d(), c.d());
+    assert!(scores.len() == labels.len() && r0 + labels.len() <= x.n());
+    for (b, (l, v)) in labels
+        .chunks_mut(ROW_BLOCK)
+        .zip(scores.chunks_mut(ROW_BLOCK))
+        .enumerate()
+    {
+        assign_block(isa, x, c, r0 + b * ROW_BLOCK, l, v, bs);
+    }
 }
 
 /// All squared distances `max(0, ‖x‖² + ‖c‖² − 2·x·c)` (L2) or `max(0, 1 − x̂·c)`-style scores

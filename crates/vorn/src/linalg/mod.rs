@@ -13,7 +13,7 @@
 mod assign;
 mod packed;
 
-pub use assign::{assign, assign_with, distances, top2, AssignOutput};
+pub use assign::{assign, assign_rows, assign_with, distances, top2, AssignOutput, BlockScratch};
 pub use packed::PackedCentroids;
 
 /// Rows per parallel block.

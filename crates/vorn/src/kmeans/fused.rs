@@ -1,0 +1,257 @@
+//! Lloyd's assignment and update in one pass over the rows.
+//!
+//! When k·d is small the Lloyd iteration is bound by reading x, and the separate update
+//! ([`super::update`]) reads it a second time. Here the rows are cut into fixed chunks of
+//! [`chunk_rows`]`(n)` rows; a chunk is labelled one [`ROW_BLOCK`] at a time and each block's
+//! rows, still in cache, are added into the chunk's own per-cluster f64 partials, with the
+//! same per-row arithmetic as the update:
+//!
+//! * `S_c[j] = Σ_{i ∈ chunk c, l(i) = j} s_i·x_i` (s_i = 1, or 1/‖x_i‖ for cosine),
+//! * `n_c[j]` = member count, and objective lanes `E_c[j][p mod 8] += (s_i·x_ip − c_jp)²`.
+//!
+//! Chunks run in waves of [`WAVE`] in parallel; after each wave its partials are added into
+//! the totals in chunk order, so `S[j] = (…(S_0[j] + S_1[j]) + …) + S_last[j]` has the same
+//! bits at any thread count. The means (or unit directions), the objective
+//! J(labels_t, C_t) = Σ_j Σ_lanes E[j] and the empty-cluster repair are then exactly those of
+//! the update. The association of the sums differs from the unfused update, so which path
+//! runs is a static function of (n, k, d): [`eligible`]. Extra memory: (WAVE + 1)·k·(d + 9)
+//! f64, at most ~19 MiB.
+
+use super::update::{finish_centroid, inv_norm, repair, Update};
+use super::Monitor;
+use crate::data::MatrixView;
+use crate::error::{Error, Result};
+use crate::linalg::{assign_rows, BlockScratch, PackedCentroids, ROW_BLOCK};
+use crate::metric::Metric;
+use crate::simd::{self, vector::ACC_LANES};
+use rayon::prelude::*;
+
+/// Chunks per parallel wave (fixed: it must not depend on the thread count).
+pub(crate) const WAVE: usize = 8;
+
+/// Rows per chunk: n/32 rounded up to a row block, within [256, 4096].
+pub(crate) fn chunk_rows(n: usize) -> usize {
+    (n / 32).next_multiple_of(ROW_BLOCK).clamp(256, 4096)
+}
+
+/// Whether the fused pass is used: k·d ≤ 2¹⁸ (partials ≤ 2 MiB each) and k ≤ chunk/8, so
+/// that merging a chunk's partials costs at most ~1/8 of reading its rows.
+pub(crate) fn eligible(n: usize, k: usize, d: usize) -> bool {
+    k * d <= 1 << 18 && 8 * k <= chunk_rows(n)
+}
+
+/// Per-chunk (or total) partial sums.
+struct Partial {
+    sums: Vec<f64>,
+    lanes: Vec<[f64; ACC_LANES]>,
+    counts: Vec<usize>,
+}
+
+impl Partial {
+    fn new(k: usize, d: usize) -> Self {
+        Partial {
+            sums: vec![0.0; k * d],
+            lanes: vec![[0.0; ACC_LANES]; k],
+            counts: vec![0; k],
+        }
+    }
+    fn clear(&mut self) {
+        self.sums.fill(0.0);
+        self.lanes.fill([0.0; ACC_LANES]);
+        self.counts.fill(0);
+    }
+    fn add(&mut self, o: &Partial) {
+        for (a, b) in self.sums.iter_mut().zip(&o.sums) {
+            *a += b;
+        }
+        for (a, b) in self.lanes.iter_mut().zip(&o.lanes) {
+            for l in 0..ACC_LANES {
+                a[l] += b[l];
+            }
+        }
+        for (a, b) in self.counts.iter_mut().zip(&o.counts) {
+            *a += b;
+        }
+    }
+}
+
+/// Labels every row of `x` with its nearest centroid of `c` (k × d, row-major) into `labels`
+/// (scores into `scores`), and computes the next centroids into `new_c` with the objective of
+/// this assignment against `c`. Requires [`eligible`]`(n, k, d)`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn assign_update(
+    x: MatrixView<'_>,
+    norms: &[f32],
+    metric: Metric,
+    c: &[f32],
+    labels: &mut [u32],
+    scores: &mut [f32],
+    new_c: &mut [f32],
+    mon: &dyn Monitor,
+) -> Result<Update> {
+    let (n, d) = (x.n(), x.d());
+    let k = c.len() / d;
+    debug_assert!(eligible(n, k, d));
+    let isa = simd::active();
+    let pc = PackedCentroids::new(c, k, d, metric);
+    let ch = chunk_rows(n);
+    let nchunks = n.div_ceil(ch);
+    let mut total = Partial::new(k, d);
+    let mut parts: Vec<Partial> = (0..WAVE.min(nchunks)).map(|_| Partial::new(k, d)).collect();
+    for w0 in (0..nchunks).step_by(WAVE) {
+        if mon.cancelled() {
+            return Err(Error::Interrupted);
+        }
+        let w1 = (w0 + WAVE).min(nchunks);
+        let (a, b) = (w0 * ch, (w1 * ch).min(n));
+        labels[a..b]
+            .par_chunks_mut(ch)
+            .zip(scores[a..b].par_chunks_mut(ch))
+            .zip(parts.par_iter_mut())
+            .enumerate()
+            .for_each(|(q, ((lab, sc), part))| {
+                part.clear();
+                let mut bs = BlockScratch::default();
+                let c0 = a + q * ch;
+                for (blk, (l, s)) in lab
+                    .chunks_mut(ROW_BLOCK)
+                    .zip(sc.chunks_mut(ROW_BLOCK))
+                    .enumerate()
+                {
+                    let r0 = c0 + blk * ROW_BLOCK;
+                    assign_rows(isa, x, &pc, r0, l, s, &mut bs);
+                    for (o, &j) in l.iter().enumerate() {
+                        let (i, j) = (r0 + o, j as usize);
+                        part.counts[j] += 1;
+                        simd::vector::accumulate(
+                            isa,
+                            x.row(i),
+                            inv_norm(metric, norms, i),
+                            &c[j * d..(j + 1) * d],
+                            &mut part.sums[j * d..(j + 1) * d],
+                            &mut part.lanes[j],
+                        );
+                    }
+                }
+            });
+        for part in &parts[..w1 - w0] {
+            total.add(part);
+        }
+    }
+    let mut objective = 0f64;
+    for j in 0..k {
+        objective += total.lanes[j].iter().sum::<f64>();
+        if total.counts[j] > 0 {
+            finish_centroid(
+                metric,
+                total.counts[j],
+                &total.sums[j * d..(j + 1) * d],
+                &c[j * d..(j + 1) * d],
+                &mut new_c[j * d..(j + 1) * d],
+            );
+        }
+    }
+    Ok(Update {
+        objective,
+        empty_splits: repair(x, norms, metric, labels, &total.counts, new_c),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::validate;
+    use crate::kmeans::Silent;
+    use crate::linalg::assign;
+    use crate::rng::Rng;
+
+    fn run(
+        x: MatrixView<'_>,
+        norms: &[f32],
+        metric: Metric,
+        c: &[f32],
+        threads: usize,
+    ) -> (Vec<u32>, Vec<f32>, u64, usize) {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        let n = x.n();
+        let (mut l, mut s, mut nc) = (vec![0; n], vec![0.0; n], vec![0.0; c.len()]);
+        let u = pool
+            .install(|| assign_update(x, norms, metric, c, &mut l, &mut s, &mut nc, &Silent))
+            .unwrap();
+        (l, nc, u.objective.to_bits(), u.empty_splits)
+    }
+
+    #[test]
+    fn equals_assign_then_naive_means_at_any_thread_count() {
+        let mut r = Rng::new(11);
+        for &(n, d, k) in &[(5000usize, 13usize, 30usize), (700, 40, 20), (1, 3, 1)] {
+            let data: Vec<f32> = (0..n * d).map(|_| r.normal() as f32).collect();
+            let x = MatrixView::new(&data, n, d).unwrap();
+            for metric in [Metric::L2, Metric::Cosine] {
+                assert!(eligible(n, k, d));
+                let norms = validate(x, metric).unwrap();
+                let mut c: Vec<f32> = (0..k * d).map(|_| r.normal() as f32).collect();
+                if metric == Metric::Cosine {
+                    crate::kmeans::init::normalize_rows(&mut c, d);
+                } else if k > 1 {
+                    // A far centroid stays empty: the repair runs inside the fused path.
+                    c[(k - 1) * d..].fill(1e3);
+                }
+                let one = run(x, &norms, metric, &c, 1);
+                assert_eq!(one.3 > 0, metric == Metric::L2 && k > 1);
+                for t in [2, 3, 7] {
+                    assert_eq!(run(x, &norms, metric, &c, t), one, "{metric:?} threads={t}");
+                }
+                // Labels equal the plain assignment pass.
+                let pc = PackedCentroids::new(&c, k, d, metric);
+                assert_eq!(one.0, assign(x, &pc, &|| false).unwrap().labels);
+                // Non-empty clusters get the naive mean (L2) / direction (cosine), and the
+                // objective is the naive f64 one.
+                let mut obj = 0f64;
+                for j in 0..k {
+                    let m: Vec<usize> = (0..n).filter(|&i| one.0[i] as usize == j).collect();
+                    for &i in &m {
+                        let s = inv_norm(metric, &norms, i);
+                        obj += (0..d)
+                            .map(|p| (x.row(i)[p] as f64 * s - c[j * d + p] as f64).powi(2))
+                            .sum::<f64>();
+                    }
+                    if m.is_empty() {
+                        continue;
+                    }
+                    let sum: Vec<f64> = (0..d)
+                        .map(|p| {
+                            m.iter()
+                                .map(|&i| x.row(i)[p] as f64 * inv_norm(metric, &norms, i))
+                                .sum()
+                        })
+                        .collect();
+                    let nn = sum.iter().map(|v| v * v).sum::<f64>().sqrt();
+                    for p in 0..d {
+                        let want = match metric {
+                            Metric::L2 => sum[p] / m.len() as f64,
+                            Metric::Cosine => sum[p] / nn,
+                        };
+                        let got = one.1[j * d + p] as f64;
+                        assert!((got - want).abs() <= 1e-5 * (1.0 + want.abs()), "{j} {p}");
+                    }
+                }
+                let got = f64::from_bits(one.2);
+                assert!((got - obj).abs() <= 1e-9 * obj, "{got} vs {obj}");
+            }
+        }
+    }
+
+    #[test]
+    fn eligibility_is_static_and_bounded() {
+        assert_eq!(chunk_rows(100), 256);
+        assert_eq!(chunk_rows(1 << 30), 4096);
+        assert!(eligible(131072, 256, 64));
+        assert!(!eligible(131072, 1024, 64));
+        assert!(!eligible(1797, 40, 64));
+        assert!(!eligible(1 << 20, 100, 3000));
+    }
+}
