@@ -18,6 +18,44 @@ pub type RowNorms = Vec<f32>;
 
 const CHUNK: usize = 4096;
 
+/// (‖row‖² in f64, all values finite). Eight independent f64 lanes (p mod 8, separate
+/// multiply and add), summed in lane order: the same bits from the portable and the AVX-512
+/// build of the body, without a serial dependency per element.
+#[inline]
+fn norm2_finite(row: &[f32]) -> (f64, bool) {
+    #[cfg(target_arch = "x86_64")]
+    if crate::simd::active() == crate::simd::Isa::Avx512 {
+        // SAFETY: AVX-512F is present (active() checked it).
+        return unsafe { norm2_finite_avx512(row) };
+    }
+    norm2_finite_body(row)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn norm2_finite_avx512(row: &[f32]) -> (f64, bool) {
+    norm2_finite_body(row)
+}
+
+#[inline(always)]
+fn norm2_finite_body(row: &[f32]) -> (f64, bool) {
+    let mut lanes = [0f64; 8];
+    let mut finite = true;
+    let ch = row.chunks_exact(8);
+    let rest = ch.remainder();
+    for c in ch {
+        for l in 0..8 {
+            finite &= c[l].is_finite();
+            lanes[l] += (c[l] as f64) * (c[l] as f64);
+        }
+    }
+    for (l, &v) in rest.iter().enumerate() {
+        finite &= v.is_finite();
+        lanes[l] += (v as f64) * (v as f64);
+    }
+    (lanes.iter().sum(), finite)
+}
+
 /// Validates `x` for `metric` and returns the squared row norms.
 pub fn validate(x: MatrixView<'_>, metric: Metric) -> Result<RowNorms> {
     let d = x.d();
@@ -30,16 +68,7 @@ pub fn validate(x: MatrixView<'_>, metric: Metric) -> Result<RowNorms> {
             for (k, o) in out.iter_mut().enumerate() {
                 let i = r0 + k;
                 let row = &x.as_slice()[i * d..(i + 1) * d];
-                // Eight independent f64 lanes (p mod 8), summed in lane order: the same
-                // bits on every run, without a serial dependency per element.
-                let mut lanes = [0f64; 8];
-                let mut finite = true;
-                for ch in row.chunks(8) {
-                    for (l, &v) in ch.iter().enumerate() {
-                        finite &= v.is_finite();
-                        lanes[l] += (v as f64) * (v as f64);
-                    }
-                }
+                let (s, finite) = norm2_finite(row);
                 if !finite {
                     let j = row.iter().position(|v| !v.is_finite()).unwrap_or(0);
                     return Some((
@@ -51,7 +80,6 @@ pub fn validate(x: MatrixView<'_>, metric: Metric) -> Result<RowNorms> {
                         },
                     ));
                 }
-                let s: f64 = lanes.iter().sum();
                 if s > MAX_NORM2 {
                     return Some((i, Error::Overflow { row: i, norm2: s }));
                 }
@@ -72,6 +100,21 @@ pub fn validate(x: MatrixView<'_>, metric: Metric) -> Result<RowNorms> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn norms_match_naive_and_both_builds_agree() {
+        let mut r = crate::rng::Rng::new(2);
+        for d in [1usize, 7, 8, 9, 50, 784] {
+            let row: Vec<f32> = (0..d).map(|_| r.normal() as f32).collect();
+            let naive: f64 = row.iter().map(|&v| v as f64 * v as f64).sum();
+            let (s, ok) = norm2_finite(&row);
+            assert!(ok && (s - naive).abs() <= 1e-12 * naive.max(1.0));
+            assert_eq!(s.to_bits(), norm2_finite_body(&row).0.to_bits());
+            let mut bad = row.clone();
+            bad[d - 1] = f32::NEG_INFINITY;
+            assert!(!norm2_finite(&bad).1);
+        }
+    }
 
     #[test]
     fn reports_first_bad_row() {
