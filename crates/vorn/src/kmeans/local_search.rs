@@ -181,38 +181,41 @@ fn best_swap(
 ) -> Option<(usize, usize)> {
     let n = near.len();
     let trials = cols.len();
-    // Per chunk: for candidate t, slot t·(k+2)+k = Σ min(dc, d₁), slot t·(k+2)+k+1 = Φ (only
-    // for t = 0) and slot t·(k+2)+j = Σ over cluster j of min(dc, d₂) − min(dc, d₁).
-    let s = k + 2;
+    // Per chunk, slots: [0, T) = Σ min(dc_t, d₁) per candidate t; T = Φ; then
+    // T + 1 + j·T + t = Σ over cluster j of min(dc_t, d₂) − min(dc_t, d₁). Candidate-minor
+    // layout: the T updates of one row hit T different slots (no store-to-load chain).
+    let base = trials + 1;
     let parts: Vec<Vec<f64>> = (0..n.div_ceil(CHUNK))
         .into_par_iter()
         .map(|ch| {
-            let mut p = vec![0f64; trials * s];
+            let mut p = vec![0f64; base + k * trials];
             for i in ch * CHUNK..((ch + 1) * CHUNK).min(n) {
                 let e = near[i];
-                p[k + 1] += e.d1 as f64;
+                p[trials] += e.d1 as f64;
                 let row = &dc[i * w + cols.start..i * w + cols.end];
+                let off = base + e.l1 as usize * trials;
+                let (gain, clu) = p.split_at_mut(off);
                 for (t, &a) in row.iter().enumerate() {
                     let m1 = a.min(e.d1) as f64;
                     let m2 = a.min(e.d2) as f64;
-                    p[t * s + k] += m1;
-                    p[t * s + e.l1 as usize] += m2 - m1;
+                    gain[t] += m1;
+                    clu[t] += m2 - m1;
                 }
             }
             p
         })
         .collect();
-    let mut total = vec![0f64; trials * s];
+    let mut total = vec![0f64; base + k * trials];
     for p in &parts {
         for (acc, v) in total.iter_mut().zip(p) {
             *acc += v;
         }
     }
-    let phi = total[k + 1];
+    let phi = total[trials];
     let mut best = (f64::INFINITY, 0usize, 0usize);
     for t in 0..trials {
         for j in 0..k {
-            let cost = total[t * s + k] + total[t * s + j];
+            let cost = total[t] + total[base + j * trials + t];
             if cost < best.0 {
                 best = (cost, t, j);
             }
