@@ -44,6 +44,68 @@ fn seed_centroids(
     initialize(MatrixView::new(&buf, m, d)?, &norms, p, rng, mon)
 }
 
+fn assigner(algorithm: Algorithm, p: &KMeansParams) -> Box<dyn Assigner> {
+    match algorithm {
+        Algorithm::Hamerly => Box::new(Hamerly::new(p.metric)),
+        _ => Box::new(Dense::new(p.metric)),
+    }
+}
+
+/// Iterations kept for the second stage of [`progressive`].
+const PROGRESSIVE_RESERVE: usize = 5;
+
+/// Progressive training for `auto` on a sample of m rows: Lloyd on every second sampled row
+/// (m/2) with up to `max_iter − 5` iterations, then from those centroids on the whole sample
+/// with the remaining iterations (at least 5); each stage stops on its own tolerance or
+/// fixed point. The first stage does most of the moving at half the cost per iteration.
+/// Measured with `examples/fit_file` (25 iterations, seed 0, 2 threads, against one stage on
+/// m rows): uniform 1M × 64, k = 256: MSE 4.67590 → 4.67743 (+0.03%) for ~25% less
+/// iteration time; GloVe cosine, k = 256: mean cosine 0.64710 → 0.64668 (−0.06%) for ~40%
+/// less. A quarter sample for the first stage lost 0.24% on GloVe.
+fn progressive(
+    train: MatrixView<'_>,
+    tnorms: &[f32],
+    p: &KMeansParams,
+    algorithm: Algorithm,
+    c0: Vec<f32>,
+    r: usize,
+    mon: &dyn Monitor,
+) -> Result<RunResult> {
+    let (m, d) = (train.n(), train.d());
+    let m1 = m.div_ceil(2);
+    let mut b1 = Vec::with_capacity(m1 * d);
+    let mut n1 = Vec::with_capacity(m1);
+    for i in (0..m).step_by(2) {
+        b1.extend_from_slice(train.row(i));
+        n1.push(tnorms[i]);
+    }
+    let mut p1 = p.clone();
+    p1.max_iter = p.max_iter - PROGRESSIVE_RESERVE;
+    let v1 = MatrixView::new(&b1, m1, d)?;
+    let first = run(v1, &n1, &p1, c0, assigner(algorithm, p).as_mut(), r, mon)?;
+    drop(b1);
+    let mut p2 = p.clone();
+    p2.max_iter = p.max_iter - first.n_iter;
+    let mut res = run(
+        train,
+        tnorms,
+        &p2,
+        first.centroids,
+        assigner(algorithm, p).as_mut(),
+        r,
+        mon,
+    )?;
+    let mut stats = first.stats;
+    let offset = first.n_iter;
+    stats.extend(res.stats.drain(..).map(|mut s| {
+        s.iter += offset;
+        s
+    }));
+    res.stats = stats;
+    res.n_iter += first.n_iter;
+    Ok(res)
+}
+
 /// Runs `f` on a pool of `n` threads, or on the current pool.
 pub(crate) fn with_threads<T: Send>(n: Option<usize>, f: impl FnOnce() -> T + Send) -> Result<T> {
     match n {
@@ -98,11 +160,22 @@ fn fit_inner(x: MatrixView<'_>, p: &KMeansParams, mon: &dyn Monitor) -> Result<K
         mon.phase("init");
         let c0 = seed_centroids(train, tnorms, p, &mut rng, mon)?;
         mon.phase("iterate");
-        let mut assigner: Box<dyn Assigner> = match algorithm {
-            Algorithm::Hamerly => Box::new(Hamerly::new(p.metric)),
-            _ => Box::new(Dense::new(p.metric)),
+        let res = if p.algorithm == Algorithm::Auto
+            && train_buf.is_some()
+            && p.max_iter > 2 * PROGRESSIVE_RESERVE
+        {
+            progressive(train, tnorms, p, algorithm, c0, r, mon)?
+        } else {
+            run(
+                train,
+                tnorms,
+                p,
+                c0,
+                assigner(algorithm, p).as_mut(),
+                r,
+                mon,
+            )?
         };
-        let res = run(train, tnorms, p, c0, assigner.as_mut(), r, mon)?;
         stats.extend(res.stats.iter().cloned());
         if best.as_ref().is_none_or(|b| res.objective < b.objective) {
             best = Some(res);

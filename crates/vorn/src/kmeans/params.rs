@@ -322,7 +322,8 @@ impl KMeansParams {
     /// GloVe 400k × 50 cosine, k = 256: mean cosine 0.64914 in 3.8 s → 0.64710 in 2.0 s
     /// (−0.31%). Below 2c the saving is too small for the loss: blobs 200k × 128, k = 256
     /// trained on 131 072 rows lost 0.5% for 7% of time. Named algorithms train on all rows
-    /// (scikit-learn's behaviour).
+    /// (scikit-learn's behaviour). On such a sample `auto` trains progressively, first on
+    /// half of it (see `fit::progressive`).
     pub fn train_rows(&self, n: usize) -> usize {
         let mut m = n;
         if self.algorithm == Algorithm::Auto
