@@ -50,9 +50,11 @@ def section(results: dict, kernel: dict | None, results_rel: str) -> str:
     L.append("")
     if h["cells_with_vorn_auto"]:
         ms = h["median_speedup_vs_fastest_admitted_peer"]
-        L.append(f"- vorn `auto` is the quality-speed winner (fastest row within 0.5% of the best quality) in "
-                 f"**{h['vorn_auto_wins']} / {h['cells_with_vorn_auto']}** cells; a vorn row wins "
-                 f"{h['vorn_any_wins']} / {h['cells']}.")
+        L.append(f"- vorn `auto` beats every peer row (within 0.5% of the best quality and faster than every "
+                 f"FAISS / Clostera / scikit-learn row that is) in **{h.get('vorn_auto_beats_peers', 0)} / "
+                 f"{h['cells_with_vorn_auto']}** cells; counting vorn's own named backends too it is the "
+                 f"quality-speed winner in {h['vorn_auto_wins']}, and a vorn row wins {h['vorn_any_wins']} / "
+                 f"{h['cells']}.")
         L.append(f"- vorn `auto` is within 0.5% of the best quality in {h['vorn_auto_admitted']} / "
                  f"{h['cells_with_vorn_auto']} cells.")
         if ms is not None:
@@ -95,6 +97,16 @@ def section(results: dict, kernel: dict | None, results_rel: str) -> str:
             L.append(f"| {s['n']:,} × {s['d']}, {s['k']} | {gf('vorn.assign')} | {gf('faiss IndexFlatL2.search')} | "
                      f"{gf('numpy matmul+argmin')} | {'–' if wrong is None else f'{wrong:.1e}'} |")
         L.append("")
+    rss = BENCH / "results" / "rss.json"
+    if rss.exists():
+        r = json.loads(rss.read_text())
+        fits = [f for f in r.get("fits", []) if not f.get("stress")]
+        ok = sum(1 for f in fits if f.get("pass"))
+        if fits:
+            L.append(f"Peak memory (`make -C bench rss`, one fit per process on memory-mapped data): peak RSS ≤ "
+                     f"data + 64 MiB + {r.get('protocol', {}).get('bytes_per_coord', 96)} B·k·d in "
+                     f"**{ok} / {len(fits)}** fits (`bench/results/rss.md`).")
+            L.append("")
     L.append(f"Full tables, plots and the raw data: `bench/results/{name}.md`, `bench/results/{name}.json`"
              + (", `bench/results/kernel.md`" if kernel else "") + "; protocol: `bench/README.md`.")
     return "\n".join(L) + "\n"
