@@ -128,13 +128,10 @@ fn for_each_tile(
         // case (`examples/assign_gflops`, 2 threads): 100k × 768, k = 256: 145–153 → 176–178
         // GFLOP/s; 30k × 1536, k = 128: 135–144 → 166–168; 100k × 256, k = 256: 140–144 →
         // 164–171. Each tile sees its groups in ascending order (tie rule).
-        let order: Vec<(usize, usize)> = (0..gs.len())
-            .flat_map(|g| (0..ntiles).map(move |t| (t, g)))
-            .collect();
         for ch in 0..nchunks {
             let (p0, p1) = (ch * kc, ((ch + 1) * kc).min(d));
             let last = ch + 1 == nchunks;
-            for &(t, g) in &order {
+            for (t, g) in (0..gs.len()).flat_map(|g| (0..ntiles).map(move |t| (t, g))) {
                 let (q, np) = gs[g];
                 let tile = Tile {
                     x: rows(t, p0, p1),
