@@ -108,7 +108,11 @@ fn for_each_tile(
             &sc.pack[p0..(MR - 1) * d + p1]
         }
     };
-    let (kc, block) = if d <= KC_MAX {
+    // One panel group (k ≤ 48): its panels stream from L2 at any d, and splitting the
+    // dimension would only make each row's reads jump between chunks (measured with
+    // `examples/assign_gflops`, 2 threads: 70k × 784, k = 10: 26 → 17 ms per pass; 100k × 768,
+    // k = 32: 121 → 157 GFLOP/s), so the dimension is split only when there are several.
+    let (kc, block) = if d <= KC_MAX || c.npanels() <= MAX_NP {
         (d, panels_per_block(d))
     } else {
         (KC, GROUPS_PER_BLOCK * MAX_NP)
