@@ -4,10 +4,15 @@
 //! ([`super::update`]) reads it a second time. Here the rows are cut into fixed chunks of
 //! [`chunk_rows`]`(n)` rows; a chunk is labelled one [`ROW_BLOCK`] at a time and each block's
 //! rows, still in cache, are added into the chunk's own per-cluster f64 partials, with the
-//! same per-row arithmetic as the update:
+//! same per-element arithmetic as the update:
 //!
 //! * `S_c[j] = Σ_{i ∈ chunk c, l(i) = j} s_i·x_i` (s_i = 1, or 1/‖x_i‖ for cosine),
-//! * `n_c[j]` = member count, and objective lanes `E_c[j][p mod 8] += (s_i·x_ip − c_jp)²`.
+//! * `n_c[j]` = member count, and objective lanes `E_c[j][p mod 32] += (s_i·x_ip − c_jp)²`.
+//!
+//! Within a block the rows are grouped by cluster and each group is added by
+//! [`simd::vector::accumulate_group`], so a cluster's partials are read and written once per
+//! block rather than once per row (the f64 partials of small k·d otherwise made the pass
+//! bound by L2 traffic).
 //!
 //! Chunks run in waves of [`WAVE`] in parallel; after each wave its partials are added into
 //! the totals in chunk order, so `S[j] = (…(S_0[j] + S_1[j]) + …) + S_last[j]` has the same
@@ -94,6 +99,7 @@ pub(crate) fn assign_update(
     debug_assert!(eligible(n, k, d));
     let isa = simd::active();
     let pc = PackedCentroids::new(c, k, d, metric);
+    let c64: Vec<f64> = c.iter().map(|&v| v as f64).collect();
     let ch = chunk_rows(n);
     let nchunks = n.div_ceil(ch);
     let mut total = Partial::new(k, d);
@@ -112,6 +118,7 @@ pub(crate) fn assign_update(
             .for_each(|(q, ((lab, sc), part))| {
                 part.clear();
                 let mut bs = BlockScratch::default();
+                let (mut keys, mut rows, mut scales) = (Vec::new(), Vec::new(), Vec::new());
                 let c0 = a + q * ch;
                 for (blk, (l, s)) in lab
                     .chunks_mut(ROW_BLOCK)
@@ -120,14 +127,32 @@ pub(crate) fn assign_update(
                 {
                     let r0 = c0 + blk * ROW_BLOCK;
                     assign_rows(isa, x, &pc, r0, l, s, &mut bs);
-                    for (o, &j) in l.iter().enumerate() {
-                        let (i, j) = (r0 + o, j as usize);
-                        part.counts[j] += 1;
-                        simd::vector::accumulate(
+                    // The block's rows grouped by cluster (ascending rows within a cluster):
+                    // each cluster's sums are then read and written once per block.
+                    keys.clear();
+                    keys.extend(
+                        l.iter()
+                            .enumerate()
+                            .map(|(o, &j)| (j as u64) << 32 | (r0 + o) as u64),
+                    );
+                    keys.sort_unstable();
+                    for run in keys.chunk_by(|u, v| u >> 32 == v >> 32) {
+                        let j = (run[0] >> 32) as usize;
+                        rows.clear();
+                        rows.extend(run.iter().map(|&u| u as u32));
+                        scales.clear();
+                        if metric == Metric::Cosine {
+                            scales
+                                .extend(rows.iter().map(|&i| inv_norm(metric, norms, i as usize)));
+                        }
+                        part.counts[j] += run.len();
+                        simd::vector::accumulate_group(
                             isa,
-                            x.row(i),
-                            inv_norm(metric, norms, i),
-                            &c[j * d..(j + 1) * d],
+                            x.as_slice(),
+                            d,
+                            &rows,
+                            (metric == Metric::Cosine).then_some(&scales[..]),
+                            &c64[j * d..(j + 1) * d],
                             &mut part.sums[j * d..(j + 1) * d],
                             &mut part.lanes[j],
                         );

@@ -147,6 +147,7 @@ pub(crate) fn update(
     }
     let isa = simd::active();
     let ranges = ranges_by_count(&counts, rayon::current_num_threads());
+    let old64: Vec<f64> = old_c.iter().map(|&v| v as f64).collect();
     // Per range: f64 sums (range × d) and objective lanes (range × ACC_LANES).
     let parts: Vec<(Vec<f64>, Vec<[f64; ACC_LANES]>)> = ranges
         .par_iter()
@@ -163,7 +164,7 @@ pub(crate) fn update(
                     isa,
                     x.row(i),
                     inv_norm(metric, norms, i),
-                    &old_c[j * d..(j + 1) * d],
+                    &old64[j * d..(j + 1) * d],
                     &mut sums[r * d..(r + 1) * d],
                     &mut lanes[r],
                 );

@@ -22,40 +22,38 @@ fn sqdist_body(a: &[f32], b: &[f32]) -> f64 {
     reduce(&acc)
 }
 
-/// f64 lanes for [`accumulate`].
-pub const ACC_LANES: usize = 8;
+/// f64 lanes for [`accumulate`]: four independent 8-wide chains, so the objective's
+/// additions do not wait on each other's latency (one chain made the update's f64 work
+/// latency-bound: 70k × 784, k = 10, ~10 → ~6 ms per iteration).
+pub const ACC_LANES: usize = 32;
 
 #[inline(always)]
 fn accumulate_body(
     row: &[f32],
     scale: f64,
-    old: &[f32],
+    old: &[f64],
     sum: &mut [f64],
     lanes: &mut [f64; ACC_LANES],
+    p0: usize,
 ) {
-    for ((r, o), s) in row
-        .chunks(ACC_LANES)
-        .zip(old.chunks(ACC_LANES))
-        .zip(sum.chunks_mut(ACC_LANES))
-    {
-        for l in 0..r.len() {
-            let v = r[l] as f64 * scale;
-            s[l] += v;
-            let t = v - o[l] as f64;
-            lanes[l] += t * t;
-        }
+    for (p, ((&r, &o), s)) in row.iter().zip(old).zip(sum.iter_mut()).enumerate() {
+        let v = r as f64 * scale;
+        *s += v;
+        let t = v - o;
+        lanes[(p0 + p) % ACC_LANES] += t * t;
     }
 }
 
 /// The update step's inner loop for one row x: `sum += scale·x` and
-/// `lanes[p mod 8] += (scale·x_p − old_p)²`, all in f64 with no fused operations, so every
-/// ISA gives the same bits (the caller sums `lanes` in order).
+/// `lanes[p mod 32] += (scale·x_p − old_p)²`, all in f64 with no fused operations, so every
+/// ISA gives the same bits (the caller sums `lanes` in order). `old` is the old centroid
+/// widened to f64 once per pass (exact), which saves a conversion per element.
 #[inline]
 pub fn accumulate(
     isa: Isa,
     row: &[f32],
     scale: f64,
-    old: &[f32],
+    old: &[f64],
     sum: &mut [f64],
     lanes: &mut [f64; ACC_LANES],
 ) {
@@ -66,7 +64,111 @@ pub fn accumulate(
         Isa::Avx512 => unsafe { x86::accumulate_avx512(row, scale, old, sum, lanes) },
         #[cfg(target_arch = "x86_64")]
         Isa::Avx2 => unsafe { x86::accumulate_avx2(row, scale, old, sum, lanes) },
-        _ => accumulate_body(row, scale, old, sum, lanes),
+        _ => accumulate_body(row, scale, old, sum, lanes, 0),
+    }
+}
+
+/// Candidates per call of [`dots_2x4`].
+pub const FEW: usize = 4;
+
+#[inline(always)]
+fn dots_2x4_body(x0: &[f32], x1: &[f32], c: &[f32], out: &mut [f64; 2 * FEW]) {
+    let d = x0.len();
+    let mut acc = [[0f32; LANES]; 2 * FEW];
+    for p0 in (0..d).step_by(LANES) {
+        for l in 0..LANES {
+            let p = p0 + l;
+            // Past d every operand is 0: fma(0, 0, a) = a, as in the masked vector tail.
+            let (a0, a1) = if p < d { (x0[p], x1[p]) } else { (0.0, 0.0) };
+            for t in 0..FEW {
+                let ct = if p < d { c[t * d + p] } else { 0.0 };
+                acc[t][l] = a0.mul_add(ct, acc[t][l]);
+                acc[FEW + t][l] = a1.mul_add(ct, acc[FEW + t][l]);
+            }
+        }
+    }
+    for (o, a) in out.iter_mut().zip(&acc) {
+        *o = reduce(a);
+    }
+}
+
+/// Dot products of two rows `x0`, `x1` (length d) with [`FEW`] candidates `c` (row-major
+/// `FEW × d`): `out[r·FEW + t] = x_r · c_t`. Element p goes to lane p mod 16 through one fma,
+/// lanes are summed 0..15 in f64, so every ISA gives the same bits. With few candidates this
+/// keeps every vector lane busy, where the centroid-panel kernel would leave most of its
+/// 16 lanes padding (k-means++ with T = 2 + ln k candidates).
+#[inline]
+pub fn dots_2x4(isa: Isa, x0: &[f32], x1: &[f32], c: &[f32], out: &mut [f64; 2 * FEW]) {
+    assert!(x1.len() == x0.len() && c.len() == FEW * x0.len());
+    match isa {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: Avx512 is only produced when the CPU has it; lengths checked above.
+        Isa::Avx512 => unsafe { x86::dots_2x4_avx512(x0, x1, c, out) },
+        _ => dots_2x4_body(x0, x1, c, out),
+    }
+}
+
+/// Elements per chunk of [`accumulate_group`] (one pass of the [`ACC_LANES`] lanes).
+const GROUP_CHUNK: usize = ACC_LANES;
+
+#[inline(always)]
+fn accumulate_group_body(
+    x: &[f32],
+    d: usize,
+    rows: &[u32],
+    scales: Option<&[f64]>,
+    old: &[f64],
+    sum: &mut [f64],
+    lanes: &mut [f64; ACC_LANES],
+    p0: usize,
+) {
+    for c0 in (p0..d).step_by(GROUP_CHUNK) {
+        let c1 = (c0 - c0 % GROUP_CHUNK + GROUP_CHUNK).min(d);
+        for (m, &i) in rows.iter().enumerate() {
+            let scale = scales.map_or(1.0, |s| s[m]);
+            let r = &x[i as usize * d..];
+            for p in c0..c1 {
+                let v = r[p] as f64 * scale;
+                sum[p] += v;
+                let t = v - old[p];
+                lanes[p % ACC_LANES] += t * t;
+            }
+        }
+    }
+}
+
+/// [`accumulate`] for several rows of one cluster at once (rows `rows` of the row-major
+/// matrix `x` with `d` columns, ascending, with their scales; `None` = all 1, which skips
+/// the products since x·1 = x exactly): for each chunk of 32
+/// elements, the rows in order, so `sum` and `old` are read once per chunk instead of once
+/// per row. Per element, `sum[p]` receives the rows in order (the same bits as one
+/// [`accumulate`] per row); `lanes[p mod 32]` receives (chunk, row) in lexicographic order.
+/// Every ISA gives the same bits.
+#[inline]
+#[allow(clippy::too_many_arguments)]
+pub fn accumulate_group(
+    isa: Isa,
+    x: &[f32],
+    d: usize,
+    rows: &[u32],
+    scales: Option<&[f64]>,
+    old: &[f64],
+    sum: &mut [f64],
+    lanes: &mut [f64; ACC_LANES],
+) {
+    assert!(old.len() == d && sum.len() == d);
+    assert!(scales.is_none_or(|s| s.len() == rows.len()));
+    assert!(rows.iter().all(|&i| (i as usize + 1) * d <= x.len()));
+    match isa {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: Avx512 is only produced when the CPU has it; row bounds checked above.
+        Isa::Avx512 => unsafe {
+            match scales {
+                Some(s) => x86::accumulate_group_avx512::<true>(x, d, rows, s, old, sum, lanes),
+                None => x86::accumulate_group_avx512::<false>(x, d, rows, &[], old, sum, lanes),
+            }
+        },
+        _ => accumulate_group_body(x, d, rows, scales, old, sum, lanes, 0),
     }
 }
 
@@ -108,38 +210,193 @@ mod x86 {
     pub unsafe fn accumulate_avx512(
         row: &[f32],
         scale: f64,
-        old: &[f32],
+        old: &[f64],
         sum: &mut [f64],
         lanes: &mut [f64; super::ACC_LANES],
     ) {
-        // Same operations as the scalar body, in the same order, eight lanes at a time:
-        // v = x·scale; sum += v; t = v − old; lanes += t·t (separate mul and add, no fma).
+        // With scale = 1 (L2) the product is skipped: x·1 = x exactly.
+        if scale == 1.0 {
+            accumulate_body512::<false>(row, scale, old, sum, lanes)
+        } else {
+            accumulate_body512::<true>(row, scale, old, sum, lanes)
+        }
+    }
+
+    /// One group of eight elements: v = x·scale; sum += v; t = v − old; acc += t·t
+    /// (separate mul and add, no fma, as in the scalar body).
+    #[inline(always)]
+    unsafe fn accumulate_step<const SCALED: bool>(
+        row: *const f32,
+        old: *const f64,
+        sum: *mut f64,
+        sc: __m512d,
+        acc: __m512d,
+    ) -> __m512d {
+        let mut v = _mm512_cvtps_pd(_mm256_loadu_ps(row));
+        if SCALED {
+            v = _mm512_mul_pd(v, sc);
+        }
+        _mm512_storeu_pd(sum, _mm512_add_pd(_mm512_loadu_pd(sum), v));
+        let t = _mm512_sub_pd(v, _mm512_loadu_pd(old));
+        _mm512_add_pd(acc, _mm512_mul_pd(t, t))
+    }
+
+    /// The scalar body's operations in the same order per lane, eight lanes at a time;
+    /// elements p..p+8 go to chain (p / 8) mod 4.
+    #[inline(always)]
+    unsafe fn accumulate_body512<const SCALED: bool>(
+        row: &[f32],
+        scale: f64,
+        old: &[f64],
+        sum: &mut [f64],
+        lanes: &mut [f64; super::ACC_LANES],
+    ) {
         let n = row.len();
         let full = n / 8 * 8;
         let sc = _mm512_set1_pd(scale);
-        let mut acc = _mm512_loadu_pd(lanes.as_ptr());
+        let lp = lanes.as_mut_ptr();
+        let mut acc = [
+            _mm512_loadu_pd(lp),
+            _mm512_loadu_pd(lp.add(8)),
+            _mm512_loadu_pd(lp.add(16)),
+            _mm512_loadu_pd(lp.add(24)),
+        ];
+        let (r, o, s) = (row.as_ptr(), old.as_ptr(), sum.as_mut_ptr());
         let mut p = 0;
+        while p + 32 <= full {
+            for (c, a) in acc.iter_mut().enumerate() {
+                let q = p + 8 * c;
+                *a = accumulate_step::<SCALED>(r.add(q), o.add(q), s.add(q), sc, *a);
+            }
+            p += 32;
+        }
+        let mut c = 0;
         while p < full {
-            let v = _mm512_mul_pd(_mm512_cvtps_pd(_mm256_loadu_ps(row.as_ptr().add(p))), sc);
-            let sp = sum.as_mut_ptr().add(p);
-            _mm512_storeu_pd(sp, _mm512_add_pd(_mm512_loadu_pd(sp), v));
-            let t = _mm512_sub_pd(v, _mm512_cvtps_pd(_mm256_loadu_ps(old.as_ptr().add(p))));
-            acc = _mm512_add_pd(acc, _mm512_mul_pd(t, t));
+            acc[c] = accumulate_step::<SCALED>(r.add(p), o.add(p), s.add(p), sc, acc[c]);
+            c += 1;
             p += 8;
         }
-        _mm512_storeu_pd(lanes.as_mut_ptr(), acc);
-        super::accumulate_body(&row[full..], scale, &old[full..], &mut sum[full..], lanes);
+        for (c, a) in acc.iter().enumerate() {
+            _mm512_storeu_pd(lp.add(8 * c), *a);
+        }
+        super::accumulate_body(
+            &row[full..],
+            scale,
+            &old[full..],
+            &mut sum[full..],
+            lanes,
+            full,
+        );
+    }
+
+    /// AVX-512 [`super::accumulate_group`]: per full chunk of 32 elements, four 8-lane sum
+    /// and lane chains held in registers while the rows pass; the last partial chunk goes
+    /// through the scalar body (same order per element and lane).
+    #[target_feature(enable = "avx512f")]
+    pub unsafe fn accumulate_group_avx512<const SCALED: bool>(
+        x: &[f32],
+        d: usize,
+        rows: &[u32],
+        scales: &[f64],
+        old: &[f64],
+        sum: &mut [f64],
+        lanes: &mut [f64; super::ACC_LANES],
+    ) {
+        let full = d / 32 * 32;
+        let lp = lanes.as_mut_ptr();
+        let mut acc = [
+            _mm512_loadu_pd(lp),
+            _mm512_loadu_pd(lp.add(8)),
+            _mm512_loadu_pd(lp.add(16)),
+            _mm512_loadu_pd(lp.add(24)),
+        ];
+        let (xp, sp, op) = (x.as_ptr(), sum.as_mut_ptr(), old.as_ptr());
+        let mut p = 0;
+        while p < full {
+            let mut s = [_mm512_setzero_pd(); 4];
+            let mut o = [_mm512_setzero_pd(); 4];
+            for q in 0..4 {
+                s[q] = _mm512_loadu_pd(sp.add(p + 8 * q));
+                o[q] = _mm512_loadu_pd(op.add(p + 8 * q));
+            }
+            for (m, &i) in rows.iter().enumerate() {
+                let r = xp.add(i as usize * d + p);
+                let sc = _mm512_set1_pd(if SCALED { scales[m] } else { 1.0 });
+                for q in 0..4 {
+                    let mut v = _mm512_cvtps_pd(_mm256_loadu_ps(r.add(8 * q)));
+                    if SCALED {
+                        v = _mm512_mul_pd(v, sc);
+                    }
+                    s[q] = _mm512_add_pd(s[q], v);
+                    let t = _mm512_sub_pd(v, o[q]);
+                    acc[q] = _mm512_add_pd(acc[q], _mm512_mul_pd(t, t));
+                }
+            }
+            for q in 0..4 {
+                _mm512_storeu_pd(sp.add(p + 8 * q), s[q]);
+            }
+            p += 32;
+        }
+        for (q, a) in acc.iter().enumerate() {
+            _mm512_storeu_pd(lp.add(8 * q), *a);
+        }
+        if full < d {
+            let s = if SCALED { Some(scales) } else { None };
+            super::accumulate_group_body(x, d, rows, s, old, sum, lanes, full);
+        }
+    }
+
+    /// AVX-512 [`super::dots_2x4`]: eight accumulators (2 rows × 4 candidates), six loads
+    /// per eight fmas; the tail is a masked load (zeros past d).
+    #[target_feature(enable = "avx512f")]
+    pub unsafe fn dots_2x4_avx512(
+        x0: &[f32],
+        x1: &[f32],
+        c: &[f32],
+        out: &mut [f64; 2 * super::FEW],
+    ) {
+        const F: usize = super::FEW;
+        let d = x0.len();
+        let mut acc = [_mm512_setzero_ps(); 2 * F];
+        let (a, b, cp) = (x0.as_ptr(), x1.as_ptr(), c.as_ptr());
+        let full = d / LANES * LANES;
+        let mut p = 0;
+        while p < full {
+            let u = _mm512_loadu_ps(a.add(p));
+            let v = _mm512_loadu_ps(b.add(p));
+            for t in 0..F {
+                let ct = _mm512_loadu_ps(cp.add(t * d + p));
+                acc[t] = _mm512_fmadd_ps(u, ct, acc[t]);
+                acc[F + t] = _mm512_fmadd_ps(v, ct, acc[F + t]);
+            }
+            p += LANES;
+        }
+        if full < d {
+            let m: __mmask16 = (1u32 << (d - full)).wrapping_sub(1) as __mmask16;
+            let u = _mm512_maskz_loadu_ps(m, a.add(p));
+            let v = _mm512_maskz_loadu_ps(m, b.add(p));
+            for t in 0..F {
+                let ct = _mm512_maskz_loadu_ps(m, cp.add(t * d + p));
+                acc[t] = _mm512_fmadd_ps(u, ct, acc[t]);
+                acc[F + t] = _mm512_fmadd_ps(v, ct, acc[F + t]);
+            }
+        }
+        let mut lanes = [0f32; LANES];
+        for (o, a) in out.iter_mut().zip(&acc) {
+            _mm512_storeu_ps(lanes.as_mut_ptr(), *a);
+            *o = super::reduce(&lanes);
+        }
     }
 
     #[target_feature(enable = "avx2")]
     pub unsafe fn accumulate_avx2(
         row: &[f32],
         scale: f64,
-        old: &[f32],
+        old: &[f64],
         sum: &mut [f64],
         lanes: &mut [f64; super::ACC_LANES],
     ) {
-        super::accumulate_body(row, scale, old, sum, lanes)
+        super::accumulate_body(row, scale, old, sum, lanes, 0)
     }
 
     #[target_feature(enable = "avx2,fma")]
@@ -168,20 +425,104 @@ mod tests {
     use crate::rng::Rng;
 
     #[test]
-    fn accumulate_isas_agree_bitwise() {
+    fn accumulate_isas_agree_bitwise_and_match_naive() {
         let mut r = Rng::new(9);
-        for n in [1usize, 7, 8, 33, 130] {
+        for n in [1usize, 7, 8, 33, 40, 64, 130, 784] {
             let row: Vec<f32> = (0..n).map(|_| r.normal() as f32).collect();
-            let old: Vec<f32> = (0..n).map(|_| r.normal() as f32).collect();
-            let mut want_s = vec![0.5f64; n];
-            let mut want_l = [0f64; ACC_LANES];
-            accumulate(Isa::Scalar, &row, 0.7, &old, &mut want_s, &mut want_l);
+            let old: Vec<f64> = (0..n).map(|_| r.normal() as f32 as f64).collect();
+            for scale in [0.7, 1.0] {
+                let mut want_s = vec![0.5f64; n];
+                let mut want_l = [0f64; ACC_LANES];
+                accumulate(Isa::Scalar, &row, scale, &old, &mut want_s, &mut want_l);
+                for p in 0..n {
+                    assert_eq!(want_s[p], 0.5 + row[p] as f64 * scale);
+                }
+                let naive: f64 = (0..n)
+                    .map(|p| (row[p] as f64 * scale - old[p]).powi(2))
+                    .sum();
+                let got: f64 = want_l.iter().sum();
+                assert!(
+                    (got - naive).abs() <= 1e-12 * naive,
+                    "n={n} {got} vs {naive}"
+                );
+                for isa in crate::simd::available() {
+                    let mut s = vec![0.5f64; n];
+                    let mut l = [0f64; ACC_LANES];
+                    accumulate(isa, &row, scale, &old, &mut s, &mut l);
+                    assert_eq!(s, want_s, "{isa:?} n={n} scale={scale}");
+                    assert_eq!(l, want_l, "{isa:?} n={n} scale={scale}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn accumulate_group_equals_per_row_sums_and_isas_agree() {
+        let mut r = Rng::new(12);
+        for d in [1usize, 7, 8, 31, 32, 33, 64, 100, 784] {
+            let n = 9;
+            let x: Vec<f32> = (0..n * d).map(|_| r.normal() as f32).collect();
+            let old: Vec<f64> = (0..d).map(|_| r.normal() as f32 as f64).collect();
+            let rows: Vec<u32> = vec![0, 2, 3, 7, 8];
+            for scales in [
+                None,
+                Some(vec![1.0; 5]),
+                Some(vec![0.5, 1.0, 0.3, 2.0, 0.7]),
+            ] {
+                let sc = |m: usize| scales.as_ref().map_or(1.0, |s| s[m]);
+                // Sums: the same bits as one `accumulate` per row in order.
+                let mut want_s = vec![0.25f64; d];
+                let mut per_row_l = [0f64; ACC_LANES];
+                for (m, &i) in rows.iter().enumerate() {
+                    let row = &x[i as usize * d..(i as usize + 1) * d];
+                    accumulate(Isa::Scalar, row, sc(m), &old, &mut want_s, &mut per_row_l);
+                }
+                let mut s0 = vec![0.25f64; d];
+                let mut l0 = [0f64; ACC_LANES];
+                accumulate_group(
+                    Isa::Scalar,
+                    &x,
+                    d,
+                    &rows,
+                    scales.as_deref(),
+                    &old,
+                    &mut s0,
+                    &mut l0,
+                );
+                assert_eq!(s0, want_s, "d={d}");
+                let (a, b): (f64, f64) = (l0.iter().sum(), per_row_l.iter().sum());
+                assert!((a - b).abs() <= 1e-12 * b, "d={d} {a} vs {b}");
+                for isa in crate::simd::available() {
+                    let mut s = vec![0.25f64; d];
+                    let mut l = [0f64; ACC_LANES];
+                    accumulate_group(isa, &x, d, &rows, scales.as_deref(), &old, &mut s, &mut l);
+                    assert_eq!(s, s0, "{isa:?} d={d}");
+                    assert_eq!(l, l0, "{isa:?} d={d}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn dots_2x4_isas_agree_bitwise_and_match_naive() {
+        let mut r = Rng::new(21);
+        for d in [1usize, 5, 16, 17, 50, 384, 785] {
+            let x: Vec<f32> = (0..2 * d).map(|_| r.normal() as f32).collect();
+            let c: Vec<f32> = (0..FEW * d).map(|_| r.normal() as f32).collect();
+            let (x0, x1) = x.split_at(d);
+            let mut want = [0f64; 2 * FEW];
+            dots_2x4(Isa::Scalar, x0, x1, &c, &mut want);
+            for (ri, row) in [x0, x1].iter().enumerate() {
+                for t in 0..FEW {
+                    let naive: f64 = (0..d).map(|p| row[p] as f64 * c[t * d + p] as f64).sum();
+                    let got = want[ri * FEW + t];
+                    assert!((got - naive).abs() <= 1e-5 * (1.0 + naive.abs()), "d={d}");
+                }
+            }
             for isa in crate::simd::available() {
-                let mut s = vec![0.5f64; n];
-                let mut l = [0f64; ACC_LANES];
-                accumulate(isa, &row, 0.7, &old, &mut s, &mut l);
-                assert_eq!(s, want_s);
-                assert_eq!(l, want_l);
+                let mut o = [0f64; 2 * FEW];
+                dots_2x4(isa, x0, x1, &c, &mut o);
+                assert_eq!(o, want, "{isa:?} d={d}");
             }
         }
     }
