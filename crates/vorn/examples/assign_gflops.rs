@@ -1,18 +1,31 @@
-//! Quick GFLOP/s probe of one assignment pass: `cargo run --release --example assign_gflops -- N D K`.
+//! Quick GFLOP/s probe of one assignment pass: `cargo run --release --example assign_gflops --
+//! N D K` on normal random data, or `-- PATH K` on a matrix file (centroids = K rows spread
+//! over the file).
 use std::time::Instant;
 use vorn::data::MatrixView;
 use vorn::linalg::{assign, PackedCentroids};
 use vorn::Metric;
 
 fn main() {
-    let a: Vec<usize> = std::env::args()
-        .skip(1)
-        .map(|s| s.parse().unwrap())
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (x, n, d, k) = if args[0].parse::<usize>().is_err() {
+        let src = vorn::data::MatrixSource::open(&args[0]).expect("readable matrix");
+        let v = src.view();
+        (
+            v.as_slice().to_vec(),
+            v.n(),
+            v.d(),
+            args[1].parse().unwrap(),
+        )
+    } else {
+        let a: Vec<usize> = args.iter().map(|s| s.parse().unwrap()).collect();
+        let (n, d, k) = (a[0], a[1], a[2]);
+        let mut r = vorn::rng::Rng::new(1);
+        ((0..n * d).map(|_| r.normal() as f32).collect(), n, d, k)
+    };
+    let c: Vec<f32> = (0..k)
+        .flat_map(|j| x[(j * n / k) * d..(j * n / k + 1) * d].iter().copied())
         .collect();
-    let (n, d, k) = (a[0], a[1], a[2]);
-    let mut r = vorn::rng::Rng::new(1);
-    let x: Vec<f32> = (0..n * d).map(|_| r.normal() as f32).collect();
-    let c: Vec<f32> = (0..k * d).map(|_| r.normal() as f32).collect();
     let xv = MatrixView::new(&x, n, d).unwrap();
     let pc = PackedCentroids::new(&c, k, d, Metric::L2);
     let _ = assign(xv.rows(0, n.min(10000)), &pc, &|| false).unwrap();

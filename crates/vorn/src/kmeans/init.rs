@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::linalg::PackedCentroids;
 use crate::metric::Metric;
 use crate::rng::Rng;
-use crate::simd::{self, Tile, LANES, MAX_NP, MR};
+use crate::simd::{self, vector::FEW, Tile, LANES, MAX_NP, MR};
 use rayon::prelude::*;
 
 /// Copies row `i` as a centroid (unit-normalised for cosine).
@@ -115,6 +115,9 @@ impl<'a> Scorer<'a> {
 
     /// D² from every row to each of the `t` candidates, row-major `n × t`.
     pub(super) fn d2(&self, cands: &[f32], t: usize) -> Vec<f32> {
+        if t <= FEW_MAX {
+            return self.d2_few(cands, t);
+        }
         let (n, d) = (self.x.n(), self.x.d());
         let pc = PackedCentroids::new(cands, t, d, self.metric);
         let isa = simd::active();
@@ -167,7 +170,63 @@ impl<'a> Scorer<'a> {
             });
         out
     }
+    /// [`Scorer::d2`] for at most [`FEW_MAX`] candidates: dot products with the lanes along
+    /// the dimension ([`simd::vector::dots_2x4`], two rows × four candidates per call), so no
+    /// lane is padding; the 16-wide centroid panels would be ≥ half empty. The distances are
+    /// deterministic (fixed lane order) but not bit-equal to the panel kernel's, which only
+    /// ever compares them with each other or up to rounding.
+    fn d2_few(&self, cands: &[f32], t: usize) -> Vec<f32> {
+        let (n, d) = (self.x.n(), self.x.d());
+        let groups = t.div_ceil(FEW);
+        let mut padded = vec![0f32; groups * FEW * d];
+        padded[..t * d].copy_from_slice(&cands[..t * d]);
+        let cn: Vec<f64> = (0..t)
+            .map(|j| match self.metric {
+                Metric::L2 => cands[j * d..(j + 1) * d]
+                    .iter()
+                    .map(|&v| v as f64 * v as f64)
+                    .sum::<f64>() as f32 as f64,
+                Metric::Cosine => 1.0,
+            })
+            .collect();
+        let isa = simd::active();
+        let all = self.x.as_slice();
+        let mut out = vec![0f32; n * t];
+        out.par_chunks_mut(TILES_PER_TASK * MR * t)
+            .enumerate()
+            .for_each(|(task, o)| {
+                let r0 = task * TILES_PER_TASK * MR;
+                let rows = o.len() / t;
+                let mut dots = [0f64; 2 * FEW];
+                for a in (0..rows).step_by(2) {
+                    let i0 = r0 + a;
+                    let i1 = if a + 1 < rows { i0 + 1 } else { i0 };
+                    let (x0, x1) = (&all[i0 * d..(i0 + 1) * d], &all[i1 * d..(i1 + 1) * d]);
+                    for g in 0..groups {
+                        let c = &padded[g * FEW * d..(g + 1) * FEW * d];
+                        simd::vector::dots_2x4(isa, x0, x1, c, &mut dots);
+                        for (ri, i) in
+                            [i0, i1]
+                                .into_iter()
+                                .enumerate()
+                                .take(if i1 > i0 { 2 } else { 1 })
+                        {
+                            for u in 0..FEW.min(t - g * FEW) {
+                                let j = g * FEW + u;
+                                let score = (cn[j] - 2.0 * dots[ri * FEW + u]) as f32;
+                                o[(i - r0) * t + j] =
+                                    score_to_dist(self.metric, self.norms[i], score);
+                            }
+                        }
+                    }
+                }
+            });
+        out
+    }
 }
+
+/// Candidate counts up to this use [`Scorer::d2_few`].
+const FEW_MAX: usize = 2 * FEW;
 
 /// Draws a row with probability ∝ `w` using per-chunk sums `sums` (chunks of [`CHUNK`]).
 pub(super) fn draw(rng: &mut Rng, w: &[f32], sums: &[f64]) -> usize {
