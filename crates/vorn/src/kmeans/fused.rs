@@ -7,7 +7,7 @@
 //! same per-element arithmetic as the update:
 //!
 //! * `S_c[j] = Σ_{i ∈ chunk c, l(i) = j} s_i·x_i` (s_i = 1, or 1/‖x_i‖ for cosine),
-//! * `n_c[j]` = member count, and objective lanes `E_c[j][p mod 32] += (s_i·x_ip − c_jp)²`.
+//! * `n_c[j]` = member count, and objective lanes `E_c[j]` receiving `(s_i·x_ip − c_jp)²` (see [`simd::vector::accumulate_group`]).
 //!
 //! Within a block the rows are grouped by cluster and each group is added by
 //! [`simd::vector::accumulate_group`], so a cluster's partials are read and written once per
@@ -30,6 +30,9 @@ use crate::linalg::{assign_rows, BlockScratch, PackedCentroids, ROW_BLOCK};
 use crate::metric::Metric;
 use crate::simd::{self, vector::ACC_LANES};
 use rayon::prelude::*;
+
+/// Cluster counts up to which a block's rows are grouped by cluster before accumulation.
+const GROUP_K_MAX: usize = 32;
 
 /// Chunks per parallel wave (fixed: it must not depend on the thread count).
 pub(crate) const WAVE: usize = 8;
@@ -127,8 +130,29 @@ pub(crate) fn assign_update(
                 {
                     let r0 = c0 + blk * ROW_BLOCK;
                     assign_rows(isa, x, &pc, r0, l, s, &mut bs);
-                    // The block's rows grouped by cluster (ascending rows within a cluster):
-                    // each cluster's sums are then read and written once per block.
+                    // With few clusters the block's rows are grouped by cluster (ascending
+                    // rows within a cluster), so each cluster's partials are read and written
+                    // once per block; with many, groups would be single rows and the sort is
+                    // skipped (static in k, so the association of the sums is too).
+                    let cosine = metric == Metric::Cosine;
+                    if k > GROUP_K_MAX {
+                        for (o, &j) in l.iter().enumerate() {
+                            let (i, j) = (r0 + o, j as usize);
+                            let sc = [inv_norm(metric, norms, i)];
+                            part.counts[j] += 1;
+                            simd::vector::accumulate_group(
+                                isa,
+                                x.as_slice(),
+                                d,
+                                &[i as u32],
+                                cosine.then_some(&sc[..]),
+                                &c64[j * d..(j + 1) * d],
+                                &mut part.sums[j * d..(j + 1) * d],
+                                &mut part.lanes[j],
+                            );
+                        }
+                        continue;
+                    }
                     keys.clear();
                     keys.extend(
                         l.iter()
@@ -141,7 +165,7 @@ pub(crate) fn assign_update(
                         rows.clear();
                         rows.extend(run.iter().map(|&u| u as u32));
                         scales.clear();
-                        if metric == Metric::Cosine {
+                        if cosine {
                             scales
                                 .extend(rows.iter().map(|&i| inv_norm(metric, norms, i as usize)));
                         }
@@ -151,7 +175,7 @@ pub(crate) fn assign_update(
                             x.as_slice(),
                             d,
                             &rows,
-                            (metric == Metric::Cosine).then_some(&scales[..]),
+                            cosine.then_some(&scales[..]),
                             &c64[j * d..(j + 1) * d],
                             &mut part.sums[j * d..(j + 1) * d],
                             &mut part.lanes[j],

@@ -115,7 +115,7 @@ impl<'a> Scorer<'a> {
 
     /// D² from every row to each of the `t` candidates, row-major `n × t`.
     pub(super) fn d2(&self, cands: &[f32], t: usize) -> Vec<f32> {
-        if t <= FEW_MAX {
+        if t <= FEW_MAX && self.x.d() >= FEW_MIN_D {
             return self.d2_few(cands, t);
         }
         let (n, d) = (self.x.n(), self.x.d());
@@ -197,7 +197,7 @@ impl<'a> Scorer<'a> {
             .for_each(|(task, o)| {
                 let r0 = task * TILES_PER_TASK * MR;
                 let rows = o.len() / t;
-                let mut dots = [0f64; 2 * FEW];
+                let mut dots = [0f32; 2 * FEW];
                 for a in (0..rows).step_by(2) {
                     let i0 = r0 + a;
                     let i1 = if a + 1 < rows { i0 + 1 } else { i0 };
@@ -213,7 +213,7 @@ impl<'a> Scorer<'a> {
                         {
                             for u in 0..FEW.min(t - g * FEW) {
                                 let j = g * FEW + u;
-                                let score = (cn[j] - 2.0 * dots[ri * FEW + u]) as f32;
+                                let score = (cn[j] - 2.0 * dots[ri * FEW + u] as f64) as f32;
                                 o[(i - r0) * t + j] =
                                     score_to_dist(self.metric, self.norms[i], score);
                             }
@@ -225,8 +225,11 @@ impl<'a> Scorer<'a> {
     }
 }
 
-/// Candidate counts up to this use [`Scorer::d2_few`].
+/// Candidate counts up to this use [`Scorer::d2_few`] ...
 const FEW_MAX: usize = 2 * FEW;
+/// ... from this dimension on (below it the per-output lane reduction costs more than the
+/// padding lanes of the panel kernel).
+const FEW_MIN_D: usize = 128;
 
 /// Draws a row with probability ∝ `w` using per-chunk sums `sums` (chunks of [`CHUNK`]).
 pub(super) fn draw(rng: &mut Rng, w: &[f32], sums: &[f64]) -> usize {

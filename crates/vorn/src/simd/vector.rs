@@ -1,7 +1,13 @@
-//! Row-to-row kernels: squared distance (Hamerly's bound tightening) and the update step's
-//! accumulation. Fixed evaluation order: element p goes to lane p mod 16 through
-//! one fma, lanes are then summed 0..15 in f64. The AVX-512 kernel and the scalar twin
-//! therefore return identical bits.
+//! Row-to-row kernels, each with a scalar twin that gives the same bits:
+//!
+//! * [`sqdist`] (Hamerly's bound tightening): element p goes to lane p mod 16 through one
+//!   fma, lanes are then summed 0..15 in f64.
+//! * [`accumulate`] / [`accumulate_group`] (the update step): f64 sums `S += s·x` and the
+//!   exact objective terms `(s·x_p − c_p)²`, through 32 independent chains folded into 8
+//!   lanes per call; a group of rows of one cluster is added chunk by chunk so the sums stay
+//!   in registers while the rows pass.
+//! * [`dots_2x4`] (seeding with few candidates): two rows × four candidates, lanes along the
+//!   dimension, a fixed 16-lane reduction tree.
 
 use super::{Isa, LANES};
 
@@ -22,31 +28,24 @@ fn sqdist_body(a: &[f32], b: &[f32]) -> f64 {
     reduce(&acc)
 }
 
-/// f64 lanes for [`accumulate`]: four independent 8-wide chains, so the objective's
-/// additions do not wait on each other's latency (one chain made the update's f64 work
-/// latency-bound: 70k × 784, k = 10, ~10 → ~6 ms per iteration).
-pub const ACC_LANES: usize = 32;
+/// f64 objective lanes of [`accumulate`] and [`accumulate_group`].
+pub const ACC_LANES: usize = 8;
+/// Independent f64 chains inside one call (element p → chain p mod 32), folded into the
+/// [`ACC_LANES`] lanes at the end of the call as `lanes[l] += (c[l] + c[l+8]) + (c[l+16] +
+/// c[l+24])`, so the additions of a row do not wait on each other's latency.
+const CHAINS: usize = 32;
 
 #[inline(always)]
-fn accumulate_body(
-    row: &[f32],
-    scale: f64,
-    old: &[f64],
-    sum: &mut [f64],
-    lanes: &mut [f64; ACC_LANES],
-    p0: usize,
-) {
-    for (p, ((&r, &o), s)) in row.iter().zip(old).zip(sum.iter_mut()).enumerate() {
-        let v = r as f64 * scale;
-        *s += v;
-        let t = v - o;
-        lanes[(p0 + p) % ACC_LANES] += t * t;
+fn fold(ch: &[f64; CHAINS], lanes: &mut [f64; ACC_LANES]) {
+    for l in 0..ACC_LANES {
+        lanes[l] += (ch[l] + ch[l + 8]) + (ch[l + 16] + ch[l + 24]);
     }
 }
 
-/// The update step's inner loop for one row x: `sum += scale·x` and
-/// `lanes[p mod 32] += (scale·x_p − old_p)²`, all in f64 with no fused operations, so every
-/// ISA gives the same bits (the caller sums `lanes` in order). `old` is the old centroid
+/// The update step's inner loop for one row x: `sum += scale·x` and the objective terms
+/// `(scale·x_p − old_p)²` added into `lanes` (element p through chain p mod 32, see
+/// [`CHAINS`]), all in f64 with no fused operations, so every ISA gives the same bits (the
+/// caller sums `lanes` in order). `old` is the old centroid
 /// widened to f64 once per pass (exact), which saves a conversion per element.
 #[inline]
 pub fn accumulate(
@@ -58,21 +57,43 @@ pub fn accumulate(
     lanes: &mut [f64; ACC_LANES],
 ) {
     assert!(old.len() == row.len() && sum.len() == row.len());
+    // x·1 = x exactly, so skipping the unit scale changes no bit.
+    let sc = [scale];
+    let scales = (scale != 1.0).then_some(&sc[..]);
     match isa {
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: Avx512/Avx2 are only produced when the CPU has them.
-        Isa::Avx512 => unsafe { x86::accumulate_avx512(row, scale, old, sum, lanes) },
-        #[cfg(target_arch = "x86_64")]
-        Isa::Avx2 => unsafe { x86::accumulate_avx2(row, scale, old, sum, lanes) },
-        _ => accumulate_body(row, scale, old, sum, lanes, 0),
+        // SAFETY: Avx512 is only produced when the CPU has it; lengths checked above.
+        Isa::Avx512 => unsafe {
+            if scales.is_some() {
+                x86::accumulate_row_avx512::<true>(row, scale, old, sum, lanes)
+            } else {
+                x86::accumulate_row_avx512::<false>(row, scale, old, sum, lanes)
+            }
+        },
+        _ => accumulate_group(isa, row, row.len(), &[0], scales, old, sum, lanes),
     }
 }
 
 /// Candidates per call of [`dots_2x4`].
 pub const FEW: usize = 4;
 
+/// The fixed reduction tree of [`dots_2x4`]: halves, then quarters, eighths, pairs (f32).
 #[inline(always)]
-fn dots_2x4_body(x0: &[f32], x1: &[f32], c: &[f32], out: &mut [f64; 2 * FEW]) {
+fn tree16(a: &[f32; LANES]) -> f32 {
+    let mut s8 = [0f32; 8];
+    for l in 0..8 {
+        s8[l] = a[l] + a[l + 8];
+    }
+    let mut s4 = [0f32; 4];
+    for l in 0..4 {
+        s4[l] = s8[l] + s8[l + 4];
+    }
+    let s2 = [s4[0] + s4[2], s4[1] + s4[3]];
+    s2[0] + s2[1]
+}
+
+#[inline(always)]
+fn dots_2x4_body(x0: &[f32], x1: &[f32], c: &[f32], out: &mut [f32; 2 * FEW]) {
     let d = x0.len();
     let mut acc = [[0f32; LANES]; 2 * FEW];
     for p0 in (0..d).step_by(LANES) {
@@ -88,17 +109,18 @@ fn dots_2x4_body(x0: &[f32], x1: &[f32], c: &[f32], out: &mut [f64; 2 * FEW]) {
         }
     }
     for (o, a) in out.iter_mut().zip(&acc) {
-        *o = reduce(a);
+        *o = tree16(a);
     }
 }
 
 /// Dot products of two rows `x0`, `x1` (length d) with [`FEW`] candidates `c` (row-major
 /// `FEW × d`): `out[r·FEW + t] = x_r · c_t`. Element p goes to lane p mod 16 through one fma,
-/// lanes are summed 0..15 in f64, so every ISA gives the same bits. With few candidates this
+/// the 16 lanes are then summed by a fixed tree (l + 8, l + 4, l + 2, l + 1), so every ISA
+/// gives the same bits. With few candidates this
 /// keeps every vector lane busy, where the centroid-panel kernel would leave most of its
 /// 16 lanes padding (k-means++ with T = 2 + ln k candidates).
 #[inline]
-pub fn dots_2x4(isa: Isa, x0: &[f32], x1: &[f32], c: &[f32], out: &mut [f64; 2 * FEW]) {
+pub fn dots_2x4(isa: Isa, x0: &[f32], x1: &[f32], c: &[f32], out: &mut [f32; 2 * FEW]) {
     assert!(x1.len() == x0.len() && c.len() == FEW * x0.len());
     match isa {
         #[cfg(target_arch = "x86_64")]
@@ -108,8 +130,8 @@ pub fn dots_2x4(isa: Isa, x0: &[f32], x1: &[f32], c: &[f32], out: &mut [f64; 2 *
     }
 }
 
-/// Elements per chunk of [`accumulate_group`] (one pass of the [`ACC_LANES`] lanes).
-const GROUP_CHUNK: usize = ACC_LANES;
+/// Elements per chunk of [`accumulate_group`] (one pass over the chains).
+const GROUP_CHUNK: usize = CHAINS;
 
 #[inline(always)]
 fn accumulate_group_body(
@@ -119,7 +141,7 @@ fn accumulate_group_body(
     scales: Option<&[f64]>,
     old: &[f64],
     sum: &mut [f64],
-    lanes: &mut [f64; ACC_LANES],
+    lanes: &mut [f64; CHAINS],
     p0: usize,
 ) {
     for c0 in (p0..d).step_by(GROUP_CHUNK) {
@@ -131,7 +153,7 @@ fn accumulate_group_body(
                 let v = r[p] as f64 * scale;
                 sum[p] += v;
                 let t = v - old[p];
-                lanes[p % ACC_LANES] += t * t;
+                lanes[p % CHAINS] += t * t;
             }
         }
     }
@@ -142,7 +164,8 @@ fn accumulate_group_body(
 /// the products since x·1 = x exactly): for each chunk of 32
 /// elements, the rows in order, so `sum` and `old` are read once per chunk instead of once
 /// per row. Per element, `sum[p]` receives the rows in order (the same bits as one
-/// [`accumulate`] per row); `lanes[p mod 32]` receives (chunk, row) in lexicographic order.
+/// [`accumulate`] per row); chain p mod 32 receives (chunk, row) in lexicographic order and
+/// is folded into `lanes` once per call.
 /// Every ISA gives the same bits.
 #[inline]
 #[allow(clippy::too_many_arguments)]
@@ -168,7 +191,11 @@ pub fn accumulate_group(
                 None => x86::accumulate_group_avx512::<false>(x, d, rows, &[], old, sum, lanes),
             }
         },
-        _ => accumulate_group_body(x, d, rows, scales, old, sum, lanes, 0),
+        _ => {
+            let mut ch = [0f64; CHAINS];
+            accumulate_group_body(x, d, rows, scales, old, sum, &mut ch, 0);
+            fold(&ch, lanes);
+        }
     }
 }
 
@@ -206,92 +233,47 @@ mod x86 {
         super::reduce(&out)
     }
 
+    /// AVX-512 [`super::accumulate`]: [`accumulate_group_avx512`] for one row, without
+    /// holding the sums in registers (each is touched once); the same operations per element
+    /// and chain, and the same fold.
     #[target_feature(enable = "avx512f")]
-    pub unsafe fn accumulate_avx512(
+    pub unsafe fn accumulate_row_avx512<const SCALED: bool>(
         row: &[f32],
         scale: f64,
         old: &[f64],
         sum: &mut [f64],
         lanes: &mut [f64; super::ACC_LANES],
     ) {
-        // With scale = 1 (L2) the product is skipped: x·1 = x exactly.
-        if scale == 1.0 {
-            accumulate_body512::<false>(row, scale, old, sum, lanes)
-        } else {
-            accumulate_body512::<true>(row, scale, old, sum, lanes)
-        }
-    }
-
-    /// One group of eight elements: v = x·scale; sum += v; t = v − old; acc += t·t
-    /// (separate mul and add, no fma, as in the scalar body).
-    #[inline(always)]
-    unsafe fn accumulate_step<const SCALED: bool>(
-        row: *const f32,
-        old: *const f64,
-        sum: *mut f64,
-        sc: __m512d,
-        acc: __m512d,
-    ) -> __m512d {
-        let mut v = _mm512_cvtps_pd(_mm256_loadu_ps(row));
-        if SCALED {
-            v = _mm512_mul_pd(v, sc);
-        }
-        _mm512_storeu_pd(sum, _mm512_add_pd(_mm512_loadu_pd(sum), v));
-        let t = _mm512_sub_pd(v, _mm512_loadu_pd(old));
-        _mm512_add_pd(acc, _mm512_mul_pd(t, t))
-    }
-
-    /// The scalar body's operations in the same order per lane, eight lanes at a time;
-    /// elements p..p+8 go to chain (p / 8) mod 4.
-    #[inline(always)]
-    unsafe fn accumulate_body512<const SCALED: bool>(
-        row: &[f32],
-        scale: f64,
-        old: &[f64],
-        sum: &mut [f64],
-        lanes: &mut [f64; super::ACC_LANES],
-    ) {
-        let n = row.len();
-        let full = n / 8 * 8;
+        let d = row.len();
         let sc = _mm512_set1_pd(scale);
-        let lp = lanes.as_mut_ptr();
-        let mut acc = [
-            _mm512_loadu_pd(lp),
-            _mm512_loadu_pd(lp.add(8)),
-            _mm512_loadu_pd(lp.add(16)),
-            _mm512_loadu_pd(lp.add(24)),
-        ];
-        let (r, o, s) = (row.as_ptr(), old.as_ptr(), sum.as_mut_ptr());
+        let (xp, sp, op) = (row.as_ptr(), sum.as_mut_ptr(), old.as_ptr());
+        let mut acc = [_mm512_setzero_pd(); 4];
         let mut p = 0;
-        while p + 32 <= full {
-            for (c, a) in acc.iter_mut().enumerate() {
-                let q = p + 8 * c;
-                *a = accumulate_step::<SCALED>(r.add(q), o.add(q), s.add(q), sc, *a);
+        while p < d {
+            for (q, a) in acc.iter_mut().enumerate() {
+                let e = p + 8 * q;
+                let m = ((1u32 << d.saturating_sub(e).min(8)) - 1) as u8;
+                let xv = _mm512_castps512_ps256(_mm512_maskz_loadu_ps(m as __mmask16, xp.add(e)));
+                let mut v = _mm512_cvtps_pd(xv);
+                if SCALED {
+                    v = _mm512_mul_pd(v, sc);
+                }
+                let s = _mm512_add_pd(_mm512_maskz_loadu_pd(m, sp.add(e)), v);
+                _mm512_mask_storeu_pd(sp.add(e), m, s);
+                let t = _mm512_sub_pd(v, _mm512_maskz_loadu_pd(m, op.add(e)));
+                *a = _mm512_mask_add_pd(*a, m, *a, _mm512_mul_pd(t, t));
             }
             p += 32;
         }
-        let mut c = 0;
-        while p < full {
-            acc[c] = accumulate_step::<SCALED>(r.add(p), o.add(p), s.add(p), sc, acc[c]);
-            c += 1;
-            p += 8;
-        }
-        for (c, a) in acc.iter().enumerate() {
-            _mm512_storeu_pd(lp.add(8 * c), *a);
-        }
-        super::accumulate_body(
-            &row[full..],
-            scale,
-            &old[full..],
-            &mut sum[full..],
-            lanes,
-            full,
-        );
+        let f = _mm512_add_pd(_mm512_add_pd(acc[0], acc[1]), _mm512_add_pd(acc[2], acc[3]));
+        let lp = lanes.as_mut_ptr();
+        _mm512_storeu_pd(lp, _mm512_add_pd(_mm512_loadu_pd(lp), f));
     }
 
-    /// AVX-512 [`super::accumulate_group`]: per full chunk of 32 elements, four 8-lane sum
-    /// and lane chains held in registers while the rows pass; the last partial chunk goes
-    /// through the scalar body (same order per element and lane).
+    /// AVX-512 [`super::accumulate_group`]: per chunk of 32 elements, the four 8-lane sum
+    /// vectors stay in registers while the rows pass; the 32 chains live in four registers
+    /// for the whole call and are folded in registers (same order per element and chain as
+    /// the scalar body, and the same fold).
     #[target_feature(enable = "avx512f")]
     pub unsafe fn accumulate_group_avx512<const SCALED: bool>(
         x: &[f32],
@@ -302,48 +284,50 @@ mod x86 {
         sum: &mut [f64],
         lanes: &mut [f64; super::ACC_LANES],
     ) {
-        let full = d / 32 * 32;
-        let lp = lanes.as_mut_ptr();
-        let mut acc = [
-            _mm512_loadu_pd(lp),
-            _mm512_loadu_pd(lp.add(8)),
-            _mm512_loadu_pd(lp.add(16)),
-            _mm512_loadu_pd(lp.add(24)),
-        ];
+        let mut acc = [_mm512_setzero_pd(); 4];
         let (xp, sp, op) = (x.as_ptr(), sum.as_mut_ptr(), old.as_ptr());
         let mut p = 0;
-        while p < full {
+        while p < d {
+            // Four groups of eight; past d the masks are partial or empty (lanes past d are
+            // neither read nor written), so every index stays a constant and the sums stay
+            // in registers.
+            let mut m = [0u8; 4];
+            for (q, mq) in m.iter_mut().enumerate() {
+                let left = (d - p).saturating_sub(8 * q).min(8);
+                *mq = ((1u32 << left) - 1) as u8;
+            }
             let mut s = [_mm512_setzero_pd(); 4];
             let mut o = [_mm512_setzero_pd(); 4];
             for q in 0..4 {
-                s[q] = _mm512_loadu_pd(sp.add(p + 8 * q));
-                o[q] = _mm512_loadu_pd(op.add(p + 8 * q));
+                s[q] = _mm512_maskz_loadu_pd(m[q], sp.add(p + 8 * q));
+                o[q] = _mm512_maskz_loadu_pd(m[q], op.add(p + 8 * q));
             }
-            for (m, &i) in rows.iter().enumerate() {
+            for (mi, &i) in rows.iter().enumerate() {
                 let r = xp.add(i as usize * d + p);
-                let sc = _mm512_set1_pd(if SCALED { scales[m] } else { 1.0 });
+                let sc = _mm512_set1_pd(if SCALED { scales[mi] } else { 1.0 });
                 for q in 0..4 {
-                    let mut v = _mm512_cvtps_pd(_mm256_loadu_ps(r.add(8 * q)));
+                    // AVX-512F only: a masked 512-bit load of which the low half is used.
+                    let xv = _mm512_castps512_ps256(_mm512_maskz_loadu_ps(
+                        m[q] as __mmask16,
+                        r.add(8 * q),
+                    ));
+                    let mut v = _mm512_cvtps_pd(xv);
                     if SCALED {
                         v = _mm512_mul_pd(v, sc);
                     }
                     s[q] = _mm512_add_pd(s[q], v);
                     let t = _mm512_sub_pd(v, o[q]);
-                    acc[q] = _mm512_add_pd(acc[q], _mm512_mul_pd(t, t));
+                    acc[q] = _mm512_mask_add_pd(acc[q], m[q], acc[q], _mm512_mul_pd(t, t));
                 }
             }
             for q in 0..4 {
-                _mm512_storeu_pd(sp.add(p + 8 * q), s[q]);
+                _mm512_mask_storeu_pd(sp.add(p + 8 * q), m[q], s[q]);
             }
             p += 32;
         }
-        for (q, a) in acc.iter().enumerate() {
-            _mm512_storeu_pd(lp.add(8 * q), *a);
-        }
-        if full < d {
-            let s = if SCALED { Some(scales) } else { None };
-            super::accumulate_group_body(x, d, rows, s, old, sum, lanes, full);
-        }
+        let f = _mm512_add_pd(_mm512_add_pd(acc[0], acc[1]), _mm512_add_pd(acc[2], acc[3]));
+        let lp = lanes.as_mut_ptr();
+        _mm512_storeu_pd(lp, _mm512_add_pd(_mm512_loadu_pd(lp), f));
     }
 
     /// AVX-512 [`super::dots_2x4`]: eight accumulators (2 rows × 4 candidates), six loads
@@ -353,7 +337,7 @@ mod x86 {
         x0: &[f32],
         x1: &[f32],
         c: &[f32],
-        out: &mut [f64; 2 * super::FEW],
+        out: &mut [f32; 2 * super::FEW],
     ) {
         const F: usize = super::FEW;
         let d = x0.len();
@@ -381,22 +365,37 @@ mod x86 {
                 acc[F + t] = _mm512_fmadd_ps(v, ct, acc[F + t]);
             }
         }
+        // The tree of `tree16` for all eight at once: 256-bit halves, 128-bit quarters
+        // (shuffle_f32x4), then pairs within 128-bit lanes (shuffle_ps).
+        let half = |a: __m512, b: __m512| {
+            _mm512_add_ps(
+                _mm512_shuffle_f32x4::<0x44>(a, b),
+                _mm512_shuffle_f32x4::<0xEE>(a, b),
+            )
+        };
+        let quarter = |a: __m512, b: __m512| {
+            _mm512_add_ps(
+                _mm512_shuffle_f32x4::<0x88>(a, b),
+                _mm512_shuffle_f32x4::<0xDD>(a, b),
+            )
+        };
+        let w0 = quarter(half(acc[0], acc[1]), half(acc[2], acc[3]));
+        let w1 = quarter(half(acc[4], acc[5]), half(acc[6], acc[7]));
+        // Lane 4q of w0 holds s4 of output q, of w1 of output q + 4.
+        let u = _mm512_add_ps(
+            _mm512_shuffle_ps::<0b01_00_01_00>(w0, w1),
+            _mm512_shuffle_ps::<0b11_10_11_10>(w0, w1),
+        );
+        let v = _mm512_add_ps(
+            _mm512_shuffle_ps::<0b10_00_10_00>(u, u),
+            _mm512_shuffle_ps::<0b11_01_11_01>(u, u),
+        );
         let mut lanes = [0f32; LANES];
-        for (o, a) in out.iter_mut().zip(&acc) {
-            _mm512_storeu_ps(lanes.as_mut_ptr(), *a);
-            *o = super::reduce(&lanes);
+        _mm512_storeu_ps(lanes.as_mut_ptr(), v);
+        for q in 0..F {
+            out[q] = lanes[4 * q];
+            out[F + q] = lanes[4 * q + 1];
         }
-    }
-
-    #[target_feature(enable = "avx2")]
-    pub unsafe fn accumulate_avx2(
-        row: &[f32],
-        scale: f64,
-        old: &[f64],
-        sum: &mut [f64],
-        lanes: &mut [f64; super::ACC_LANES],
-    ) {
-        super::accumulate_body(row, scale, old, sum, lanes, 0)
     }
 
     #[target_feature(enable = "avx2,fma")]
@@ -510,17 +509,17 @@ mod tests {
             let x: Vec<f32> = (0..2 * d).map(|_| r.normal() as f32).collect();
             let c: Vec<f32> = (0..FEW * d).map(|_| r.normal() as f32).collect();
             let (x0, x1) = x.split_at(d);
-            let mut want = [0f64; 2 * FEW];
+            let mut want = [0f32; 2 * FEW];
             dots_2x4(Isa::Scalar, x0, x1, &c, &mut want);
             for (ri, row) in [x0, x1].iter().enumerate() {
                 for t in 0..FEW {
                     let naive: f64 = (0..d).map(|p| row[p] as f64 * c[t * d + p] as f64).sum();
-                    let got = want[ri * FEW + t];
+                    let got = want[ri * FEW + t] as f64;
                     assert!((got - naive).abs() <= 1e-5 * (1.0 + naive.abs()), "d={d}");
                 }
             }
             for isa in crate::simd::available() {
-                let mut o = [0f64; 2 * FEW];
+                let mut o = [0f32; 2 * FEW];
                 dots_2x4(isa, x0, x1, &c, &mut o);
                 assert_eq!(o, want, "{isa:?} d={d}");
             }
