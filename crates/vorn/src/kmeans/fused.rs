@@ -138,14 +138,11 @@ pub(crate) fn assign_update(
                     if k > GROUP_K_MAX {
                         for (o, &j) in l.iter().enumerate() {
                             let (i, j) = (r0 + o, j as usize);
-                            let sc = [inv_norm(metric, norms, i)];
                             part.counts[j] += 1;
-                            simd::vector::accumulate_group(
+                            simd::vector::accumulate(
                                 isa,
-                                x.as_slice(),
-                                d,
-                                &[i as u32],
-                                cosine.then_some(&sc[..]),
+                                x.row(i),
+                                inv_norm(metric, norms, i),
                                 &c64[j * d..(j + 1) * d],
                                 &mut part.sums[j * d..(j + 1) * d],
                                 &mut part.lanes[j],
