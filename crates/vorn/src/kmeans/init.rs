@@ -57,6 +57,25 @@ pub(crate) fn score_to_dist(metric: Metric, norm2: f32, score: f32) -> f32 {
     }
 }
 
+/// [`score_to_dist`] over one row's scores, the metric and the row's root hoisted out of the
+/// loop (the same operations per element, so the same bits).
+#[inline]
+fn to_dists(metric: Metric, norm2: f32, scores: &[f32], out: &mut [f32]) {
+    match metric {
+        Metric::L2 => {
+            for (o, &s) in out.iter_mut().zip(scores) {
+                *o = (norm2 + s).max(0.0);
+            }
+        }
+        Metric::Cosine => {
+            let root = norm2.sqrt();
+            for (o, &s) in out.iter_mut().zip(scores) {
+                *o = (2.0 - (1.0 - s) / root).max(0.0);
+            }
+        }
+    }
+}
+
 /// Initial centroids (row-major `k × d`) for run `run`.
 pub(crate) fn initialize(
     x: MatrixView<'_>,
@@ -158,11 +177,9 @@ impl<'a> Scorer<'a> {
                         let cols = (np * LANES).min(t - q * LANES);
                         for i in 0..MR.min(rows - tt * MR) {
                             let row = tt * MR + i;
-                            let nx = self.norms[r0 + row];
-                            for cix in 0..cols {
-                                o[row * t + q * LANES + cix] =
-                                    score_to_dist(self.metric, nx, buf[i * MAX_NP * LANES + cix]);
-                            }
+                            let dst = &mut o[row * t + q * LANES..][..cols];
+                            let src = &buf[i * MAX_NP * LANES..][..cols];
+                            to_dists(self.metric, self.norms[r0 + row], src, dst);
                         }
                         q += np;
                     }
