@@ -187,6 +187,7 @@ impl<'a> Scorer<'a> {
             });
         out
     }
+
     /// [`Scorer::d2`] for at most [`FEW_MAX`] candidates: dot products with the lanes along
     /// the dimension ([`simd::vector::dots_2x4`], two rows × four candidates per call), so no
     /// lane is padding; the 16-wide centroid panels would be ≥ half empty. The distances are
@@ -216,18 +217,14 @@ impl<'a> Scorer<'a> {
                 let rows = o.len() / t;
                 let mut dots = [0f32; 2 * FEW];
                 for a in (0..rows).step_by(2) {
-                    let i0 = r0 + a;
-                    let i1 = if a + 1 < rows { i0 + 1 } else { i0 };
+                    // Rows a and a + 1 of the task (an odd last row is paired with itself).
+                    let pair = (a + 1).min(rows - 1) - a + 1;
+                    let (i0, i1) = (r0 + a, r0 + a + pair - 1);
                     let (x0, x1) = (&all[i0 * d..(i0 + 1) * d], &all[i1 * d..(i1 + 1) * d]);
                     for g in 0..groups {
                         let c = &padded[g * FEW * d..(g + 1) * FEW * d];
                         simd::vector::dots_2x4(isa, x0, x1, c, &mut dots);
-                        for (ri, i) in
-                            [i0, i1]
-                                .into_iter()
-                                .enumerate()
-                                .take(if i1 > i0 { 2 } else { 1 })
-                        {
+                        for (ri, i) in (i0..=i1).enumerate() {
                             for u in 0..FEW.min(t - g * FEW) {
                                 let j = g * FEW + u;
                                 let score = (cn[j] - 2.0 * dots[ri * FEW + u] as f64) as f32;
@@ -347,6 +344,43 @@ mod tests {
         let mut r = Rng::new(1);
         for _ in 0..20 {
             assert_eq!(draw(&mut r, &w, &sums), 2);
+        }
+    }
+
+    #[test]
+    fn few_candidate_distances_match_naive_f64() {
+        // d ≥ FEW_MIN_D and t ≤ FEW_MAX take `d2_few`; odd n leaves a row paired with itself.
+        let (n, d) = (37, 130);
+        let mut r = Rng::new(5);
+        let data: Vec<f32> = (0..n * d).map(|_| r.normal() as f32 + 0.5).collect();
+        let x = MatrixView::new(&data, n, d).unwrap();
+        for metric in [Metric::L2, Metric::Cosine] {
+            let norms = crate::data::validate(x, metric).unwrap();
+            let scorer = Scorer::new(x, &norms, metric);
+            for t in 1..=FEW_MAX {
+                let mut cands = vec![0f32; t * d];
+                for (u, c) in cands.chunks_mut(d).enumerate() {
+                    row_as_centroid(x, &norms, metric, (7 * u + 3) % n, c);
+                }
+                let got = scorer.d2(&cands, t);
+                for i in 0..n {
+                    let s = match metric {
+                        Metric::L2 => 1.0,
+                        Metric::Cosine => 1.0 / (norms[i] as f64).sqrt(),
+                    };
+                    for (u, c) in cands.chunks(d).enumerate() {
+                        let want: f64 = (0..d)
+                            .map(|p| (x.row(i)[p] as f64 * s - c[p] as f64).powi(2))
+                            .sum();
+                        let g = got[i * t + u] as f64;
+                        let tol = 1e-4 * (1.0 + norms[i] as f64 * s * s);
+                        assert!(
+                            (g - want).abs() <= tol,
+                            "{metric:?} t={t} row {i}: {g} vs {want}"
+                        );
+                    }
+                }
+            }
         }
     }
 

@@ -45,8 +45,8 @@ fn fold(ch: &[f64; CHAINS], lanes: &mut [f64; ACC_LANES]) {
 /// The update step's inner loop for one row x: `sum += scale·x` and the objective terms
 /// `(scale·x_p − old_p)²` added into `lanes` (element p through chain p mod 32, see
 /// [`CHAINS`]), all in f64 with no fused operations, so every ISA gives the same bits (the
-/// caller sums `lanes` in order). `old` is the old centroid
-/// widened to f64 once per pass (exact), which saves a conversion per element.
+/// caller sums `lanes` in order). `old` is the old centroid widened to f64 once per pass
+/// (exact), which saves a conversion per element.
 #[inline]
 pub fn accumulate(
     isa: Isa,
@@ -142,10 +142,9 @@ fn accumulate_group_body(
     old: &[f64],
     sum: &mut [f64],
     lanes: &mut [f64; CHAINS],
-    p0: usize,
 ) {
-    for c0 in (p0..d).step_by(GROUP_CHUNK) {
-        let c1 = (c0 - c0 % GROUP_CHUNK + GROUP_CHUNK).min(d);
+    for c0 in (0..d).step_by(GROUP_CHUNK) {
+        let c1 = (c0 + GROUP_CHUNK).min(d);
         for (m, &i) in rows.iter().enumerate() {
             let scale = scales.map_or(1.0, |s| s[m]);
             let r = &x[i as usize * d..];
@@ -161,12 +160,11 @@ fn accumulate_group_body(
 
 /// [`accumulate`] for several rows of one cluster at once (rows `rows` of the row-major
 /// matrix `x` with `d` columns, ascending, with their scales; `None` = all 1, which skips
-/// the products since x·1 = x exactly): for each chunk of 32
-/// elements, the rows in order, so `sum` and `old` are read once per chunk instead of once
-/// per row. Per element, `sum[p]` receives the rows in order (the same bits as one
-/// [`accumulate`] per row); chain p mod 32 receives (chunk, row) in lexicographic order and
-/// is folded into `lanes` once per call.
-/// Every ISA gives the same bits.
+/// the products since x·1 = x exactly): for each chunk of 32 elements, the rows in order,
+/// so `sum` and `old` are read once per chunk instead of once per row. Per element,
+/// `sum[p]` receives the rows in order (the same bits as one [`accumulate`] per row); chain
+/// p mod 32 receives (chunk, row) in lexicographic order and is folded into `lanes` once per
+/// call. Every ISA gives the same bits.
 #[inline]
 #[allow(clippy::too_many_arguments)]
 pub fn accumulate_group(
@@ -193,7 +191,7 @@ pub fn accumulate_group(
         },
         _ => {
             let mut ch = [0f64; CHAINS];
-            accumulate_group_body(x, d, rows, scales, old, sum, &mut ch, 0);
+            accumulate_group_body(x, d, rows, scales, old, sum, &mut ch);
             fold(&ch, lanes);
         }
     }
