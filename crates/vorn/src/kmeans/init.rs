@@ -12,7 +12,7 @@ use super::reduce::{chunk_sums, CHUNK};
 use super::{Init, KMeansParams, Monitor};
 use crate::data::MatrixView;
 use crate::error::{Error, Result};
-use crate::linalg::PackedCentroids;
+use crate::linalg::{norm_term_of, PackedCentroids};
 use crate::metric::Metric;
 use crate::rng::Rng;
 use crate::simd::{self, vector::FEW, Tile, LANES, MAX_NP, MR};
@@ -198,14 +198,9 @@ impl<'a> Scorer<'a> {
         let groups = t.div_ceil(FEW);
         let mut padded = vec![0f32; groups * FEW * d];
         padded[..t * d].copy_from_slice(&cands[..t * d]);
-        let cn: Vec<f64> = (0..t)
-            .map(|j| match self.metric {
-                Metric::L2 => cands[j * d..(j + 1) * d]
-                    .iter()
-                    .map(|&v| v as f64 * v as f64)
-                    .sum::<f64>() as f32 as f64,
-                Metric::Cosine => 1.0,
-            })
+        let cn: Vec<f64> = cands[..t * d]
+            .chunks(d)
+            .map(|c| norm_term_of(self.metric, c) as f64)
             .collect();
         let isa = simd::active();
         let all = self.x.as_slice();

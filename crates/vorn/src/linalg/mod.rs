@@ -14,6 +14,7 @@ mod assign;
 mod packed;
 
 pub use assign::{assign, assign_rows, assign_with, distances, top2, AssignOutput, BlockScratch};
+pub(crate) use packed::norm_term_of;
 pub use packed::PackedCentroids;
 
 /// Rows per parallel block.

@@ -3,6 +3,15 @@
 use crate::metric::Metric;
 use crate::simd::LANES;
 
+/// The kernel's norm term of one centroid: ‖c‖² (summed in f64) for L2, the constant 1 for
+/// cosine (see [`PackedCentroids::new`]).
+pub(crate) fn norm_term_of(metric: Metric, c: &[f32]) -> f32 {
+    match metric {
+        Metric::L2 => c.iter().map(|&v| v as f64 * v as f64).sum::<f64>() as f32,
+        Metric::Cosine => 1.0,
+    }
+}
+
 /// Centroids in panel layout with their squared norms.
 #[derive(Debug, Clone)]
 pub struct PackedCentroids {
@@ -28,10 +37,7 @@ impl PackedCentroids {
             for p in 0..d {
                 panels[base + p * LANES + l] = c[p];
             }
-            cn[j] = match metric {
-                Metric::L2 => c.iter().map(|&v| v as f64 * v as f64).sum::<f64>() as f32,
-                Metric::Cosine => 1.0,
-            };
+            cn[j] = norm_term_of(metric, c);
         }
         PackedCentroids {
             k,

@@ -58,19 +58,22 @@ pub fn accumulate(
 ) {
     assert!(old.len() == row.len() && sum.len() == row.len());
     // x·1 = x exactly, so skipping the unit scale changes no bit.
-    let sc = [scale];
-    let scales = (scale != 1.0).then_some(&sc[..]);
+    let scaled = scale != 1.0;
     match isa {
         #[cfg(target_arch = "x86_64")]
         // SAFETY: Avx512 is only produced when the CPU has it; lengths checked above.
         Isa::Avx512 => unsafe {
-            if scales.is_some() {
+            if scaled {
                 x86::accumulate_row_avx512::<true>(row, scale, old, sum, lanes)
             } else {
                 x86::accumulate_row_avx512::<false>(row, scale, old, sum, lanes)
             }
         },
-        _ => accumulate_group(isa, row, row.len(), &[0], scales, old, sum, lanes),
+        _ => {
+            let sc = [scale];
+            let scales = scaled.then_some(&sc[..]);
+            accumulate_group(isa, row, row.len(), &[0], scales, old, sum, lanes)
+        }
     }
 }
 
@@ -116,9 +119,9 @@ fn dots_2x4_body(x0: &[f32], x1: &[f32], c: &[f32], out: &mut [f32; 2 * FEW]) {
 /// Dot products of two rows `x0`, `x1` (length d) with [`FEW`] candidates `c` (row-major
 /// `FEW × d`): `out[r·FEW + t] = x_r · c_t`. Element p goes to lane p mod 16 through one fma,
 /// the 16 lanes are then summed by a fixed tree (l + 8, l + 4, l + 2, l + 1), so every ISA
-/// gives the same bits. With few candidates this
-/// keeps every vector lane busy, where the centroid-panel kernel would leave most of its
-/// 16 lanes padding (k-means++ with T = 2 + ln k candidates).
+/// gives the same bits. With few candidates this keeps every vector lane busy, where the
+/// centroid-panel kernel would leave most of its 16 lanes padding (k-means++ with
+/// T = 2 + ln k candidates).
 #[inline]
 pub fn dots_2x4(isa: Isa, x0: &[f32], x1: &[f32], c: &[f32], out: &mut [f32; 2 * FEW]) {
     assert!(x1.len() == x0.len() && c.len() == FEW * x0.len());
@@ -231,6 +234,20 @@ mod x86 {
         super::reduce(&out)
     }
 
+    /// Mask of the elements e..e+8 that lie below d (0 past d).
+    #[inline(always)]
+    fn mask8(d: usize, e: usize) -> u8 {
+        ((1u32 << d.saturating_sub(e).min(8)) - 1) as u8
+    }
+
+    /// The fold of [`super::fold`] on the four chain registers, added into `lanes`.
+    #[inline(always)]
+    unsafe fn fold512(acc: &[__m512d; 4], lanes: &mut [f64; super::ACC_LANES]) {
+        let f = _mm512_add_pd(_mm512_add_pd(acc[0], acc[1]), _mm512_add_pd(acc[2], acc[3]));
+        let lp = lanes.as_mut_ptr();
+        _mm512_storeu_pd(lp, _mm512_add_pd(_mm512_loadu_pd(lp), f));
+    }
+
     /// AVX-512 [`super::accumulate`]: [`accumulate_group_avx512`] for one row, without
     /// holding the sums in registers (each is touched once); the same operations per element
     /// and chain, and the same fold.
@@ -250,7 +267,7 @@ mod x86 {
         while p < d {
             for (q, a) in acc.iter_mut().enumerate() {
                 let e = p + 8 * q;
-                let m = ((1u32 << d.saturating_sub(e).min(8)) - 1) as u8;
+                let m = mask8(d, e);
                 let xv = _mm512_castps512_ps256(_mm512_maskz_loadu_ps(m as __mmask16, xp.add(e)));
                 let mut v = _mm512_cvtps_pd(xv);
                 if SCALED {
@@ -263,9 +280,7 @@ mod x86 {
             }
             p += 32;
         }
-        let f = _mm512_add_pd(_mm512_add_pd(acc[0], acc[1]), _mm512_add_pd(acc[2], acc[3]));
-        let lp = lanes.as_mut_ptr();
-        _mm512_storeu_pd(lp, _mm512_add_pd(_mm512_loadu_pd(lp), f));
+        fold512(&acc, lanes);
     }
 
     /// AVX-512 [`super::accumulate_group`]: per chunk of 32 elements, the four 8-lane sum
@@ -291,8 +306,7 @@ mod x86 {
             // in registers.
             let mut m = [0u8; 4];
             for (q, mq) in m.iter_mut().enumerate() {
-                let left = (d - p).saturating_sub(8 * q).min(8);
-                *mq = ((1u32 << left) - 1) as u8;
+                *mq = mask8(d, p + 8 * q);
             }
             let mut s = [_mm512_setzero_pd(); 4];
             let mut o = [_mm512_setzero_pd(); 4];
@@ -323,9 +337,7 @@ mod x86 {
             }
             p += 32;
         }
-        let f = _mm512_add_pd(_mm512_add_pd(acc[0], acc[1]), _mm512_add_pd(acc[2], acc[3]));
-        let lp = lanes.as_mut_ptr();
-        _mm512_storeu_pd(lp, _mm512_add_pd(_mm512_loadu_pd(lp), f));
+        fold512(&acc, lanes);
     }
 
     /// AVX-512 [`super::dots_2x4`]: eight accumulators (2 rows × 4 candidates), six loads
