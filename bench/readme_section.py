@@ -64,6 +64,11 @@ def section(results: dict, kernel: dict | None, results_rel: str) -> str:
                         f"{h['speedup_cells_vorn_auto_admitted']} cells where vorn `auto` is itself within 0.5%."
                         if h["median_speedup_when_vorn_auto_admitted"] is not None else "."))
     L.append(f"- Quality-speed winners by library: {report._fmt_counts(h['winners_by_library'])}.")
+    short = [ln for ln in report.shortfall_lines(results) if ln.startswith("- ")]
+    if short:
+        L.append(f"- Where `auto` falls short (outside the band, slower than a peer, or under 3× the fastest "
+                 f"peer): {len(short)} cell(s), each with its measured reason, in the report's section "
+                 f"*Where vorn `auto` falls short* (`bench/results/{name}.md`).")
     L.append("")
     L.append("| dataset | metric | K | vorn auto | fastest peer within 0.5% | speedup | vorn auto quality gap |")
     L.append("|---|---|---:|---:|---|---:|---:|")
