@@ -370,3 +370,50 @@ fn auto_trains_progressively_on_large_inputs_deterministically() {
     );
     assert!(vorn::eval::v_measure(&b.labels, m.labels()).v_measure > 0.9);
 }
+
+#[test]
+fn auto_warm_starts_small_k_on_large_data_deterministically() {
+    // 65 536 × 512 (128 MiB), k = 8: `auto` trains on all rows, first on a 16 384-row subset.
+    let b = synth::blobs(65_536, 512, 8, 21);
+    let x = view(&b.data, b.n, b.d);
+    let p = KMeansParams::new(8).max_iter(30);
+    let fit_on = |threads: usize| fit(x, &p.clone().n_threads(Some(threads))).unwrap();
+    let m = fit_on(1);
+    assert_eq!(m.n_train(), 65_536);
+    let it: Vec<usize> = m.iteration_stats().iter().map(|s| s.iter).collect();
+    assert_eq!(it, (1..=m.n_iter()).collect::<Vec<_>>());
+    let scans: Vec<usize> = m.iteration_stats().iter().map(|s| s.rows_scanned).collect();
+    assert_eq!(scans[0], 16_384);
+    assert_eq!(*scans.last().unwrap(), 65_536);
+    for t in [2, 3] {
+        let o = fit_on(t);
+        assert_eq!(o.centroids(), m.centroids(), "threads={t}");
+        assert_eq!(o.labels(), m.labels());
+        assert_eq!(o.inertia().to_bits(), m.inertia().to_bits());
+    }
+    // Same quality as Lloyd on all rows from the same seeding, and the true blobs are found.
+    let lloyd = fit(x, &p.clone().algorithm(Algorithm::Lloyd)).unwrap();
+    assert!(
+        m.inertia() <= lloyd.inertia() * 1.001,
+        "{} vs {}",
+        m.inertia(),
+        lloyd.inertia()
+    );
+    assert!(vorn::eval::v_measure(&b.labels, m.labels()).v_measure > 0.9);
+    // The labels are the nearest final centroid of every row (the last stage saw all rows).
+    let c = m.centroids();
+    for i in (0..b.n).step_by(97) {
+        let row = x.row(i);
+        let d2 = |j: usize| -> f64 {
+            row.iter()
+                .zip(&c[j * 512..(j + 1) * 512])
+                .map(|(a, q)| ((*a - *q) as f64).powi(2))
+                .sum()
+        };
+        let best = (0..8).map(d2).fold(f64::INFINITY, f64::min);
+        assert!(
+            d2(m.labels()[i] as usize) <= best * (1.0 + 1e-5) + 1e-6,
+            "row {i}"
+        );
+    }
+}
