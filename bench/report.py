@@ -180,6 +180,11 @@ def render_markdown(results: dict, name: str, plots: dict) -> str:
     L.append(f"- Protocol: {p.get('reps')} repetition(s), median; fresh process per row; timed = "
              f"{p.get('timed')}; warm-up: {p.get('warmup')}; {p.get('order')}; per-row timeout "
              f"{p.get('timeout_s')} s; iteration cap {p.get('max_iter') or 'library defaults'}; seed {p.get('seed')}.")
+    for i, rr in enumerate(results.get("reruns", [])):
+        cells = ", ".join(f"{d} {m} K={k}" for d, m, k in rr["cells"])
+        what = "whole cells" if rr["rows"] == "all" else "rows " + ", ".join(f"`{r}`" for r in rr["rows"])
+        L.append(f"- Re-run {i} (`bench/merge.py`): {what} of {cells} replaced by a re-run with the same "
+                 f"protocol on {rr.get('created')}, vorn source `{rr.get('git')}`. Why: {rr.get('why')}")
     ls = load_summary(results)
     if ls:
         L.append(f"- Machine load during timed sections (CPU time of other processes on the pinned cores / "
