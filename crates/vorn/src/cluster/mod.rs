@@ -7,7 +7,7 @@
 //!
 //! `auto` is a static function of (n, d, k, metric) — see [`select`] — so the same call always
 //! runs the same backend. It also trains on at most 512 rows per centre (see
-//! [`crate::KMeansParams::train_rows`]), and at k ≤ 32 on data of 128 MiB or more it first
+//! [`crate::KMeansParams::train_rows`]), and at k ≤ 64 on data of 128 MiB or more it first
 //! trains on a cache-sized uniform subset, then finishes on all rows (`kmeans::fit::warm_rows`).
 
 use crate::error::{Error, Result};

@@ -109,25 +109,29 @@ fn progressive(
 }
 
 /// Largest k for the warm-start stage of [`warm_rows`].
-const WARM_K_MAX: usize = 32;
+const WARM_K_MAX: usize = 64;
 /// Size of the warm-start subset of [`warm_rows`] (a copy: within the 64 MiB working budget).
 const WARM_BYTES: usize = 32 << 20;
 
 /// Rows of the warm-start subset when `auto` trains on all n rows at small k, or `None`.
 ///
-/// At k ≤ 32 a pass does k/2 FLOP per byte of data read, so once the data is far larger than
-/// the caches every pass over all n rows costs a full read of the data from memory (e.g.
-/// Fashion-MNIST, 70k × 784, 219 MB: ~16 ms at ~14 GB/s, whatever k). `auto` then trains
-/// progressively ([`progressive`]) with a first stage on a uniform subset of
-/// s = min(n/4, 32 MiB / (4d)) rows, which stays in cache, and finishes on all rows. Only
-/// when the data is at least 4 × 32 MiB and the subset keeps ≥ 256 rows per centre; never
-/// for named algorithms or when the caller set a sample size.
+/// At k ≤ 28 a pass does k/2 FLOP per byte of data read, below what ~14 GB/s of memory
+/// bandwidth can feed to a ~200 GFLOP/s kernel, so once the data is far larger than the
+/// caches every pass over all n rows costs a full read of the data from memory (e.g.
+/// Fashion-MNIST, 70k × 784, 219 MB: ~16 ms at ~14 GB/s, whatever k); up to k = 64 the passes
+/// over all rows are still the whole cost of the fit. `auto` then trains progressively
+/// ([`progressive`]) with a first stage on a uniform subset of s = min(n/4, 32 MiB / (4d))
+/// rows, which stays in cache, and finishes on all rows. Only when k ≤ 64, the data is at
+/// least 4 × 32 MiB and the subset keeps ≥ 256 rows per centre; never for named algorithms or
+/// when the caller set a sample size.
 ///
-/// Measured with `examples/fit_file` (25 iterations, seeds 0, 1, 2, 2 threads, one stage on
-/// all rows → warm start, alternating runs): Fashion-MNIST k = 5: 1.01/0.95/0.43 s →
+/// Measured with `examples/fit_file` (25 iterations, 2 threads, one stage on all rows → warm
+/// start, alternating runs): Fashion-MNIST k = 5 (seeds 0–2): 1.01/0.95/0.43 s →
 /// 0.64/0.61/0.27 s; k = 10: 0.58/0.52/0.50 → 0.45/0.33/0.35 s; k = 20: 1.28/1.56/1.17 →
-/// 1.07/1.05/1.01 s; anisotropic 100k × 768, k = 32: 0.85/0.80/0.78 → 0.50/0.51/0.53 s.
-/// Objective −0.03% to +0.07% across the twelve fits.
+/// 1.07/1.05/1.01 s; anisotropic 100k × 768, k = 32: 0.85/0.80/0.78 → 0.50/0.51/0.53 s,
+/// objective −0.03% to +0.07% across these twelve fits. Fashion-MNIST k = 40 (seeds 0–5):
+/// 1.15/0.79/1.26/1.02/1.27/1.18 s → 0.74/0.71/0.79/0.78/0.62/0.83 s, objective
+/// +0.16/−0.07/−0.03/−0.00/+0.03/+0.18% (mean +0.05%, inside the seed-to-seed spread).
 fn warm_rows(n: usize, d: usize, k: usize, p: &KMeansParams) -> Option<usize> {
     let bytes = n.saturating_mul(d).saturating_mul(4);
     if p.algorithm != Algorithm::Auto
@@ -288,12 +292,15 @@ mod tests {
         let auto = |k| KMeansParams::new(k);
         // Fashion-MNIST (70k × 784, 219 MB): 32 MiB / 3136 B = 10 699 rows.
         assert_eq!(warm_rows(70_000, 784, 5, &auto(5)), Some(10_699));
-        assert_eq!(warm_rows(70_000, 784, 32, &auto(32)), Some(10_699));
+        assert_eq!(warm_rows(70_000, 784, 41, &auto(41)), Some(10_699));
         // n/4 binds when the data is just over 4 × 32 MiB.
         assert_eq!(warm_rows(65_536, 512, 8, &auto(8)), Some(16_384));
-        // Not for k > 32, data under 128 MiB, too few rows per centre, named algorithms,
-        // a caller's sample, a tiny iteration budget, or when `auto` already samples.
-        assert_eq!(warm_rows(70_000, 784, 33, &auto(33)), None);
+        assert_eq!(warm_rows(200_000, 256, 64, &auto(64)), Some(32_768));
+        // Not for k > 64, data under 128 MiB, too few rows per centre (10 699 < 256 · 42),
+        // named algorithms, a caller's sample, a tiny iteration budget, or when `auto`
+        // already samples.
+        assert_eq!(warm_rows(200_000, 256, 65, &auto(65)), None);
+        assert_eq!(warm_rows(70_000, 784, 42, &auto(42)), None);
         assert_eq!(warm_rows(18_846, 384, 10, &auto(10)), None);
         assert_eq!(warm_rows(10_000, 32_768, 8, &auto(8)), None);
         let named = auto(5).algorithm(Algorithm::Lloyd);
