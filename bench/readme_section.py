@@ -39,6 +39,13 @@ def section(results: dict, kernel: dict | None, results_rel: str) -> str:
         f"of all rows, iteration cap {p.get('max_iter') or 'library defaults'}, on {results.get('created', '')[:10]}. "
         f"Peers: FAISS {v.get('faiss-cpu')}, Clostera {v.get('clostera')}, scikit-learn {v.get('scikit-learn')}. "
         f"Quality is recomputed by the harness from each row's returned centroids (exact, float64).")
+    reruns = results.get("reruns") or []
+    if reruns:
+        cells = sorted({tuple(c) for r in reruns for c in r.get("cells", [])})
+        dates = sorted({(r.get("created") or "")[:10] for r in reruns})
+        L[-1] += (f" {len(cells)} cell(s) were re-run whole or in part with the same protocol on "
+                  f"{', '.join(dates)} (`bench/merge.py`; which, why and on which vorn source: the "
+                  f"report's *Machine and versions*).")
     if ls and ls.get("median_other_share", 0) > 0.1:
         L.append("")
         L.append(f"> These timings were taken on a busy machine (other processes used a median "

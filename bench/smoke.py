@@ -7,7 +7,9 @@ separated centres, one repetition -- through exactly the code path of the real s
 runner subprocess per row, quality recomputed in the parent by quality.py, raw JSON and the
 markdown report written), into a temporary directory. It checks that the outputs exist and that
 the quality numbers are sane (finite, near the MSE of the true class means, V-measure high,
-returned labels equal the exact nearest centroid). It never asserts timings.
+returned labels equal the exact nearest centroid), then merges a doctored copy of the run
+with merge.py (whole cell, one row, and the refusals of a mismatched re-run). It never asserts
+timings.
 
 Last line: "bench smoke: N passed, M failed"; exit code 1 if anything failed.
 """
@@ -26,7 +28,9 @@ sys.path.insert(0, str(BENCH))
 import numpy as np  # noqa: E402
 
 import datasets as ds  # noqa: E402
+import merge as merger  # noqa: E402
 import quality  # noqa: E402
+import report  # noqa: E402
 import run as harness  # noqa: E402
 from rows import ROWS_BY_NAME  # noqa: E402
 
@@ -44,6 +48,54 @@ def check_quality_module():
     y = rng.integers(0, 3, 500)
     assert abs(quality.v_measure(y, y)[2] - 1.0) < 1e-12
     assert abs(quality.v_measure(y, np.zeros(500))[2]) < 1e-12
+
+
+def check_merge(results: dict, out_dir: Path):
+    """merge.py on the smoke run: whole cells, named rows, and the refusals."""
+    import copy
+
+    cell = results["cells"][0]
+    rerun = copy.deepcopy(results)
+    rerun["name"] = "smoke-rerun"
+    for r in rerun["cells"][0]["rows"]:
+        r["median_time_s"] = 123.0
+    target = copy.deepcopy(results)
+    done = merger.merge(target, rerun, None, "whole cell")
+    key = (cell["dataset"], cell["metric"], cell["k"])
+    assert done == [key], done
+    tc = target["cells"][0]
+    assert tc["rerun"] == 0 and all(r["median_time_s"] == 123.0 for r in tc["rows"])
+    assert target["reruns"][0]["why"] == "whole cell" and target["reruns"][0]["rows"] == "all"
+    # Rows mode: only the named row changes, and it is marked.
+    first = cell["rows"][0]["row"]
+    target = copy.deepcopy(results)
+    merger.merge(target, rerun, [first], "one row")
+    rows = {r["row"]: r for r in target["cells"][0]["rows"]}
+    assert rows[first]["median_time_s"] == 123.0 and rows[first]["rerun"] == 0
+    assert all(r["median_time_s"] != 123.0 and "rerun" not in r for n, r in rows.items() if n != first)
+    # Refusals: another protocol, a cell the target lacks, a row the re-run lacks.
+    for mutate in (lambda r: r["protocol"].__setitem__("reps", 99),
+                   lambda r: r["cells"][0].__setitem__("k", 10_000)):
+        bad = copy.deepcopy(rerun)
+        mutate(bad)
+        try:
+            merger.merge(copy.deepcopy(results), bad, None, "bad")
+        except SystemExit:
+            pass
+        else:
+            raise AssertionError("merge accepted a mismatched re-run")
+    try:
+        merger.merge(copy.deepcopy(results), rerun, ["no-such-row"], "bad")
+    except SystemExit:
+        pass
+    else:
+        raise AssertionError("merge accepted a row the re-run lacks")
+    # The report lists the re-run.
+    target = copy.deepcopy(results)
+    merger.merge(target, rerun, None, "whole cell")
+    report.write_all(target, out_dir, "smoke-merged", log=lambda *a: None)
+    md = (out_dir / "smoke-merged.md").read_text()
+    assert "Re-run 0" in md and "whole cell" in md, "report does not list the re-run"
 
 
 def main() -> int:
@@ -110,6 +162,14 @@ def main() -> int:
                 passed += 1
                 print(f"ok   {name}: mse {r['quality']['mse']:.4f} (class means {ref:.4f}), "
                       f"V {r['quality']['v_measure']:.4f}")
+        try:
+            check_merge(results, tmp / "results")
+            passed += 1
+            print("ok   merge.py replaces cells and rows, records why, refuses mismatches")
+        except Exception:  # noqa: BLE001
+            traceback.print_exc()
+            failed += 1
+            print("FAIL merge.py")
     print(f"bench smoke: {passed} passed, {failed} failed")
     return 0 if failed == 0 else 1
 
