@@ -56,7 +56,8 @@ class KMeans(ParamsMixin):
     algorithm : {"auto", "lloyd", "hamerly"}, default "auto"
         Backend. ``"lloyd"``: every row against every centroid through the tiled kernel;
         ``"hamerly"``: bound pruning with the same labels. ``"auto"`` picks statically from
-        (n, d, k, metric): ``"hamerly"`` for l2 with k >= 64 and d >= 128, else ``"lloyd"``;
+        (n, d, k, metric): ``"hamerly"`` for l2 with k >= 64, d >= 128 and
+        n·k·d >= 2**31, else ``"lloyd"``;
         when neither ``sample_size`` nor ``max_points_per_centroid`` is set and
         n > 2·max(512·k, 131072), ``"auto"`` also trains on a uniform sample of
         max(512·k, 131072) rows, progressively: first on every second sampled row (up to

@@ -50,22 +50,26 @@ impl Algorithm {
 }
 
 /// The `auto` backend rule: `hamerly` for L2 with k ≥ 64 centres in d ≥ 128 dimensions
-/// (and n·k·d ≥ 2²⁵), `lloyd` otherwise.
+/// and n·k·d ≥ 2³¹ (a pass of at least ~4 GFLOP), `lloyd` otherwise.
 ///
 /// Both give the same labels; the choice is only about time. Hamerly's bounds skip the
 /// distance computations of rows whose label provably cannot change, but each iteration pays
 /// for bound bookkeeping and its full passes need the two best scores, so it only wins when
-/// the bounds prune most rows. Derived from the committed medium benchmark run
-/// (`bench/results/medium.md`, 2 threads, 25-iteration cap, fit + labels, medians of 3,
-/// lloyd → hamerly): blobs 200k × 128, k = 256: 1.30 → 1.04 s; anisotropic 100k × 768,
-/// k = 64: 1.19 → 1.10 s; but uniform 1M × 64, k = 256: 7.4 → 8.4 s; GloVe 400k × 50
-/// cosine, k = 256: 3.8 → 4.7 s; 20newsgroups 19k × 384, k = 20: 0.20 → 0.29 s and cosine
-/// k = 80: 0.46 → 0.50 s; Fashion-MNIST 70k × 784, k = 10: 0.75 → 0.86 s. Few centres leave
-/// little to prune; low dimension makes a distance as cheap as a bound test; spherical data
-/// (unit rows, cosine) has centres too close for the triangle inequality to separate.
+/// the bounds prune most rows of long passes. Derived from the committed benchmark runs
+/// (2 threads, 25-iteration cap, fit + labels, medians of 3, lloyd → hamerly). Medium run
+/// (`bench/results/medium.md`): blobs 200k × 128, k = 256: 1.30 → 1.04 s; anisotropic
+/// 100k × 768, k = 64: 1.19 → 1.10 s; but uniform 1M × 64, k = 256: 7.4 → 8.4 s; GloVe
+/// 400k × 50 cosine, k = 256: 3.8 → 4.7 s; 20newsgroups 19k × 384, k = 20: 0.20 → 0.29 s and
+/// cosine k = 80: 0.46 → 0.50 s; Fashion-MNIST 70k × 784, k = 10: 0.75 → 0.86 s. Full run
+/// (`bench/results/full.md`, AMD EPYC): blobs k = 512: 1.96 → 1.73 s, k = 1024: 5.22 → 4.94 s;
+/// aniso k = 64–128: equal within noise (0.63 → 0.64 s, ≈ 2.6 s both); but 20newsgroups l2
+/// k = 80 (n·k·d = 0.58 · 10⁹): 0.354 → 0.387 s, hence the work threshold. Few centres leave
+/// little to prune; low dimension makes a distance as cheap as a bound test; short passes do
+/// not repay the bookkeeping; spherical data (unit rows, cosine) has centres too close for the
+/// triangle inequality to separate.
 pub fn select(n: usize, d: usize, k: usize, metric: Metric) -> Algorithm {
     let work = n.saturating_mul(d).saturating_mul(k);
-    if metric == Metric::L2 && k >= 64 && d >= 128 && work >= 1 << 25 {
+    if metric == Metric::L2 && k >= 64 && d >= 128 && work >= 1 << 31 {
         Algorithm::Hamerly
     } else {
         Algorithm::Lloyd
@@ -106,6 +110,10 @@ mod tests {
         assert_eq!(select(200_000, 128, 256, Metric::Cosine), Algorithm::Lloyd);
         assert_eq!(select(1_000_000, 64, 256, l2), Algorithm::Lloyd);
         assert_eq!(select(1_000_000, 128, 4, l2), Algorithm::Lloyd);
+        // 20newsgroups l2 at k = 80: 0.58 · 10⁹ < 2³¹, a pass too short for the bounds.
+        assert_eq!(select(18_846, 384, 80, l2), Algorithm::Lloyd);
+        assert_eq!(select(65_536, 128, 256, l2), Algorithm::Hamerly);
+        assert_eq!(select(65_535, 128, 256, l2), Algorithm::Lloyd);
         assert_eq!(
             Algorithm::Auto.resolve(18_846, 384, 20, l2),
             Algorithm::Lloyd
