@@ -5,7 +5,8 @@
 
 For when part of a long run has to be measured again: a row disturbed by another process (its
 `other-cpu` in the log), or cells whose vorn row changed after the run. The re-run must use the
-same protocol (threads, cores, repetitions, timeout, iteration cap, seed); whole cells are
+same protocol (threads, cores, repetitions, timeout, iteration cap, seed) on the same CPU
+model with the same number of logical CPUs; whole cells are
 replaced by default, so every row of a replaced cell comes from the same run. The target JSON
 records each merge under ``reruns`` (source file, its creation time, vorn source, cells, rows,
 reason) and marks the replaced cells or rows with the merge's index; the report lists them.
@@ -22,6 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import report  # noqa: E402
 
 SAME = ("threads", "cores", "reps", "timeout_s", "max_iter", "seed")
+# A re-run must come from the same kind of machine (a cloud VM can change CPU between sessions).
+MACHINE = ("cpu_model", "logical_cpus")
 
 
 def merge(target: dict, rerun: dict, rows: list | None, why: str) -> list:
@@ -30,6 +33,11 @@ def merge(target: dict, rerun: dict, rows: list | None, why: str) -> list:
     diff = [k for k in SAME if tp.get(k) != rp.get(k)]
     if diff:
         raise SystemExit(f"protocols differ in {diff}: {[tp.get(k) for k in diff]} vs {[rp.get(k) for k in diff]}")
+    tm, rm = target.get("machine", {}), rerun.get("machine", {})
+    mdiff = [k for k in MACHINE if tm.get(k) != rm.get(k)]
+    if mdiff:
+        raise SystemExit(f"the re-run ran on another machine ({', '.join(f'{k}: {tm.get(k)!r} vs {rm.get(k)!r}' for k in mdiff)}): "
+                         "its cells cannot be compared with the rest of the target; run the whole suite again")
     key = lambda c: (c["dataset"], c["metric"], c["k"])  # noqa: E731
     by_key = {key(c): i for i, c in enumerate(target["cells"])}
     idx = len(target.setdefault("reruns", []))

@@ -8,7 +8,7 @@ runner subprocess per row, quality recomputed in the parent by quality.py, raw J
 markdown report written), into a temporary directory. It checks that the outputs exist and that
 the quality numbers are sane (finite, near the MSE of the true class means, V-measure high,
 returned labels equal the exact nearest centroid), then merges a doctored copy of the run
-with merge.py (whole cell, one row, and the refusals of a mismatched re-run). It never asserts
+with merge.py (whole cell, one row, and the refusals of a re-run with another protocol or CPU). It never asserts
 timings.
 
 Last line: "bench smoke: N passed, M failed"; exit code 1 if anything failed.
@@ -73,8 +73,9 @@ def check_merge(results: dict, out_dir: Path):
     rows = {r["row"]: r for r in target["cells"][0]["rows"]}
     assert rows[first]["median_time_s"] == 123.0 and rows[first]["rerun"] == 0
     assert all(r["median_time_s"] != 123.0 and "rerun" not in r for n, r in rows.items() if n != first)
-    # Refusals: another protocol, a cell the target lacks, a row the re-run lacks.
+    # Refusals: another protocol, another CPU, a cell the target lacks, a row the re-run lacks.
     for mutate in (lambda r: r["protocol"].__setitem__("reps", 99),
+                   lambda r: r["machine"].__setitem__("cpu_model", "another CPU"),
                    lambda r: r["cells"][0].__setitem__("k", 10_000)):
         bad = copy.deepcopy(rerun)
         mutate(bad)
