@@ -8,8 +8,8 @@ runner subprocess per row, quality recomputed in the parent by quality.py, raw J
 markdown report written), into a temporary directory. It checks that the outputs exist and that
 the quality numbers are sane (finite, near the MSE of the true class means, V-measure high,
 returned labels equal the exact nearest centroid), then merges a doctored copy of the run
-with merge.py (whole cell, one row, and the refusals of a re-run with another protocol or CPU). It never asserts
-timings.
+with merge.py (whole cell, one row, and the refusals of a re-run with another protocol or
+CPU). It never asserts timings.
 
 Last line: "bench smoke: N passed, M failed"; exit code 1 if anything failed.
 """
