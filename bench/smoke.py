@@ -15,6 +15,7 @@ Last line: "bench smoke: N passed, M failed"; exit code 1 if anything failed.
 """
 from __future__ import annotations
 
+import copy
 import json
 import os
 import sys
@@ -52,7 +53,13 @@ def check_quality_module():
 
 def check_merge(results: dict, out_dir: Path):
     """merge.py on the smoke run: whole cells, named rows, and the refusals."""
-    import copy
+
+    def refuses(rerun_, rows_):
+        try:
+            merger.merge(copy.deepcopy(results), rerun_, rows_, "bad")
+        except SystemExit:
+            return True
+        return False
 
     cell = results["cells"][0]
     rerun = copy.deepcopy(results)
@@ -79,18 +86,8 @@ def check_merge(results: dict, out_dir: Path):
                    lambda r: r["cells"][0].__setitem__("k", 10_000)):
         bad = copy.deepcopy(rerun)
         mutate(bad)
-        try:
-            merger.merge(copy.deepcopy(results), bad, None, "bad")
-        except SystemExit:
-            pass
-        else:
-            raise AssertionError("merge accepted a mismatched re-run")
-    try:
-        merger.merge(copy.deepcopy(results), rerun, ["no-such-row"], "bad")
-    except SystemExit:
-        pass
-    else:
-        raise AssertionError("merge accepted a row the re-run lacks")
+        assert refuses(bad, None), "merge accepted a mismatched re-run"
+    assert refuses(rerun, ["no-such-row"]), "merge accepted a row the re-run lacks"
     # The report lists the re-run.
     target = copy.deepcopy(results)
     merger.merge(target, rerun, None, "whole cell")
