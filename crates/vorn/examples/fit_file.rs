@@ -47,6 +47,14 @@ fn main() {
         _ => 1.0 - m.inertia() / (2.0 * n),
     };
     let st = m.iteration_stats();
+    if std::env::var_os("ITERS").is_some() {
+        for s in st {
+            eprintln!(
+                "  iter {:>3} objective {:.6e} moved {:>7} assign {:.4}s update {:.4}s",
+                s.iter, s.objective, s.moved, s.assign_secs, s.update_secs
+            );
+        }
+    }
     let assign: f64 = st.iter().map(|s| s.assign_secs).sum();
     let update: f64 = st.iter().map(|s| s.update_secs).sum();
     println!(

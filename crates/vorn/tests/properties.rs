@@ -372,6 +372,52 @@ fn auto_trains_progressively_on_large_inputs_deterministically() {
 }
 
 #[test]
+fn auto_warm_starts_heavy_lloyd_passes_deterministically() {
+    // 131 072 × 64, k = 256: n·k·d = 2³¹ and d < 128, so `auto` runs Lloyd on all rows, first
+    // on a 32 768-row subset (128 per centre).
+    let b = synth::blobs(131_072, 64, 256, 5);
+    let x = view(&b.data, b.n, b.d);
+    let p = KMeansParams::new(256).max_iter(20);
+    let fit_on = |threads: usize| fit(x, &p.clone().n_threads(Some(threads))).unwrap();
+    let m = fit_on(1);
+    assert_eq!(m.algorithm(), Algorithm::Lloyd);
+    assert_eq!(m.n_train(), 131_072);
+    let scans: Vec<usize> = m.iteration_stats().iter().map(|s| s.rows_scanned).collect();
+    assert_eq!(scans[0], 32_768);
+    assert_eq!(*scans.last().unwrap(), 131_072);
+    for t in [2, 3] {
+        let o = fit_on(t);
+        assert_eq!(o.centroids(), m.centroids(), "threads={t}");
+        assert_eq!(o.labels(), m.labels());
+        assert_eq!(o.inertia().to_bits(), m.inertia().to_bits());
+    }
+    // Within 0.5% of Lloyd on all rows from the same seeding.
+    let lloyd = fit(x, &p.clone().algorithm(Algorithm::Lloyd)).unwrap();
+    assert!(
+        m.inertia() <= lloyd.inertia() * 1.005,
+        "{} vs {}",
+        m.inertia(),
+        lloyd.inertia()
+    );
+    // The labels are the nearest final centroid of every row (the last stage saw all rows).
+    let c = m.centroids();
+    for i in (0..b.n).step_by(101) {
+        let row = x.row(i);
+        let d2 = |j: usize| -> f64 {
+            row.iter()
+                .zip(&c[j * 64..(j + 1) * 64])
+                .map(|(a, q)| ((*a - *q) as f64).powi(2))
+                .sum()
+        };
+        let best = (0..256).map(d2).fold(f64::INFINITY, f64::min);
+        assert!(
+            d2(m.labels()[i] as usize) <= best * (1.0 + 1e-5) + 1e-6,
+            "row {i}"
+        );
+    }
+}
+
+#[test]
 fn auto_warm_starts_small_k_on_large_data_deterministically() {
     // 65 536 × 512 (128 MiB), k = 8: `auto` trains on all rows, first on a 16 384-row subset.
     let b = synth::blobs(65_536, 512, 8, 21);

@@ -108,44 +108,71 @@ fn progressive(
     Ok(res)
 }
 
-/// Largest k for the warm-start stage of [`warm_rows`].
+/// Largest k for the memory-bound warm start of [`warm_rows`].
 const WARM_K_MAX: usize = 64;
 /// Size of the warm-start subset of [`warm_rows`] (a copy: within the 64 MiB working budget).
 const WARM_BYTES: usize = 32 << 20;
+/// Fewest subset rows per centre of the compute-bound warm start of [`warm_rows`].
+const WARM_HEAVY_ROWS_PER_CENTRE: usize = 64;
+/// Least n·k·d of one pass for the compute-bound warm start of [`warm_rows`] (2·n·k·d ≈ 4
+/// GFLOP, ≥ 20 ms on 2 cores: the passes, not seeding or per-iteration costs, are the fit).
+const WARM_HEAVY_WORK: usize = 1 << 31;
 
-/// Rows of the warm-start subset when `auto` trains on all n rows at small k, or `None`.
+/// Rows of the warm-start subset when `auto` trains on all n rows, or `None`.
 ///
-/// At k ≤ 28 a pass does k/2 FLOP per byte of data read, below what ~14 GB/s of memory
-/// bandwidth can feed to a ~200 GFLOP/s kernel, so once the data is far larger than the
-/// caches every pass over all n rows costs a full read of the data from memory (e.g.
-/// Fashion-MNIST, 70k × 784, 219 MB: ~16 ms at ~14 GB/s, whatever k); up to k = 64 the passes
-/// over all rows are still the whole cost of the fit. `auto` then trains progressively
-/// ([`progressive`]) with a first stage on a uniform subset of s = min(n/4, 32 MiB / (4d))
-/// rows, which stays in cache, and finishes on all rows. Only when k ≤ 64, the data is at
-/// least 4 × 32 MiB and the subset keeps ≥ 256 rows per centre; never for named algorithms or
-/// when the caller set a sample size.
+/// `auto` then trains progressively ([`progressive`]): a first stage of up to max_iter/2
+/// iterations on a uniform subset of s = min(n/4, 32 MiB / (4d)) rows (a copy within the
+/// working budget), then the remaining iterations on all rows from those centroids. Never for
+/// named algorithms, when the caller set a sample size, or when `auto` already samples. Two
+/// regimes qualify:
 ///
-/// Measured with `examples/fit_file` (25 iterations, 2 threads, one stage on all rows → warm
-/// start, alternating runs): Fashion-MNIST k = 5 (seeds 0–2): 1.01/0.95/0.43 s →
-/// 0.64/0.61/0.27 s; k = 10: 0.58/0.52/0.50 → 0.45/0.33/0.35 s; k = 20: 1.28/1.56/1.17 →
-/// 1.07/1.05/1.01 s; anisotropic 100k × 768, k = 32: 0.85/0.80/0.78 → 0.50/0.51/0.53 s,
-/// objective −0.03% to +0.07% across these twelve fits. Fashion-MNIST k = 40 (seeds 0–5):
-/// 1.15/0.79/1.26/1.02/1.27/1.18 s → 0.74/0.71/0.79/0.78/0.62/0.83 s, objective
-/// +0.16/−0.07/−0.03/−0.00/+0.03/+0.18% (mean +0.05%, inside the seed-to-seed spread).
-fn warm_rows(n: usize, d: usize, k: usize, p: &KMeansParams) -> Option<usize> {
+/// * **Memory-bound passes**: k ≤ 64, data ≥ 4 × 32 MiB, s ≥ 256 rows per centre. At k ≤ 28
+///   a pass does k/2 FLOP per byte of data read, below what ~14 GB/s of memory bandwidth can
+///   feed to a ~200 GFLOP/s kernel, so once the data is far larger than the caches every pass
+///   over all n rows costs a full read of the data from memory (e.g. Fashion-MNIST, 70k ×
+///   784, 219 MB: ~16 ms at ~14 GB/s, whatever k); up to k = 64 the passes over all rows are
+///   still the whole cost of the fit, and the subset stays in cache. Measured with
+///   `examples/fit_file` (25 iterations, 2 threads, one stage on all rows → warm start,
+///   alternating runs): Fashion-MNIST k = 5 (seeds 0–2): 1.01/0.95/0.43 s → 0.64/0.61/0.27 s;
+///   k = 10: 0.58/0.52/0.50 → 0.45/0.33/0.35 s; k = 20: 1.28/1.56/1.17 → 1.07/1.05/1.01 s;
+///   anisotropic 100k × 768, k = 32: 0.85/0.80/0.78 → 0.50/0.51/0.53 s, objective −0.03% to
+///   +0.07% across these twelve fits. Fashion-MNIST k = 40 (seeds 0–5):
+///   1.15/0.79/1.26/1.02/1.27/1.18 s → 0.74/0.71/0.79/0.78/0.62/0.83 s, objective
+///   +0.16/−0.07/−0.03/−0.00/+0.03/+0.18% (mean +0.05%, inside the seed-to-seed spread).
+/// * **Compute-bound Lloyd passes**: k > 64, the resolved backend is Lloyd, a pass does
+///   n·k·d ≥ 2³¹ and s ≥ 64 rows per centre. Every full pass then costs 2·n·k·d flops at the
+///   kernel's peak, and the first stage's passes cost s/n of that. Hamerly is left out: its
+///   late iterations are already cheap (bounds prune most rows), and the extra iterations the
+///   two stages take cancel the gain (aniso 100k × 768, k = 128: 2.02/2.20 s → 2.12/2.16 s;
+///   blobs k = 512: 2.02/1.88 → 1.92/2.00 s, seeds 0–1). Measured as above (seeds 0–2, one
+///   stage on all rows → warm start): uniform 1M × 64, k = 1024 (s = 128 per centre):
+///   22.3/21.4/21.2 s → 14.4/11.9/14.5 s, MSE +0.07% each; GloVe 400k × 50 cosine, k = 1024
+///   (98 per centre): 7.7/7.9/8.1 s → 5.5/5.4/6.4 s, mean cosine −0.04/−0.10/−0.11%. On
+///   20newsgroups (19k × 384, k = 40, passes of 0.3 · 10⁹) it saved 0–20% with the objective
+///   ±0.1% either way, too little to set the rule by; short passes stay one-stage.
+fn warm_rows(
+    n: usize,
+    d: usize,
+    k: usize,
+    p: &KMeansParams,
+    algorithm: Algorithm,
+) -> Option<usize> {
     let bytes = n.saturating_mul(d).saturating_mul(4);
     if p.algorithm != Algorithm::Auto
         || p.max_iter < 4
-        || k > WARM_K_MAX
         || p.sample_size.is_some()
         || p.max_points_per_centroid.is_some()
         || p.train_rows(n) < n
-        || bytes < 4 * WARM_BYTES
     {
         return None;
     }
     let s = (WARM_BYTES / (4 * d)).min(n / 4);
-    (s >= 256 * k).then_some(s)
+    let memory_bound = k <= WARM_K_MAX && bytes >= 4 * WARM_BYTES && s >= 256 * k;
+    let compute_bound = k > WARM_K_MAX
+        && algorithm == Algorithm::Lloyd
+        && n.saturating_mul(k).saturating_mul(d) >= WARM_HEAVY_WORK
+        && s >= WARM_HEAVY_ROWS_PER_CENTRE * k;
+    (memory_bound || compute_bound).then_some(s)
 }
 
 /// Runs `f` on a pool of `n` threads, or on the current pool.
@@ -205,7 +232,7 @@ fn fit_inner(x: MatrixView<'_>, p: &KMeansParams, mon: &dyn Monitor) -> Result<K
     };
     let algorithm = p.algorithm.resolve(m, d, k, p.metric);
     // Warm-start subset for small k on large data (see `warm_rows`), gathered once.
-    let warm: Option<(Vec<f32>, Vec<f32>)> = warm_rows(n, d, k, p).map(|s| {
+    let warm: Option<(Vec<f32>, Vec<f32>)> = warm_rows(n, d, k, p, algorithm).map(|s| {
         let idx = Rng::derive(p.seed, WARM_STREAM).sample_indices(n, s);
         let mut buf = Vec::with_capacity(s * d);
         for &i in &idx {
@@ -290,24 +317,79 @@ mod tests {
     #[test]
     fn warm_start_only_for_auto_at_small_k_on_large_data() {
         let auto = |k| KMeansParams::new(k);
+        let w = |n, d, k, p: &KMeansParams| warm_rows(n, d, k, p, Algorithm::Lloyd);
         // Fashion-MNIST (70k × 784, 219 MB): 32 MiB / 3136 B = 10 699 rows.
-        assert_eq!(warm_rows(70_000, 784, 5, &auto(5)), Some(10_699));
-        assert_eq!(warm_rows(70_000, 784, 41, &auto(41)), Some(10_699));
+        assert_eq!(w(70_000, 784, 5, &auto(5)), Some(10_699));
+        assert_eq!(w(70_000, 784, 41, &auto(41)), Some(10_699));
         // n/4 binds when the data is just over 4 × 32 MiB.
-        assert_eq!(warm_rows(65_536, 512, 8, &auto(8)), Some(16_384));
-        assert_eq!(warm_rows(200_000, 256, 64, &auto(64)), Some(32_768));
-        // Not for k > 64, data under 128 MiB, too few rows per centre (10 699 < 256 · 42),
-        // named algorithms, a caller's sample, a tiny iteration budget, or when `auto`
-        // already samples.
-        assert_eq!(warm_rows(200_000, 256, 65, &auto(65)), None);
-        assert_eq!(warm_rows(70_000, 784, 42, &auto(42)), None);
-        assert_eq!(warm_rows(18_846, 384, 10, &auto(10)), None);
-        assert_eq!(warm_rows(10_000, 32_768, 8, &auto(8)), None);
+        assert_eq!(w(65_536, 512, 8, &auto(8)), Some(16_384));
+        assert_eq!(w(200_000, 256, 64, &auto(64)), Some(32_768));
+        // Not for k > 64 with light passes, data under 128 MiB, too few rows per centre
+        // (10 699 < 256 · 42), named algorithms, a caller's sample, a tiny iteration budget,
+        // or when `auto` already samples.
+        assert_eq!(w(70_000, 784, 42, &auto(42)), None);
+        assert_eq!(w(18_846, 384, 10, &auto(10)), None);
+        assert_eq!(w(10_000, 32_768, 8, &auto(8)), None);
         let named = auto(5).algorithm(Algorithm::Lloyd);
-        assert_eq!(warm_rows(70_000, 784, 5, &named), None);
+        assert_eq!(w(70_000, 784, 5, &named), None);
         let sampled = auto(5).sample_size(Some(70_000));
-        assert_eq!(warm_rows(70_000, 784, 5, &sampled), None);
-        assert_eq!(warm_rows(70_000, 784, 5, &auto(5).max_iter(3)), None);
-        assert_eq!(warm_rows(1_000_000, 64, 8, &auto(8)), None);
+        assert_eq!(w(70_000, 784, 5, &sampled), None);
+        assert_eq!(w(70_000, 784, 5, &auto(5).max_iter(3)), None);
+        assert_eq!(w(1_000_000, 64, 8, &auto(8)), None);
+    }
+
+    #[test]
+    fn warm_start_for_heavy_lloyd_passes_at_large_k() {
+        let auto = |k| KMeansParams::new(k);
+        // Uniform 1M × 64, k = 1024: s = 32 MiB / 256 B = 131 072 rows, 128 per centre.
+        assert_eq!(
+            warm_rows(1_000_000, 64, 1024, &auto(1024), Algorithm::Lloyd),
+            Some(131_072)
+        );
+        // GloVe 400k × 50, k = 1024: s = n/4 = 100 000 rows (97.7 per centre).
+        assert_eq!(
+            warm_rows(400_000, 50, 1024, &auto(1024), Algorithm::Lloyd),
+            Some(100_000)
+        );
+        // 64 rows per centre: 100 000 ≥ 64 · 1562 = 99 968, < 64 · 1563 = 100 032.
+        assert_eq!(
+            warm_rows(400_000, 50, 1562, &auto(1562), Algorithm::Lloyd),
+            Some(100_000)
+        );
+        assert_eq!(
+            warm_rows(400_000, 50, 1563, &auto(1563), Algorithm::Lloyd),
+            None
+        );
+        // Not under Hamerly (blobs 200k × 128, k = 512).
+        assert_eq!(
+            warm_rows(200_000, 128, 512, &auto(512), Algorithm::Hamerly),
+            None
+        );
+        // The work bound: n·k·d = 2³¹ qualifies, one row less does not.
+        let n = 1 << 20;
+        assert_eq!(
+            warm_rows(n, 1, 2048, &auto(2048), Algorithm::Lloyd),
+            Some(n / 4)
+        );
+        assert_eq!(
+            warm_rows(n - 1, 1, 2048, &auto(2048), Algorithm::Lloyd),
+            None
+        );
+        // 20newsgroups 18 846 × 384, k = 80: n·k·d = 0.58 · 10⁹, the passes are short.
+        assert_eq!(
+            warm_rows(18_846, 384, 80, &auto(80), Algorithm::Lloyd),
+            None
+        );
+        // Named algorithms and caller samples never.
+        let named = auto(1024).algorithm(Algorithm::Lloyd);
+        assert_eq!(
+            warm_rows(1_000_000, 64, 1024, &named, Algorithm::Lloyd),
+            None
+        );
+        let sampled = auto(1024).sample_size(Some(1_000_000));
+        assert_eq!(
+            warm_rows(1_000_000, 64, 1024, &sampled, Algorithm::Lloyd),
+            None
+        );
     }
 }
