@@ -35,8 +35,8 @@ to Python: ~32 B). Per-row state (norms, labels, previous labels, scores, Hamerl
 labels handed to Python: a few times 4·n bytes) has to fit in the 64 MiB, and so does the
 seeding sample's floor of 4096 rows when k < 256 (4096·d·4 bytes = 16 KiB per dimension).
 
-``algorithm="auto"`` trains on a uniform sample of m = max(512·k, 131072) rows when
-n > 2·m, and that sample is a **copy**: m·d·4 bytes (512·k·d·4 = 2048 B per centroid coordinate
+``algorithm="auto"`` trains on a uniform sample of m = max(512·k, clamp(1024·k, 65536, 131072))
+rows when n > 2·max(512·k, 131072), and that sample is a **copy**: m·d·4 bytes (512·k·d·4 = 2048 B per centroid coordinate
 when k >= 256). It is not hidden in B: the report shows it as its own column, gives the strict
 verdict (64 MiB + 96·k·d) and a second verdict that also allows the sample copy. ``lloyd``
 never samples, so its fits answer the question for the full-data path.
@@ -73,8 +73,9 @@ BENCH = Path(__file__).resolve().parent
 MIB = 1024 * 1024
 BASE_MIB = 64
 BYTES_PER_COORD = 96  # B: budget bytes per centroid coordinate (see the module docstring)
-AUTO_POINTS_PER_CENTROID = 512  # vorn's auto training sample: max(512·k, 131072) rows ...
-AUTO_MIN_TRAIN = 131072  # ... when n > 2 × that (KMeansParams::train_rows)
+AUTO_POINTS_PER_CENTROID = 512  # vorn's auto training sample: max(512·k, ...) rows ...
+AUTO_MIN_TRAIN = 65536  # ... at least max(1024·k, this), at most 131072 below k = 256 ...
+AUTO_SAMPLE_ABOVE = 131072  # ... when n > 2·max(512·k, this) (KMeansParams::train_rows)
 SAMPLE_EVERY_S = 0.002
 DEFAULT_CELLS = ("uniform:256:l2,blobs:256:l2,aniso:64:l2,glove-50:256:cosine,"
                  "20newsgroups:80:cosine,fashion-mnist:10:l2,blobs-1536:64:l2,blobs-2560:16:l2")
@@ -223,8 +224,9 @@ def sample_rows(algorithm: str, n: int, k: int) -> int:
     """Rows of vorn's automatic training sample (0 = trains on all rows)."""
     if algorithm != "auto":
         return 0
-    m = max(AUTO_POINTS_PER_CENTROID * k, AUTO_MIN_TRAIN)
-    return m if n // 2 > m else 0
+    if n // 2 <= max(AUTO_POINTS_PER_CENTROID * k, AUTO_SAMPLE_ABOVE):
+        return 0
+    return max(AUTO_POINTS_PER_CENTROID * k, min(max(1024 * k, AUTO_MIN_TRAIN), AUTO_SAMPLE_ABOVE))
 
 
 def evaluate(rec: dict) -> dict:
@@ -376,7 +378,7 @@ def main(argv=None) -> int:
                         "peak": "VmHWM after writing 5 to /proc/self/clear_refs (fallback ru_maxrss)",
                         "baseline": "VmRSS after imports, opening and the reset, before fit",
                         "base_mib": BASE_MIB, "bytes_per_coord": BYTES_PER_COORD,
-                        "auto_sample_rows": "max(512*k, 131072) when n > 2x that (a copy, m*d*4 bytes)",
+                        "auto_sample_rows": "max(512*k, clamp(1024*k, 65536, 131072)) when n > 2*max(512*k, 131072) (a copy, m*d*4 bytes)",
                         "sampler_interval_s": SAMPLE_EVERY_S,
                         "attribute_above_share_of_budget": ATTRIBUTE_ABOVE},
            "vorn_build_time": vorn_build_time(),

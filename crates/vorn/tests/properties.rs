@@ -332,21 +332,21 @@ fn cosine_from_centroids_normalises_external_centroids() {
 
 #[test]
 fn auto_trains_progressively_on_large_inputs_deterministically() {
-    // n > 2·131 072: `auto` trains on a 131 072-row sample, first on half of it.
+    // n > 2·131 072: `auto` trains on a 65 536-row sample, first on half of it.
     let b = synth::blobs(300_000, 4, 12, 8);
     let x = view(&b.data, b.n, b.d);
     let p = KMeansParams::new(12).max_iter(30);
     let fit_on = |threads: usize| fit(x, &p.clone().n_threads(Some(threads))).unwrap();
     let m = fit_on(1);
-    assert_eq!(m.n_train(), 131_072);
+    assert_eq!(m.n_train(), 65_536);
     assert!(m.n_iter() <= 30);
     // Iterations are numbered across both stages.
     let it: Vec<usize> = m.iteration_stats().iter().map(|s| s.iter).collect();
     assert_eq!(it, (1..=m.n_iter()).collect::<Vec<_>>());
     // The second stage scans the whole sample, the first half of it.
     let scans: Vec<usize> = m.iteration_stats().iter().map(|s| s.rows_scanned).collect();
-    assert_eq!(scans[0], 65_536);
-    assert_eq!(*scans.last().unwrap(), 131_072);
+    assert_eq!(scans[0], 32_768);
+    assert_eq!(*scans.last().unwrap(), 65_536);
     for t in [2, 3] {
         let o = fit_on(t);
         assert_eq!(o.centroids(), m.centroids(), "threads={t}");
@@ -358,7 +358,7 @@ fn auto_trains_progressively_on_large_inputs_deterministically() {
         x,
         &KMeansParams::new(12)
             .algorithm(Algorithm::Lloyd)
-            .sample_size(Some(131_072))
+            .sample_size(Some(65_536))
             .max_iter(30),
     )
     .unwrap();

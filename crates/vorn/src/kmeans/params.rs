@@ -6,8 +6,13 @@ use crate::metric::Metric;
 
 /// Training rows per centre `auto` samples on large inputs (see [`KMeansParams::train_rows`]).
 pub const AUTO_POINTS_PER_CENTROID: usize = 512;
+/// Training rows per centre `auto` samples at small k (see [`KMeansParams::train_rows`]).
+pub const AUTO_SMALL_K_POINTS_PER_CENTROID: usize = 1024;
 /// Fewest training rows `auto` samples (see [`KMeansParams::train_rows`]).
-pub const AUTO_MIN_TRAIN: usize = 131_072;
+pub const AUTO_MIN_TRAIN: usize = 65_536;
+/// `auto` samples only inputs of more than twice max(512·k, this) rows (see
+/// [`KMeansParams::train_rows`]).
+pub const AUTO_SAMPLE_ABOVE: usize = 131_072;
 
 /// How the first centroids are chosen.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -314,28 +319,33 @@ impl KMeansParams {
     }
 
     /// Rows used for training out of `n`: `sample_size` and `max_points_per_centroid` when
-    /// set; otherwise, for `algorithm = auto` only, a uniform sample of
-    /// c = max(512·k, 131 072) rows when n > 2c (labels, inertia and the final model still
-    /// cover all n rows). Derived from `examples/fit_file` on the benchmark sets (25
-    /// iterations, seed 0, 2 threads; objective and wall time, all rows → c rows): uniform
-    /// 1M × 64, k = 256: MSE 4.6630 in 8.6 s → 4.6759 in 2.8 s (+0.28%; 65 536 rows: +0.41%);
-    /// GloVe 400k × 50 cosine, k = 256: mean cosine 0.64914 in 3.8 s → 0.64710 in 2.0 s
-    /// (−0.31%). Below 2c the saving is too small for the loss: blobs 200k × 128, k = 256
-    /// trained on 131 072 rows lost 0.5% for 7% of time. Named algorithms train on all rows
-    /// (scikit-learn's behaviour). On such a sample `auto` trains progressively, first on
-    /// half of it (see `fit::progressive`).
+    /// set; otherwise, for `algorithm = auto` only, when n > 2·max(512·k, 131 072), a uniform
+    /// sample of m = max(512·k, clamp(1024·k, 65 536, 131 072)) rows (labels, inertia and the
+    /// final model still cover all n rows): 512 per centre from k = 256 on, at least 1024
+    /// per centre below, and never fewer than 65 536. Derived from `examples/fit_file` on the
+    /// benchmark sets (25 iterations, 2 threads; objective and wall time). All rows → 512·k
+    /// at k = 256 (seed 0): uniform 1M × 64: MSE 4.6630 in 8.6 s → 4.6759 in 2.8 s (+0.28%;
+    /// 65 536 rows: +0.41%); GloVe 400k × 50 cosine: mean cosine 0.64914 in 3.8 s → 0.64710
+    /// in 2.0 s (−0.31%). 131 072 → 65 536 rows at k = 64 (seeds 0–2): uniform
+    /// 0.33–0.35 s → 0.21–0.28 s, MSE +0.05/+0.07/+0.06%; GloVe 0.27–0.30 s → 0.15–0.18 s,
+    /// mean cosine −0.19/−0.09/−0.05%. Below n = 2·max(512·k, 131 072) the saving is too
+    /// small for the loss: blobs 200k × 128, k = 256 trained on 131 072 rows lost 0.5% for
+    /// 7% of time, and k = 128 on 65 536 rows lost up to 0.76% (seed 0; seeds 1–2 gained
+    /// 0.15–0.43%). Named algorithms train on all rows (scikit-learn's behaviour). On such a
+    /// sample `auto` trains progressively, first on half of it (see `fit::progressive`).
     pub fn train_rows(&self, n: usize) -> usize {
         let mut m = n;
         if self.algorithm == Algorithm::Auto
             && self.sample_size.is_none()
             && self.max_points_per_centroid.is_none()
         {
-            let c = self
-                .k
-                .saturating_mul(AUTO_POINTS_PER_CENTROID)
-                .max(AUTO_MIN_TRAIN);
-            if n / 2 > c {
-                m = c;
+            let per = self.k.saturating_mul(AUTO_POINTS_PER_CENTROID);
+            if n / 2 > per.max(AUTO_SAMPLE_ABOVE) {
+                let small = self
+                    .k
+                    .saturating_mul(AUTO_SMALL_K_POINTS_PER_CENTROID)
+                    .clamp(AUTO_MIN_TRAIN, AUTO_SAMPLE_ABOVE);
+                m = per.max(small);
             }
         }
         if let Some(s) = self.sample_size {
@@ -355,9 +365,20 @@ mod tests {
     #[test]
     fn auto_samples_only_large_inputs_and_never_overrides_the_caller() {
         let auto = KMeansParams::new(256);
-        assert_eq!(auto.train_rows(1_000_000), AUTO_MIN_TRAIN);
+        assert_eq!(auto.train_rows(1_000_000), 131_072);
         assert_eq!(auto.train_rows(200_000), 200_000);
-        assert_eq!(auto.train_rows(2 * AUTO_MIN_TRAIN), 2 * AUTO_MIN_TRAIN);
+        assert_eq!(auto.train_rows(262_144), 262_144);
+        assert_eq!(auto.train_rows(262_146), 131_072);
+        // Small k: 1024 rows per centre within [65 536, 131 072], only above n = 262 144.
+        let small = |k: usize, n: usize| KMeansParams::new(k).train_rows(n);
+        assert_eq!(small(64, 1_000_000), AUTO_MIN_TRAIN);
+        assert_eq!(small(8, 400_000), AUTO_MIN_TRAIN);
+        assert_eq!(small(100, 400_000), 102_400);
+        assert_eq!(small(128, 400_000), 131_072);
+        assert_eq!(small(200, 400_000), 131_072);
+        assert_eq!(small(64, 262_144), 262_144);
+        assert_eq!(small(128, 200_000), 200_000);
+        assert_eq!(small(300, 1_000_000), 153_600);
         assert_eq!(KMeansParams::new(1024).train_rows(1_000_000), 1_000_000);
         assert_eq!(KMeansParams::new(1024).train_rows(2_000_000), 524_288);
         let named = KMeansParams::new(256).algorithm(Algorithm::Lloyd);
