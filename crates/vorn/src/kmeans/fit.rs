@@ -231,7 +231,7 @@ fn fit_inner(x: MatrixView<'_>, p: &KMeansParams, mon: &dyn Monitor) -> Result<K
         None => (x, &norms[..]),
     };
     let algorithm = p.algorithm.resolve(m, d, k, p.metric);
-    // Warm-start subset for small k on large data (see `warm_rows`), gathered once.
+    // Warm-start subset when `auto` trains on all rows (see `warm_rows`), gathered once.
     let warm: Option<(Vec<f32>, Vec<f32>)> = warm_rows(n, d, k, p, algorithm).map(|s| {
         let idx = Rng::derive(p.seed, WARM_STREAM).sample_indices(n, s);
         let mut buf = Vec::with_capacity(s * d);
