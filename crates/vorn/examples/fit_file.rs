@@ -50,11 +50,18 @@ fn main() {
     if std::env::var_os("BITS").is_some() {
         // FNV-1a over the centroid and label bits: equal fingerprints = bit-identical fits.
         let mut h: u64 = 0xcbf29ce484222325;
-        let words = m.centroids().iter().map(|v| v.to_bits()).chain(m.labels().iter().copied());
+        let words = m
+            .centroids()
+            .iter()
+            .map(|v| v.to_bits())
+            .chain(m.labels().iter().copied());
         for w in words {
             h = (h ^ w as u64).wrapping_mul(0x100000001b3);
         }
-        eprintln!("  fingerprint {h:016x} inertia {:016x}", m.inertia().to_bits());
+        eprintln!(
+            "  fingerprint {h:016x} inertia {:016x}",
+            m.inertia().to_bits()
+        );
     }
     if std::env::var_os("ITERS").is_some() {
         for s in st {

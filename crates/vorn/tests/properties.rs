@@ -9,6 +9,39 @@ fn view(x: &[f32], n: usize, d: usize) -> MatrixView<'_> {
     MatrixView::new(x, n, d).unwrap()
 }
 
+/// The fit at 1 thread equals the fits at 2 and 3 threads bit for bit.
+fn assert_same_bits_at_2_and_3_threads(
+    m: &vorn::KMeansModel,
+    fit_on: impl Fn(usize) -> vorn::KMeansModel,
+) {
+    for t in [2, 3] {
+        let o = fit_on(t);
+        assert_eq!(o.centroids(), m.centroids(), "threads={t}");
+        assert_eq!(o.labels(), m.labels());
+        assert_eq!(o.inertia().to_bits(), m.inertia().to_bits());
+    }
+}
+
+/// Every `step`-th row's label is its nearest final centroid (squared L2, f64).
+fn assert_labels_are_nearest_centroids(x: MatrixView<'_>, m: &vorn::KMeansModel, step: usize) {
+    let (d, c) = (x.d(), m.centroids());
+    let k = c.len() / d;
+    for i in (0..x.n()).step_by(step) {
+        let row = x.row(i);
+        let d2 = |j: usize| -> f64 {
+            row.iter()
+                .zip(&c[j * d..(j + 1) * d])
+                .map(|(a, q)| ((*a - *q) as f64).powi(2))
+                .sum()
+        };
+        let best = (0..k).map(d2).fold(f64::INFINITY, f64::min);
+        assert!(
+            d2(m.labels()[i] as usize) <= best * (1.0 + 1e-5) + 1e-6,
+            "row {i}"
+        );
+    }
+}
+
 #[test]
 fn same_init_same_labels_as_naive_lloyd() {
     for &(n, d, k, seed) in &[
@@ -347,12 +380,7 @@ fn auto_trains_progressively_on_large_inputs_deterministically() {
     let scans: Vec<usize> = m.iteration_stats().iter().map(|s| s.rows_scanned).collect();
     assert_eq!(scans[0], 32_768);
     assert_eq!(*scans.last().unwrap(), 65_536);
-    for t in [2, 3] {
-        let o = fit_on(t);
-        assert_eq!(o.centroids(), m.centroids(), "threads={t}");
-        assert_eq!(o.labels(), m.labels());
-        assert_eq!(o.inertia().to_bits(), m.inertia().to_bits());
-    }
+    assert_same_bits_at_2_and_3_threads(&m, fit_on);
     // Same quality as one stage on the same sample, and the true blobs are found.
     let one = fit(
         x,
@@ -385,12 +413,7 @@ fn auto_warm_starts_heavy_lloyd_passes_deterministically() {
     let scans: Vec<usize> = m.iteration_stats().iter().map(|s| s.rows_scanned).collect();
     assert_eq!(scans[0], 32_768);
     assert_eq!(*scans.last().unwrap(), 131_072);
-    for t in [2, 3] {
-        let o = fit_on(t);
-        assert_eq!(o.centroids(), m.centroids(), "threads={t}");
-        assert_eq!(o.labels(), m.labels());
-        assert_eq!(o.inertia().to_bits(), m.inertia().to_bits());
-    }
+    assert_same_bits_at_2_and_3_threads(&m, fit_on);
     // Within 0.5% of Lloyd on all rows from the same seeding.
     let lloyd = fit(x, &p.clone().algorithm(Algorithm::Lloyd)).unwrap();
     assert!(
@@ -400,21 +423,7 @@ fn auto_warm_starts_heavy_lloyd_passes_deterministically() {
         lloyd.inertia()
     );
     // The labels are the nearest final centroid of every row (the last stage saw all rows).
-    let c = m.centroids();
-    for i in (0..b.n).step_by(101) {
-        let row = x.row(i);
-        let d2 = |j: usize| -> f64 {
-            row.iter()
-                .zip(&c[j * 64..(j + 1) * 64])
-                .map(|(a, q)| ((*a - *q) as f64).powi(2))
-                .sum()
-        };
-        let best = (0..256).map(d2).fold(f64::INFINITY, f64::min);
-        assert!(
-            d2(m.labels()[i] as usize) <= best * (1.0 + 1e-5) + 1e-6,
-            "row {i}"
-        );
-    }
+    assert_labels_are_nearest_centroids(x, &m, 101);
 }
 
 #[test]
@@ -431,12 +440,7 @@ fn auto_warm_starts_small_k_on_large_data_deterministically() {
     let scans: Vec<usize> = m.iteration_stats().iter().map(|s| s.rows_scanned).collect();
     assert_eq!(scans[0], 16_384);
     assert_eq!(*scans.last().unwrap(), 65_536);
-    for t in [2, 3] {
-        let o = fit_on(t);
-        assert_eq!(o.centroids(), m.centroids(), "threads={t}");
-        assert_eq!(o.labels(), m.labels());
-        assert_eq!(o.inertia().to_bits(), m.inertia().to_bits());
-    }
+    assert_same_bits_at_2_and_3_threads(&m, fit_on);
     // Same quality as Lloyd on all rows from the same seeding, and the true blobs are found.
     let lloyd = fit(x, &p.clone().algorithm(Algorithm::Lloyd)).unwrap();
     assert!(
@@ -447,19 +451,5 @@ fn auto_warm_starts_small_k_on_large_data_deterministically() {
     );
     assert!(vorn::eval::v_measure(&b.labels, m.labels()).v_measure > 0.9);
     // The labels are the nearest final centroid of every row (the last stage saw all rows).
-    let c = m.centroids();
-    for i in (0..b.n).step_by(97) {
-        let row = x.row(i);
-        let d2 = |j: usize| -> f64 {
-            row.iter()
-                .zip(&c[j * 512..(j + 1) * 512])
-                .map(|(a, q)| ((*a - *q) as f64).powi(2))
-                .sum()
-        };
-        let best = (0..8).map(d2).fold(f64::INFINITY, f64::min);
-        assert!(
-            d2(m.labels()[i] as usize) <= best * (1.0 + 1e-5) + 1e-6,
-            "row {i}"
-        );
-    }
+    assert_labels_are_nearest_centroids(x, &m, 97);
 }
