@@ -74,7 +74,8 @@ MIB = 1024 * 1024
 BASE_MIB = 64
 BYTES_PER_COORD = 96  # B: budget bytes per centroid coordinate (see the module docstring)
 AUTO_POINTS_PER_CENTROID = 512  # vorn's auto training sample: max(512·k, ...) rows ...
-AUTO_MIN_TRAIN = 65536  # ... at least max(1024·k, this), at most 131072 below k = 256 ...
+AUTO_SMALL_K_POINTS_PER_CENTROID = 1024  # ... below k = 256 at least 1024 per centre ...
+AUTO_MIN_TRAIN = 65536  # ... and this many, at most 131072 ...
 AUTO_SAMPLE_ABOVE = 131072  # ... when n > 2·max(512·k, this) (KMeansParams::train_rows)
 SAMPLE_EVERY_S = 0.002
 DEFAULT_CELLS = ("uniform:256:l2,blobs:256:l2,aniso:64:l2,glove-50:256:cosine,"
@@ -226,7 +227,8 @@ def sample_rows(algorithm: str, n: int, k: int) -> int:
         return 0
     if n // 2 <= max(AUTO_POINTS_PER_CENTROID * k, AUTO_SAMPLE_ABOVE):
         return 0
-    return max(AUTO_POINTS_PER_CENTROID * k, min(max(1024 * k, AUTO_MIN_TRAIN), AUTO_SAMPLE_ABOVE))
+    small = min(max(AUTO_SMALL_K_POINTS_PER_CENTROID * k, AUTO_MIN_TRAIN), AUTO_SAMPLE_ABOVE)
+    return max(AUTO_POINTS_PER_CENTROID * k, small)
 
 
 def evaluate(rec: dict) -> dict:

@@ -22,6 +22,13 @@ fn assert_same_bits_at_2_and_3_threads(
     }
 }
 
+/// The first iteration scanned `first` rows (the first stage) and the last one `last`.
+fn assert_stage_scans(m: &vorn::KMeansModel, first: usize, last: usize) {
+    let scans: Vec<usize> = m.iteration_stats().iter().map(|s| s.rows_scanned).collect();
+    assert_eq!(scans[0], first);
+    assert_eq!(*scans.last().unwrap(), last);
+}
+
 /// Every `step`-th row's label is its nearest final centroid (squared L2, f64).
 fn assert_labels_are_nearest_centroids(x: MatrixView<'_>, m: &vorn::KMeansModel, step: usize) {
     let (d, c) = (x.d(), m.centroids());
@@ -377,9 +384,7 @@ fn auto_trains_progressively_on_large_inputs_deterministically() {
     let it: Vec<usize> = m.iteration_stats().iter().map(|s| s.iter).collect();
     assert_eq!(it, (1..=m.n_iter()).collect::<Vec<_>>());
     // The second stage scans the whole sample, the first half of it.
-    let scans: Vec<usize> = m.iteration_stats().iter().map(|s| s.rows_scanned).collect();
-    assert_eq!(scans[0], 32_768);
-    assert_eq!(*scans.last().unwrap(), 65_536);
+    assert_stage_scans(&m, 32_768, 65_536);
     assert_same_bits_at_2_and_3_threads(&m, fit_on);
     // Same quality as one stage on the same sample, and the true blobs are found.
     let one = fit(
@@ -410,9 +415,7 @@ fn auto_warm_starts_heavy_lloyd_passes_deterministically() {
     let m = fit_on(1);
     assert_eq!(m.algorithm(), Algorithm::Lloyd);
     assert_eq!(m.n_train(), 131_072);
-    let scans: Vec<usize> = m.iteration_stats().iter().map(|s| s.rows_scanned).collect();
-    assert_eq!(scans[0], 32_768);
-    assert_eq!(*scans.last().unwrap(), 131_072);
+    assert_stage_scans(&m, 32_768, 131_072);
     assert_same_bits_at_2_and_3_threads(&m, fit_on);
     // Within 0.5% of Lloyd on all rows from the same seeding.
     let lloyd = fit(x, &p.clone().algorithm(Algorithm::Lloyd)).unwrap();
@@ -437,9 +440,7 @@ fn auto_warm_starts_small_k_on_large_data_deterministically() {
     assert_eq!(m.n_train(), 65_536);
     let it: Vec<usize> = m.iteration_stats().iter().map(|s| s.iter).collect();
     assert_eq!(it, (1..=m.n_iter()).collect::<Vec<_>>());
-    let scans: Vec<usize> = m.iteration_stats().iter().map(|s| s.rows_scanned).collect();
-    assert_eq!(scans[0], 16_384);
-    assert_eq!(*scans.last().unwrap(), 65_536);
+    assert_stage_scans(&m, 16_384, 65_536);
     assert_same_bits_at_2_and_3_threads(&m, fit_on);
     // Same quality as Lloyd on all rows from the same seeding, and the true blobs are found.
     let lloyd = fit(x, &p.clone().algorithm(Algorithm::Lloyd)).unwrap();
