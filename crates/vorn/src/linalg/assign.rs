@@ -29,8 +29,16 @@ fn rows_per_poll(k: usize, d: usize) -> usize {
     r - r % ROW_BLOCK
 }
 
-/// Dimensions up to this are processed in one chunk.
-const KC_MAX: usize = 192;
+/// Dimensions up to this are processed in one chunk. Splitting longer rows into [`KC`]-long
+/// chunks keeps a panel group in L1, but on the 2-core AMD EPYC (Zen 4, 1 MiB L2 per core)
+/// the unsplit pass, whose groups stream from L2, was as fast or faster at every d measured
+/// (`examples/assign_gflops`, 2 threads, GFLOP/s split → unsplit, two runs each):
+/// 20k × 384, k = 64: 107/122 → 149/154; k = 128: 153/152 → 183/171; 20 Newsgroups
+/// (18 846 × 384), k = 80: 82/130/81 → 169/170/145; 100k × 768, k = 256: 195/189 → 199/205;
+/// 30k × 1536, k = 128: 160/175 → 184/189; 10k × 2048, k = 128: 176/171 → 187/185;
+/// 100k × 256, k = 256: 192/177 → 178/181. Only rows long enough that a group of three
+/// panels (192·d bytes) plus a packed row block (256·d bytes) overflow L2 are split.
+const KC_MAX: usize = 4096;
 /// Chunk length when the dimension is split.
 const KC: usize = 128;
 /// Panel groups per centroid block when the dimension is split (bounds the partial sums
@@ -373,6 +381,8 @@ mod tests {
             (40, 777, 150),
             (33, 400, 20),
             (9, 5, 48),
+            // d > KC_MAX: the dimension is split into chunks.
+            (11, 4200, 70),
         ] {
             let xs = data(n, d, 1);
             let cs = data(k, d, 2);
