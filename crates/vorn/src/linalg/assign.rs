@@ -71,7 +71,7 @@ fn groups(qb: usize, qe: usize) -> Vec<(usize, usize)> {
 ///
 /// Loop order: centroid block → dimension chunk → panel group → micro-tile; see the comment
 /// inside.
-/// Rows are packed once per block (dimension-major per micro-tile, [`simd::pack_rows`]).
+/// Rows are read in place (strided tiles; a last partial tile is a zero-padded copy).
 /// Chunking only pauses each sequential fma chain, so results are identical to one pass.
 fn for_each_tile(
     isa: Isa,
@@ -84,32 +84,23 @@ fn for_each_tile(
 ) {
     let d = x.d();
     let ntiles = (r1 - r0).div_ceil(MR);
-    // Packing costs about one panel's worth of work per row: with a single panel group the
-    // rows are read in place instead (only a last partial tile is copied, zero-padded).
-    let packed = c.npanels() > MAX_NP;
+    // Rows are read in place (strided tiles); only a last partial tile is copied, zero-padded.
+    // Packing every tile dimension-major ([`simd::pack_rows`]) was slower on this Zen 4 VM at
+    // every shape measured (`examples/assign_gflops`, 2 threads, GFLOP/s packed → in place,
+    // two runs each): 1M × 64, k = 64: 102/113 → 126/134; k = 96: 121/123 → 148/147;
+    // k = 256: 156/163 → 168/175; 200k × 128, k = 256: 173/165 → 196/181; 20k × 384,
+    // k = 128: 167/173 → 181/184; 100k × 768, k = 256: 203/187 → 205/199; 400k × 64,
+    // k = 1024: 195/182 → 193/194 (AVX2 kernels: equal or better in place too).
     let full = (r1 - r0) / MR;
-    if packed {
-        sc.pack.resize(ntiles * MR * d, 0.0);
-        for t in 0..ntiles {
-            let a = r0 + t * MR;
-            let b = (a + MR).min(r1);
-            simd::pack_rows(
-                &x.as_slice()[a * d..b * d],
-                d,
-                &mut sc.pack[t * MR * d..(t + 1) * MR * d],
-            );
-        }
-    } else if full < ntiles {
+    if full < ntiles {
         sc.pack.clear();
         sc.pack.resize(MR * d, 0.0);
         let a = r0 + full * MR;
         sc.pack[..(r1 - a) * d].copy_from_slice(&x.as_slice()[a * d..r1 * d]);
     }
-    let xs = if packed { 0 } else { d };
+    let xs = d;
     let rows = |t: usize, p0: usize, p1: usize| -> &[f32] {
-        if packed {
-            &sc.pack[t * MR * d + p0 * MR..t * MR * d + p1 * MR]
-        } else if t < full {
+        if t < full {
             let a = r0 + t * MR;
             &x.as_slice()[a * d + p0..(a + MR - 1) * d + p1]
         } else {
