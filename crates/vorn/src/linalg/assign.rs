@@ -37,7 +37,7 @@ fn rows_per_poll(k: usize, d: usize) -> usize {
 /// (18 846 × 384), k = 80: 82/130/81 → 169/170/145; 100k × 768, k = 256: 195/189 → 199/205;
 /// 30k × 1536, k = 128: 160/175 → 184/189; 10k × 2048, k = 128: 176/171 → 187/185;
 /// 100k × 256, k = 256: 192/177 → 178/181. Only rows long enough that a group of three
-/// panels (192·d bytes) plus a packed row block (256·d bytes) overflow L2 are split.
+/// panels (192·d bytes) plus a row block (256·d bytes) overflow L2 are split.
 const KC_MAX: usize = 4096;
 /// Chunk length when the dimension is split.
 const KC: usize = 128;
@@ -48,7 +48,7 @@ const GROUPS_PER_BLOCK: usize = 6;
 /// Per-thread buffers of a row block.
 #[derive(Default)]
 struct Scratch {
-    pack: Vec<f32>,
+    tail: Vec<f32>,
     accs: Vec<Acc>,
 }
 
@@ -85,18 +85,18 @@ fn for_each_tile(
     let d = x.d();
     let ntiles = (r1 - r0).div_ceil(MR);
     // Rows are read in place (strided tiles); only a last partial tile is copied, zero-padded.
-    // Packing every tile dimension-major ([`simd::pack_rows`]) was slower on this Zen 4 VM at
-    // every shape measured (`examples/assign_gflops`, 2 threads, GFLOP/s packed → in place,
+    // Packing every tile dimension-major first (as earlier versions did) was slower on this
+    // Zen 4 VM at every shape measured (`examples/assign_gflops`, 2 threads, GFLOP/s packed → in place,
     // two runs each): 1M × 64, k = 64: 102/113 → 126/134; k = 96: 121/123 → 148/147;
     // k = 256: 156/163 → 168/175; 200k × 128, k = 256: 173/165 → 196/181; 20k × 384,
     // k = 128: 167/173 → 181/184; 100k × 768, k = 256: 203/187 → 205/199; 400k × 64,
     // k = 1024: 195/182 → 193/194 (AVX2 kernels: equal or better in place too).
     let full = (r1 - r0) / MR;
     if full < ntiles {
-        sc.pack.clear();
-        sc.pack.resize(MR * d, 0.0);
+        sc.tail.clear();
+        sc.tail.resize(MR * d, 0.0);
         let a = r0 + full * MR;
-        sc.pack[..(r1 - a) * d].copy_from_slice(&x.as_slice()[a * d..r1 * d]);
+        sc.tail[..(r1 - a) * d].copy_from_slice(&x.as_slice()[a * d..r1 * d]);
     }
     let xs = d;
     let rows = |t: usize, p0: usize, p1: usize| -> &[f32] {
@@ -104,7 +104,7 @@ fn for_each_tile(
             let a = r0 + t * MR;
             &x.as_slice()[a * d + p0..(a + MR - 1) * d + p1]
         } else {
-            &sc.pack[p0..(MR - 1) * d + p1]
+            &sc.tail[p0..(MR - 1) * d + p1]
         }
     };
     // One panel group (k ≤ 48): its panels stream from L2 at any d, and splitting the
@@ -126,11 +126,12 @@ fn for_each_tile(
             accs.resize(ntiles * gs.len(), [0.0; MR * MAX_NP * LANES]);
         }
         // Panel group → micro-tile: the group's panels over this chunk (≤ 24 KiB chunked,
-        // ≤ 36 KiB whole) stay in L1 while the block's micro-tiles pass (chunked, the packed
-        // tiles' chunks stream from L2). Measured against micro-tile → group for the chunked
-        // case (`examples/assign_gflops`, 2 threads): 100k × 768, k = 256: 145–153 → 176–178
-        // GFLOP/s; 30k × 1536, k = 128: 135–144 → 166–168; 100k × 256, k = 256: 140–144 →
-        // 164–171. Each tile sees its groups in ascending order (tie rule).
+        // ≤ 36 KiB whole) stay in L1 while the block's micro-tiles pass (chunked, the rows'
+        // chunks stream from L2). Measured against micro-tile → group when d > 192 was still
+        // chunked, with packed rows (`examples/assign_gflops`, 2 threads): 100k × 768,
+        // k = 256: 145–153 → 176–178 GFLOP/s; 30k × 1536, k = 128: 135–144 → 166–168;
+        // 100k × 256, k = 256: 140–144 → 164–171. Each tile sees its groups in ascending
+        // order (tie rule).
         for ch in 0..nchunks {
             let (p0, p1) = (ch * kc, ((ch + 1) * kc).min(d));
             let last = ch + 1 == nchunks;

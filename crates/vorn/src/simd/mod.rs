@@ -167,14 +167,12 @@ pub fn finish_rows(isa: Isa, b: &LaneBest, labels: &mut [u32], scores: &mut [f32
 /// centroid `16q + l` of the tile.
 pub type Acc = [f32; MR * MAX_NP * LANES];
 
-/// Arguments of one kernel call: MR packed rows × `np` panels over a range of `d`
-/// consecutive dimensions (the whole dimension, or one chunk of it).
+/// Arguments of one kernel call: MR rows × `np` panels over a range of `d` consecutive
+/// dimensions (the whole dimension, or one chunk of it).
 pub struct Tile<'a> {
-    /// The MR rows. Packed (`xs == 0`): dimension-major over this range, `x[p * MR + i]` is
-    /// element p of row i (see [`pack_rows`]). Strided (`xs > 0`): `x[i * xs + p]`, the rows
-    /// read in place (cheaper when there are too few centroids to amortise packing).
+    /// The MR rows, read in place: element p of row i is `x[i * xs + p]`.
     pub x: &'a [f32],
-    /// Row stride of a strided tile, 0 for a packed one.
+    /// Row stride (≥ d).
     pub xs: usize,
     /// Dimensions in this call.
     pub d: usize,
@@ -194,46 +192,10 @@ impl Tile<'_> {
     #[inline]
     fn check(&self) {
         assert!(self.np >= 1 && self.np <= MAX_NP);
-        if self.xs == 0 {
-            assert!(self.x.len() >= self.d * MR);
-        } else {
-            assert!(self.xs >= self.d && self.x.len() >= (MR - 1) * self.xs + self.d);
-        }
+        assert!(self.xs >= self.d && self.x.len() >= (MR - 1) * self.xs + self.d);
         assert!(self.pstride >= self.d * LANES);
         assert!(self.panels.len() >= (self.np - 1) * self.pstride + self.d * LANES);
         assert!(self.cn.len() >= self.np * LANES);
-    }
-}
-
-/// Packs up to MR rows of a row-major matrix (row stride `d`) dimension-major into `out`
-/// (`d * MR` values), zero-padding missing rows, so the kernel reads one contiguous stream.
-/// A pure data movement: every ISA writes the same values (AVX-512 transposes 8 × 16 blocks
-/// in registers; the scalar loop and the tail move one value at a time).
-#[inline]
-pub fn pack_rows(rows: &[f32], d: usize, out: &mut [f32]) {
-    let m = rows.len() / d.max(1);
-    assert!(m <= MR && rows.len() == m * d && out.len() >= d * MR);
-    #[cfg(target_arch = "x86_64")]
-    if m == MR && d >= LANES && active() == Isa::Avx512 {
-        // SAFETY: AVX-512F present (active() checked it); lengths checked above.
-        let done = unsafe { x86::pack8_avx512(rows, d, out) };
-        pack_tail(rows, d, m, done, out);
-        return;
-    }
-    if m < MR {
-        out[..d * MR].fill(0.0);
-    }
-    pack_tail(rows, d, m, 0, out);
-}
-
-/// Scalar packing of dimensions `p0..d`.
-#[inline]
-fn pack_tail(rows: &[f32], d: usize, m: usize, p0: usize, out: &mut [f32]) {
-    for i in 0..m {
-        let r = &rows[i * d..(i + 1) * d];
-        for p in p0..d {
-            out[p * MR + i] = r[p];
-        }
     }
 }
 

@@ -11,11 +11,7 @@ fn dots(t: &Tile<'_>, q: usize, i: usize, init: Option<&Acc>) -> [f32; LANES] {
     }
     let panel = &t.panels[q * t.pstride..];
     for p in 0..t.d {
-        let a = if t.xs == 0 {
-            t.x[p * MR + i]
-        } else {
-            t.x[i * t.xs + p]
-        };
+        let a = t.x[i * t.xs + p];
         let b = &panel[p * LANES..(p + 1) * LANES];
         for l in 0..LANES {
             acc[l] = a.mul_add(b[l], acc[l]);

@@ -13,7 +13,7 @@ fn random_tile_data(d: usize, np: usize, seed: u64) -> (Vec<f32>, Vec<f32>, Vec<
 
 fn tile<'a>(x: &'a [f32], d: usize, panels: &'a [f32], cn: &'a [f32], np: usize) -> Tile<'a> {
     Tile {
-        xs: 0,
+        xs: d,
         x,
         d,
         panels,
@@ -91,10 +91,7 @@ fn every_isa_matches_scalar_twin_bitwise() {
 fn chunked_dimension_gives_identical_bits() {
     let d = 50;
     let np = 3;
-    let (rows, panels, cn) = random_tile_data(d, np, 77);
-    // Pack the 8 rows dimension-major as the driver does.
-    let mut x = vec![0f32; MR * d];
-    pack_rows(&rows, d, &mut x);
+    let (x, panels, cn) = random_tile_data(d, np, 77);
     for isa in available() {
         let whole = tile(&x, d, &panels, &cn, np);
         let mut want = [0f32; MR * MAX_NP * LANES];
@@ -103,8 +100,8 @@ fn chunked_dimension_gives_identical_bits() {
         argmin_tile(isa, &whole, None, &mut want_best);
         for split in [1usize, 7, 25, 49] {
             let head = Tile {
-                xs: 0,
-                x: &x[..split * MR],
+                xs: d,
+                x: &x,
                 d: split,
                 panels: &panels,
                 pstride: d * LANES,
@@ -113,8 +110,8 @@ fn chunked_dimension_gives_identical_bits() {
                 j0: 32,
             };
             let tail = Tile {
-                xs: 0,
-                x: &x[split * MR..],
+                xs: d,
+                x: &x[split..],
                 d: d - split,
                 panels: &panels[split * LANES..],
                 pstride: d * LANES,
@@ -150,7 +147,7 @@ fn scores_match_naive_formula() {
         for q in 0..2 {
             for l in 0..LANES {
                 let dot: f64 = (0..d)
-                    .map(|p| x[p * MR + i] as f64 * panels[q * d * LANES + p * LANES + l] as f64)
+                    .map(|p| x[i * d + p] as f64 * panels[q * d * LANES + p * LANES + l] as f64)
                     .sum();
                 let want = cn[q * LANES + l] as f64 - 2.0 * dot;
                 let got = out[i * MAX_NP * LANES + q * LANES + l] as f64;
@@ -170,7 +167,7 @@ fn ties_go_to_lowest_id() {
     let panels = vec![0.5f32; 2 * d * LANES]; // every centroid identical
     let cn = vec![1f32; 2 * LANES];
     let t = Tile {
-        xs: 0,
+        xs: d,
         x: &x,
         d,
         panels: &panels,
@@ -184,44 +181,6 @@ fn ties_go_to_lowest_id() {
         argmin_tile(isa, &t, None, &mut b);
         for i in 0..MR {
             assert_eq!(b.finish(i).1, 16);
-        }
-    }
-}
-
-#[test]
-fn strided_rows_equal_packed_rows() {
-    for &d in &[1usize, 9, 64] {
-        let (rows, panels, cn) = random_tile_data(d, 2, 5 + d as u64);
-        let mut packed = vec![0f32; MR * d];
-        pack_rows(&rows, d, &mut packed);
-        for isa in available() {
-            let a = Tile {
-                x: &packed,
-                xs: 0,
-                d,
-                panels: &panels,
-                pstride: d * LANES,
-                cn: &cn,
-                np: 2,
-                j0: 0,
-            };
-            let b = Tile {
-                x: &rows,
-                xs: d,
-                d,
-                panels: &panels,
-                pstride: d * LANES,
-                cn: &cn,
-                np: 2,
-                j0: 0,
-            };
-            let (mut oa, mut ob) = ([0f32; MR * MAX_NP * LANES], [0f32; MR * MAX_NP * LANES]);
-            score_tile(isa, &a, None, &mut oa);
-            score_tile(isa, &b, None, &mut ob);
-            assert!(
-                oa.iter().zip(&ob).all(|(p, q)| p.to_bits() == q.to_bits()),
-                "{isa:?} d={d}"
-            );
         }
     }
 }
@@ -251,28 +210,6 @@ fn finish_rows_equals_scalar_reduction_on_ties_inf_and_nan() {
                 for i in 0..m {
                     let (s, id) = b.finish(i);
                     assert_eq!((sc[i].to_bits(), lab[i]), (s.to_bits(), id), "{isa:?} {i}");
-                }
-            }
-        }
-    }
-}
-
-#[test]
-fn pack_rows_is_a_transpose_with_zero_padding() {
-    let mut r = Rng::new(5);
-    for d in [1usize, 15, 16, 17, 33, 64, 100, 784] {
-        for m in 1..=MR {
-            let rows: Vec<f32> = (0..m * d).map(|_| r.normal() as f32).collect();
-            let mut out = vec![f32::NAN; MR * d];
-            pack_rows(&rows, d, &mut out);
-            for p in 0..d {
-                for i in 0..MR {
-                    let want = if i < m { rows[i * d + p] } else { 0.0 };
-                    assert_eq!(
-                        out[p * MR + i].to_bits(),
-                        want.to_bits(),
-                        "d={d} m={m} p={p}"
-                    );
                 }
             }
         }

@@ -1,6 +1,6 @@
 //! AVX-512F micro-kernel: MR = 8 rows × up to 3 panels of 16 centroids = 24 zmm accumulators,
-//! one broadcast per row and one vector load per panel per step of p, rows packed so that
-//! the eight broadcasts of a step read one 32-byte run.
+//! one broadcast per row (the rows read in place, stride `xs`) and one vector load per panel
+//! per step of p.
 #![allow(unsafe_op_in_unsafe_fn)]
 
 use super::{Acc, LaneBest, Tile, LANES, MAX_NP, MR};
@@ -22,17 +22,10 @@ unsafe fn dots<const NP: usize>(t: &Tile<'_>, init: Option<&Acc>) -> [[__m512; N
     let x = t.x.as_ptr();
     let b = t.panels.as_ptr();
     let stride = t.pstride;
-    // Element p of row i sits at x + p*ps + i*rs (packed: ps = MR, rs = 1; strided:
-    // ps = 1, rs = xs); two copies of the loop keep the addressing static.
-    if t.xs == 0 {
-        for p in 0..t.d {
-            step::<NP>(&mut acc, b, stride, p, x.add(p * MR), 1);
-        }
-    } else {
-        let rs = t.xs;
-        for p in 0..t.d {
-            step::<NP>(&mut acc, b, stride, p, x.add(p), rs);
-        }
+    // Element p of row i sits at x + p + i*xs.
+    let rs = t.xs;
+    for p in 0..t.d {
+        step::<NP>(&mut acc, b, stride, p, x.add(p), rs);
     }
     acc
 }
@@ -204,57 +197,4 @@ pub unsafe fn finish_rows_avx512(b: &LaneBest, labels: &mut [u32], scores: &mut 
         *labels.get_unchecked_mut(i) = _mm512_mask_reduce_min_epu32(eq, ix);
         *scores.get_unchecked_mut(i) = m;
     }
-}
-
-/// Packs dimensions `0..16⌊d/16⌋` of exactly MR rows (row stride d) dimension-major into
-/// `out` (`out[p * MR + i] = rows[i * d + p]`) by an in-register 8 × 16 transpose: pairs of
-/// rows interleave by element, then quads by 64-bit pair, then the halves by 128-bit quad.
-/// Returns the number of dimensions packed.
-///
-/// # Safety
-/// The CPU must support AVX-512F; `rows.len() == MR * d`, `out.len() >= MR * d`.
-#[target_feature(enable = "avx512f")]
-pub unsafe fn pack8_avx512(rows: &[f32], d: usize, out: &mut [f32]) -> usize {
-    let a_lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
-    let a_hi = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
-    let b_lo = _mm512_setr_epi64(0, 8, 1, 9, 2, 10, 3, 11);
-    let b_hi = _mm512_setr_epi64(4, 12, 5, 13, 6, 14, 7, 15);
-    let c_lo = _mm512_setr_epi64(0, 1, 8, 9, 2, 3, 10, 11);
-    let c_hi = _mm512_setr_epi64(4, 5, 12, 13, 6, 7, 14, 15);
-    let src = rows.as_ptr();
-    let dst = out.as_mut_ptr();
-    let full = d / LANES * LANES;
-    let mut p = 0;
-    while p < full {
-        let r: [__m512; MR] = std::array::from_fn(|i| _mm512_loadu_ps(src.add(i * d + p)));
-        // t[2j + h]: rows 2j, 2j+1 interleaved, elements 8h..8h+7 (pairs per element).
-        let mut t = [_mm512_setzero_pd(); MR];
-        for j in 0..MR / 2 {
-            t[2 * j] = _mm512_castps_pd(_mm512_permutex2var_ps(r[2 * j], a_lo, r[2 * j + 1]));
-            t[2 * j + 1] = _mm512_castps_pd(_mm512_permutex2var_ps(r[2 * j], a_hi, r[2 * j + 1]));
-        }
-        // u[g][h][e]: rows 4g..4g+3 (quads per element), elements 8h + 4e .. + 3.
-        let mut u = [[[_mm512_setzero_pd(); 2]; 2]; 2];
-        for g in 0..2 {
-            for h in 0..2 {
-                let (x, y) = (t[4 * g + h], t[4 * g + 2 + h]);
-                u[g][h][0] = _mm512_permutex2var_pd(x, b_lo, y);
-                u[g][h][1] = _mm512_permutex2var_pd(x, b_hi, y);
-            }
-        }
-        // Output vector v covers elements 2v, 2v+1 of all eight rows.
-        for h in 0..2 {
-            for e in 0..2 {
-                let (x, y) = (u[0][h][e], u[1][h][e]);
-                let base = dst.add((p + 8 * h + 4 * e) * MR);
-                _mm512_storeu_pd(base as *mut f64, _mm512_permutex2var_pd(x, c_lo, y));
-                _mm512_storeu_pd(
-                    base.add(2 * MR) as *mut f64,
-                    _mm512_permutex2var_pd(x, c_hi, y),
-                );
-            }
-        }
-        p += LANES;
-    }
-    full
 }
