@@ -86,8 +86,8 @@ fn for_each_tile(
     let ntiles = (r1 - r0).div_ceil(MR);
     // Rows are read in place (strided tiles); only a last partial tile is copied, zero-padded.
     // Packing every tile dimension-major first (as earlier versions did) was slower on this
-    // Zen 4 VM at every shape measured (`examples/assign_gflops`, 2 threads, GFLOP/s packed → in place,
-    // two runs each): 1M × 64, k = 64: 102/113 → 126/134; k = 96: 121/123 → 148/147;
+    // Zen 4 VM at every shape measured (`examples/assign_gflops`, 2 threads, GFLOP/s packed →
+    // in place, two runs each): 1M × 64, k = 64: 102/113 → 126/134; k = 96: 121/123 → 148/147;
     // k = 256: 156/163 → 168/175; 200k × 128, k = 256: 173/165 → 196/181; 20k × 384,
     // k = 128: 167/173 → 181/184; 100k × 768, k = 256: 203/187 → 205/199; 400k × 64,
     // k = 1024: 195/182 → 193/194 (AVX2 kernels: equal or better in place too).
