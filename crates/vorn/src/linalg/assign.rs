@@ -98,7 +98,6 @@ fn for_each_tile(
         let a = r0 + full * MR;
         sc.tail[..(r1 - a) * d].copy_from_slice(&x.as_slice()[a * d..r1 * d]);
     }
-    let xs = d;
     let rows = |t: usize, p0: usize, p1: usize| -> &[f32] {
         if t < full {
             let a = r0 + t * MR;
@@ -139,7 +138,7 @@ fn for_each_tile(
                 let (q, np) = gs[g];
                 let tile = Tile {
                     x: rows(t, p0, p1),
-                    xs,
+                    xs: d,
                     d: p1 - p0,
                     panels: &c.panels(q, q + np)[p0 * LANES..],
                     pstride: d * LANES,
