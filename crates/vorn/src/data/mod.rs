@@ -4,12 +4,14 @@
 //! A [`MatrixView`] borrows; nothing in vorn copies the caller's data unless it says so.
 
 pub mod fvecs;
+mod gather;
 mod matrix;
 pub mod npy;
 mod source;
 pub mod synth;
 mod validate;
 
+pub use gather::gather_rows;
 pub use matrix::MatrixView;
 pub(crate) use source::write_atomic;
 pub use source::{FileFormat, MatrixSource};

@@ -8,7 +8,7 @@ use super::reduce::ordered_sum;
 use super::update::{exact_dist, inv_norm};
 use super::{KMeansParams, Monitor, Silent};
 use crate::cluster::Algorithm;
-use crate::data::{validate, MatrixView};
+use crate::data::{gather_rows, validate, MatrixView};
 use crate::error::{Error, Result};
 use crate::linalg::{assign, PackedCentroids};
 use crate::rng::Rng;
@@ -37,10 +37,7 @@ fn seed_centroids(
     }
     let idx = rng.sample_indices(train.n(), m);
     let d = train.d();
-    let mut buf = Vec::with_capacity(m * d);
-    for &i in &idx {
-        buf.extend_from_slice(train.row(i));
-    }
+    let buf = gather_rows(train, &idx);
     let norms: Vec<f32> = idx.iter().map(|&i| tnorms[i]).collect();
     initialize(MatrixView::new(&buf, m, d)?, &norms, p, rng, mon)
 }
@@ -205,6 +202,7 @@ fn fit_inner(x: MatrixView<'_>, p: &KMeansParams, mon: &dyn Monitor) -> Result<K
     let (n, d, k) = (x.n(), x.d(), p.k);
     mon.phase("validate");
     let norms = validate(x, p.metric)?;
+    mon.phase("sample");
     let m = p.train_rows(n);
     let prog = p.algorithm == Algorithm::Auto && m < n && p.max_iter >= 4;
     let (train_buf, train_norms): (Option<Vec<f32>>, Vec<f32>) = if m < n {
@@ -218,11 +216,10 @@ fn fit_inner(x: MatrixView<'_>, p: &KMeansParams, mon: &dyn Monitor) -> Result<K
                 .copied()
                 .collect();
         }
-        let mut buf = Vec::with_capacity(m * d);
-        for &i in &idx {
-            buf.extend_from_slice(x.row(i));
-        }
-        (Some(buf), idx.iter().map(|&i| norms[i]).collect())
+        (
+            Some(gather_rows(x, &idx)),
+            idx.iter().map(|&i| norms[i]).collect(),
+        )
     } else {
         (None, Vec::new())
     };
@@ -234,11 +231,10 @@ fn fit_inner(x: MatrixView<'_>, p: &KMeansParams, mon: &dyn Monitor) -> Result<K
     // Warm-start subset when `auto` trains on all rows (see `warm_rows`), gathered once.
     let warm: Option<(Vec<f32>, Vec<f32>)> = warm_rows(n, d, k, p, algorithm).map(|s| {
         let idx = Rng::derive(p.seed, WARM_STREAM).sample_indices(n, s);
-        let mut buf = Vec::with_capacity(s * d);
-        for &i in &idx {
-            buf.extend_from_slice(x.row(i));
-        }
-        (buf, idx.iter().map(|&i| norms[i]).collect())
+        (
+            gather_rows(x, &idx),
+            idx.iter().map(|&i| norms[i]).collect(),
+        )
     });
 
     let mut best: Option<RunResult> = None;
