@@ -172,6 +172,7 @@ impl<'a> Scorer<'a> {
                             cn: pc.cn(q, q + np),
                             np,
                             j0: (q * LANES) as u32,
+                            half: pc.half(q + np),
                         };
                         simd::score_tile(isa, &tile, None, &mut buf);
                         let cols = (np * LANES).min(t - q * LANES);

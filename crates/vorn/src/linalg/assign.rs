@@ -145,6 +145,7 @@ fn for_each_tile(
                     cn: c.cn(q, q + np),
                     np,
                     j0: (q * LANES) as u32,
+                    half: c.half(q + np),
                 };
                 let acc = accs.get_mut(t * gs.len() + g);
                 if last {

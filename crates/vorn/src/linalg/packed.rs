@@ -68,6 +68,11 @@ impl PackedCentroids {
     pub(crate) fn cn(&self, q0: usize, q1: usize) -> &[f32] {
         &self.cn[q0 * LANES..q1 * LANES]
     }
+    /// Whether a tile of panels ending at `q1` has a half last panel ([`crate::simd::Tile::half`]):
+    /// `q1` is the last panel and it holds at most [`crate::simd::HALF`] centroids.
+    pub(crate) fn half(&self, q1: usize) -> bool {
+        q1 == self.npanels && self.k - (self.npanels - 1) * LANES <= crate::simd::HALF
+    }
     /// Norm term of centroid `j`.
     pub fn norm_term(&self, j: usize) -> f32 {
         self.cn[j]

@@ -12,7 +12,10 @@
 //!
 //! Centroids are packed into panels: panel q holds centroids 16q..16q+15 as a `d × 16`
 //! row-major block (element (p, l) at `p*16 + l`), zero-padded past k with `‖c‖² = +∞` so
-//! padding never wins.
+//! padding never wins. When the last panel holds at most 8 centroids the tile says so
+//! ([`Tile::half`]) and the kernels compute only its first 8 lanes (the AVX-512 kernel with
+//! 256-bit registers for that panel): k = 20 computes 24 lanes per row instead of 32. Each
+//! (i, j) pair still sees the same fma chain, so the labels and scores keep their bits.
 //!
 //! Two consumers of the score tile exist: a fused lane-wise arg-min (labels; ties go to the
 //! lowest centroid id) and a store (all scores, for `transform`).
@@ -186,7 +189,14 @@ pub struct Tile<'a> {
     pub np: usize,
     /// Id of the first centroid of the first panel.
     pub j0: u32,
+    /// The last panel holds at most [`HALF`] centroids: its lanes `HALF..LANES` are padding
+    /// (‖c‖² = +∞) and the kernels skip them, so their dot products and scores are left
+    /// unwritten and they never enter an arg-min (which padding could not win anyway).
+    pub half: bool,
 }
+
+/// Lanes of a half panel (one 256-bit register of f32).
+pub const HALF: usize = 8;
 
 impl Tile<'_> {
     #[inline]
@@ -196,6 +206,23 @@ impl Tile<'_> {
         assert!(self.pstride >= self.d * LANES);
         assert!(self.panels.len() >= (self.np - 1) * self.pstride + self.d * LANES);
         assert!(self.cn.len() >= self.np * LANES);
+        debug_assert!(
+            !self.half
+                || self.cn[(self.np - 1) * LANES + HALF..self.np * LANES]
+                    .iter()
+                    .all(|v| *v == f32::INFINITY),
+            "a half panel's upper lanes must be padding"
+        );
+    }
+
+    /// Lanes of panel q the kernels compute ([`HALF`] for a half last panel, else [`LANES`]).
+    #[inline(always)]
+    pub fn lanes(&self, q: usize) -> usize {
+        if self.half && q + 1 == self.np {
+            HALF
+        } else {
+            LANES
+        }
     }
 }
 

@@ -3,17 +3,18 @@
 
 use super::{Acc, LaneBest, Tile, LANES, MAX_NP, MR};
 
+/// The first `lanes` dot products of row i with panel q (the others stay 0).
 #[inline(always)]
-fn dots(t: &Tile<'_>, q: usize, i: usize, init: Option<&Acc>) -> [f32; LANES] {
+fn dots(t: &Tile<'_>, q: usize, i: usize, init: Option<&Acc>, lanes: usize) -> [f32; LANES] {
     let mut acc = [0f32; LANES];
     if let Some(a) = init {
-        acc.copy_from_slice(&a[i * MAX_NP * LANES + q * LANES..][..LANES]);
+        acc[..lanes].copy_from_slice(&a[i * MAX_NP * LANES + q * LANES..][..lanes]);
     }
     let panel = &t.panels[q * t.pstride..];
     for p in 0..t.d {
         let a = t.x[i * t.xs + p];
         let b = &panel[p * LANES..(p + 1) * LANES];
-        for l in 0..LANES {
+        for l in 0..lanes {
             acc[l] = a.mul_add(b[l], acc[l]);
         }
     }
@@ -24,9 +25,10 @@ fn dots(t: &Tile<'_>, q: usize, i: usize, init: Option<&Acc>) -> [f32; LANES] {
 fn dot_body(t: &Tile<'_>, acc: &mut Acc, resume: bool) {
     let init = if resume { Some(*acc) } else { None };
     for q in 0..t.np {
+        let lanes = t.lanes(q);
         for i in 0..MR {
-            let a = dots(t, q, i, init.as_ref());
-            acc[i * MAX_NP * LANES + q * LANES..][..LANES].copy_from_slice(&a);
+            let a = dots(t, q, i, init.as_ref(), lanes);
+            acc[i * MAX_NP * LANES + q * LANES..][..lanes].copy_from_slice(&a[..lanes]);
         }
     }
 }
@@ -34,9 +36,10 @@ fn dot_body(t: &Tile<'_>, acc: &mut Acc, resume: bool) {
 #[inline(always)]
 fn argmin_body<const TOP2: bool>(t: &Tile<'_>, init: Option<&Acc>, best: &mut LaneBest) {
     for q in 0..t.np {
+        let lanes = t.lanes(q);
         for i in 0..MR {
-            let acc = dots(t, q, i, init);
-            for l in 0..LANES {
+            let acc = dots(t, q, i, init, lanes);
+            for l in 0..lanes {
                 let s = (-2f32).mul_add(acc[l], t.cn[q * LANES + l]);
                 let k = i * LANES + l;
                 if s < best.v[k] {
@@ -56,9 +59,10 @@ fn argmin_body<const TOP2: bool>(t: &Tile<'_>, init: Option<&Acc>, best: &mut La
 #[inline(always)]
 fn score_body(t: &Tile<'_>, init: Option<&Acc>, out: &mut Acc) {
     for q in 0..t.np {
+        let lanes = t.lanes(q);
         for i in 0..MR {
-            let acc = dots(t, q, i, init);
-            for l in 0..LANES {
+            let acc = dots(t, q, i, init, lanes);
+            for l in 0..lanes {
                 out[i * MAX_NP * LANES + q * LANES + l] =
                     (-2f32).mul_add(acc[l], t.cn[q * LANES + l]);
             }

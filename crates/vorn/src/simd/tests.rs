@@ -21,6 +21,7 @@ fn tile<'a>(x: &'a [f32], d: usize, panels: &'a [f32], cn: &'a [f32], np: usize)
         cn,
         np,
         j0: 32,
+        half: false,
     }
 }
 
@@ -108,6 +109,7 @@ fn chunked_dimension_gives_identical_bits() {
                 cn: &cn,
                 np,
                 j0: 32,
+                half: false,
             };
             let tail = Tile {
                 xs: d,
@@ -118,6 +120,7 @@ fn chunked_dimension_gives_identical_bits() {
                 cn: &cn,
                 np,
                 j0: 32,
+                half: false,
             };
             let mut acc = [0f32; MR * MAX_NP * LANES];
             dot_tile(isa, &head, &mut acc, false);
@@ -175,6 +178,7 @@ fn ties_go_to_lowest_id() {
         cn: &cn,
         np: 2,
         j0: 16,
+        half: false,
     };
     for isa in available() {
         let mut b = LaneBest::default();
@@ -210,6 +214,90 @@ fn finish_rows_equals_scalar_reduction_on_ties_inf_and_nan() {
                 for i in 0..m {
                     let (s, id) = b.finish(i);
                     assert_eq!((sc[i].to_bits(), lab[i]), (s.to_bits(), id), "{isa:?} {i}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn half_last_panel_gives_the_bits_of_the_full_panel() {
+    // The last panel holds 8 centroids (upper lanes zero with ‖c‖² = +∞): a half tile must
+    // give, on every ISA, the full scalar tile's scores on the real columns and the same lane
+    // bests (padding never wins), whole or with the dimension split.
+    for &d in &[1usize, 3, 16, 37, 128, 300] {
+        for np in 1..=MAX_NP {
+            let (x, mut panels, mut cn) = random_tile_data(d, np, (d * 31 + np) as u64);
+            let last = (np - 1) * d * LANES;
+            for p in 0..d {
+                panels[last + p * LANES + HALF..last + (p + 1) * LANES].fill(0.0);
+            }
+            cn[(np - 1) * LANES + HALF..].fill(f32::INFINITY);
+            let full = tile(&x, d, &panels, &cn, np);
+            let half = Tile {
+                half: true,
+                ..tile(&x, d, &panels, &cn, np)
+            };
+            let real = (np - 1) * LANES + HALF;
+            let mut want = [0f32; MR * MAX_NP * LANES];
+            score_tile(Isa::Scalar, &full, None, &mut want);
+            let (mut want1, mut want2) = (LaneBest::default(), LaneBest::default());
+            argmin_tile(Isa::Scalar, &full, None, &mut want1);
+            argmin2_tile(Isa::Scalar, &full, None, &mut want2);
+            for isa in available() {
+                let mut got = [0f32; MR * MAX_NP * LANES];
+                score_tile(isa, &half, None, &mut got);
+                let (mut b1, mut b2) = (LaneBest::default(), LaneBest::default());
+                argmin_tile(isa, &half, None, &mut b1);
+                argmin2_tile(isa, &half, None, &mut b2);
+                for i in 0..MR {
+                    for c in 0..real {
+                        let k = i * MAX_NP * LANES + c;
+                        assert_eq!(got[k].to_bits(), want[k].to_bits(), "{isa:?} d={d} np={np}");
+                    }
+                    assert_eq!(b1.finish(i), want1.finish(i));
+                    assert_eq!(b2.finish2(i), want2.finish2(i));
+                }
+                assert_eq!(
+                    (b1.idx, b2.idx),
+                    (want1.idx, want2.idx),
+                    "{isa:?} d={d} np={np}"
+                );
+                assert!(b1
+                    .v
+                    .iter()
+                    .zip(&want1.v)
+                    .all(|(a, b)| a.to_bits() == b.to_bits()));
+                assert!(b2
+                    .v2
+                    .iter()
+                    .zip(&want2.v2)
+                    .all(|(a, b)| a.to_bits() == b.to_bits()));
+                if d > 1 {
+                    // Split dimension: dot products of the head, resumed by the tail.
+                    let s = d / 2;
+                    let head = Tile {
+                        d: s,
+                        ..tile(&x, d, &panels, &cn, np)
+                    };
+                    let head = Tile { half: true, ..head };
+                    let tail = Tile {
+                        x: &x[s..],
+                        d: d - s,
+                        panels: &panels[s * LANES..],
+                        half: true,
+                        ..tile(&x, d, &panels, &cn, np)
+                    };
+                    let mut acc = [0f32; MR * MAX_NP * LANES];
+                    dot_tile(isa, &head, &mut acc, false);
+                    let mut o = [0f32; MR * MAX_NP * LANES];
+                    score_tile(isa, &tail, Some(&acc), &mut o);
+                    for i in 0..MR {
+                        for c in 0..real {
+                            let k = i * MAX_NP * LANES + c;
+                            assert_eq!(o[k].to_bits(), want[k].to_bits(), "split {isa:?} d={d}");
+                        }
+                    }
                 }
             }
         }

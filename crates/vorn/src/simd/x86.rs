@@ -1,21 +1,36 @@
 //! AVX-512F micro-kernel: MR = 8 rows × up to 3 panels of 16 centroids = 24 zmm accumulators,
 //! one broadcast per row (the rows read in place, stride `xs`) and one vector load per panel
-//! per step of p.
+//! per step of p. A half last panel ([`Tile::half`]) runs on ymm accumulators: on cores that
+//! split 512-bit fmas into two 256-bit halves (AMD Zen 4) that halves its cost.
 #![allow(unsafe_op_in_unsafe_fn)]
 
 use super::{Acc, LaneBest, Tile, LANES, MAX_NP, MR};
 use std::arch::x86_64::*;
 
+/// Accumulators of one tile: MR × NF full panels (zmm) and, when the tile's last panel is
+/// half ([`Tile::half`]), MR × 8 lanes of it (ymm; unused otherwise).
+struct Dots<const NF: usize> {
+    full: [[__m512; NF]; MR],
+    half: [__m256; MR],
+}
+
 // Not `#[target_feature]` so that it can be `inline(always)`: it is only called from
 // AVX-512 functions and takes their features when inlined (a call returning 24 zmm through
 // memory cost ~30% at d = 768).
 #[inline(always)]
-unsafe fn dots<const NP: usize>(t: &Tile<'_>, init: Option<&Acc>) -> [[__m512; NP]; MR] {
-    let mut acc = [[_mm512_setzero_ps(); NP]; MR];
+unsafe fn dots<const NF: usize, const H: bool>(t: &Tile<'_>, init: Option<&Acc>) -> Dots<NF> {
+    let mut acc = Dots {
+        full: [[_mm512_setzero_ps(); NF]; MR],
+        half: [_mm256_setzero_ps(); MR],
+    };
     if let Some(a) = init {
         for i in 0..MR {
-            for q in 0..NP {
-                acc[i][q] = _mm512_loadu_ps(a.as_ptr().add(i * MAX_NP * LANES + q * LANES));
+            let row = a.as_ptr().add(i * MAX_NP * LANES);
+            for q in 0..NF {
+                acc.full[i][q] = _mm512_loadu_ps(row.add(q * LANES));
+            }
+            if H {
+                acc.half[i] = _mm256_loadu_ps(row.add(NF * LANES));
             }
         }
     }
@@ -25,65 +40,83 @@ unsafe fn dots<const NP: usize>(t: &Tile<'_>, init: Option<&Acc>) -> [[__m512; N
     // Element p of row i sits at x + p + i*xs.
     let rs = t.xs;
     for p in 0..t.d {
-        step::<NP>(&mut acc, b, stride, p, x.add(p), rs);
+        step::<NF, H>(&mut acc, b, stride, p, x.add(p), rs);
     }
     acc
 }
 
-/// One p-step: NP panel loads, MR broadcasts from `xp + i*rs`, MR×NP fmas.
+/// One p-step: NF panel loads (and the half panel's low 8 lanes), MR broadcasts from
+/// `xp + i*rs`, MR×NF zmm fmas (and MR ymm fmas).
 #[inline(always)]
-unsafe fn step<const NP: usize>(
-    acc: &mut [[__m512; NP]; MR],
+unsafe fn step<const NF: usize, const H: bool>(
+    acc: &mut Dots<NF>,
     b: *const f32,
     stride: usize,
     p: usize,
     xp: *const f32,
     rs: usize,
 ) {
-    let mut bv = [_mm512_setzero_ps(); NP];
-    for q in 0..NP {
+    let mut bv = [_mm512_setzero_ps(); NF];
+    for q in 0..NF {
         // In bounds: q*stride + p*LANES + 15 < panels.len(), checked by Tile::check.
         bv[q] = _mm512_loadu_ps(b.add(q * stride + p * LANES));
     }
+    let bh = if H {
+        _mm256_loadu_ps(b.add(NF * stride + p * LANES))
+    } else {
+        _mm256_setzero_ps()
+    };
     for i in 0..MR {
-        // In bounds: checked by Tile::check for both layouts.
+        // In bounds: checked by Tile::check.
         let a = _mm512_set1_ps(*xp.add(i * rs));
-        for q in 0..NP {
-            acc[i][q] = _mm512_fmadd_ps(a, bv[q], acc[i][q]);
+        for q in 0..NF {
+            acc.full[i][q] = _mm512_fmadd_ps(a, bv[q], acc.full[i][q]);
+        }
+        if H {
+            acc.half[i] = _mm256_fmadd_ps(_mm512_castps512_ps256(a), bh, acc.half[i]);
         }
     }
 }
 
 #[inline]
 #[target_feature(enable = "avx512f")]
-unsafe fn dot_np<const NP: usize>(t: &Tile<'_>, acc: &mut Acc, resume: bool) {
-    let r = dots::<NP>(t, if resume { Some(&*acc) } else { None });
+unsafe fn dot_np<const NF: usize, const H: bool>(t: &Tile<'_>, acc: &mut Acc, resume: bool) {
+    let r = dots::<NF, H>(t, if resume { Some(&*acc) } else { None });
     for i in 0..MR {
-        for q in 0..NP {
-            _mm512_storeu_ps(
-                acc.as_mut_ptr().add(i * MAX_NP * LANES + q * LANES),
-                r[i][q],
-            );
+        let row = acc.as_mut_ptr().add(i * MAX_NP * LANES);
+        for q in 0..NF {
+            _mm512_storeu_ps(row.add(q * LANES), r.full[i][q]);
+        }
+        if H {
+            _mm256_storeu_ps(row.add(NF * LANES), r.half[i]);
         }
     }
 }
 
 #[inline]
 #[target_feature(enable = "avx512f")]
-unsafe fn argmin_np<const NP: usize, const TOP2: bool>(
+unsafe fn argmin_np<const NF: usize, const H: bool, const TOP2: bool>(
     t: &Tile<'_>,
     init: Option<&Acc>,
     best: &mut LaneBest,
 ) {
-    let acc = dots::<NP>(t, init);
+    let acc = dots::<NF, H>(t, init);
     let m2 = _mm512_set1_ps(-2.0);
     let iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-    let mut cn = [_mm512_setzero_ps(); NP];
-    let mut ids = [_mm512_setzero_si512(); NP];
-    for q in 0..NP {
+    let mut cn = [_mm512_setzero_ps(); NF];
+    let mut ids = [_mm512_setzero_si512(); NF];
+    for q in 0..NF {
         cn[q] = _mm512_loadu_ps(t.cn.as_ptr().add(q * LANES));
         ids[q] = _mm512_add_epi32(iota, _mm512_set1_epi32((t.j0 as usize + q * LANES) as i32));
     }
+    let (cnh, idsh) = if H {
+        (
+            _mm256_loadu_ps(t.cn.as_ptr().add(NF * LANES)),
+            _mm512_add_epi32(iota, _mm512_set1_epi32((t.j0 as usize + NF * LANES) as i32)),
+        )
+    } else {
+        (_mm256_setzero_ps(), _mm512_setzero_si512())
+    };
     for i in 0..MR {
         let vp = best.v.as_mut_ptr().add(i * LANES);
         let ip = best.idx.as_mut_ptr().add(i * LANES) as *mut __m512i;
@@ -95,16 +128,24 @@ unsafe fn argmin_np<const NP: usize, const TOP2: bool>(
         } else {
             _mm512_setzero_ps()
         };
-        for q in 0..NP {
-            let s = _mm512_fmadd_ps(m2, acc[i][q], cn[q]);
-            let m = _mm512_cmp_ps_mask::<_CMP_LT_OQ>(s, bv);
+        // Panels in ascending order, the half panel last; `lanes` masks the half one.
+        let mut merge = |s: __m512, ids: __m512i, lanes: __mmask16| {
+            let m = _mm512_mask_cmp_ps_mask::<_CMP_LT_OQ>(lanes, s, bv);
             if TOP2 {
                 // second ← old best where s beats the best, else s where s beats the second.
-                let m2nd = _mm512_cmp_ps_mask::<_CMP_LT_OQ>(s, sv);
+                let m2nd = _mm512_mask_cmp_ps_mask::<_CMP_LT_OQ>(lanes, s, sv);
                 sv = _mm512_mask_mov_ps(_mm512_mask_mov_ps(sv, m2nd, s), m, bv);
             }
             bv = _mm512_mask_mov_ps(bv, m, s);
-            bi = _mm512_mask_mov_epi32(bi, m, ids[q]);
+            bi = _mm512_mask_mov_epi32(bi, m, ids);
+        };
+        for q in 0..NF {
+            merge(_mm512_fmadd_ps(m2, acc.full[i][q], cn[q]), ids[q], 0xFFFF);
+        }
+        if H {
+            let s = _mm256_fmadd_ps(_mm512_castps512_ps256(m2), acc.half[i], cnh);
+            // The upper 8 lanes of the widened score are undefined and masked out.
+            merge(_mm512_castps256_ps512(s), idsh, 0x00FF);
         }
         _mm512_storeu_ps(vp, bv);
         _mm512_storeu_si512(ip, bi);
@@ -116,16 +157,41 @@ unsafe fn argmin_np<const NP: usize, const TOP2: bool>(
 
 #[inline]
 #[target_feature(enable = "avx512f")]
-unsafe fn score_np<const NP: usize>(t: &Tile<'_>, init: Option<&Acc>, out: &mut Acc) {
-    let acc = dots::<NP>(t, init);
+unsafe fn score_np<const NF: usize, const H: bool>(
+    t: &Tile<'_>,
+    init: Option<&Acc>,
+    out: &mut Acc,
+) {
+    let acc = dots::<NF, H>(t, init);
     let m2 = _mm512_set1_ps(-2.0);
-    for q in 0..NP {
+    for q in 0..NF {
         let cn = _mm512_loadu_ps(t.cn.as_ptr().add(q * LANES));
         for i in 0..MR {
-            let s = _mm512_fmadd_ps(m2, acc[i][q], cn);
+            let s = _mm512_fmadd_ps(m2, acc.full[i][q], cn);
             _mm512_storeu_ps(out.as_mut_ptr().add(i * MAX_NP * LANES + q * LANES), s);
         }
     }
+    if H {
+        let cn = _mm256_loadu_ps(t.cn.as_ptr().add(NF * LANES));
+        for i in 0..MR {
+            let s = _mm256_fmadd_ps(_mm512_castps512_ps256(m2), acc.half[i], cn);
+            _mm256_storeu_ps(out.as_mut_ptr().add(i * MAX_NP * LANES + NF * LANES), s);
+        }
+    }
+}
+
+/// Calls `$f::<full panels, half>` for the tile's (np, half).
+macro_rules! by_shape {
+    ($t:expr, $f:ident $(::<$($g:tt),*>)? ($($a:expr),*)) => {
+        match ($t.np, $t.half) {
+            (1, false) => $f::<1, false $($(, $g)*)?>($($a),*),
+            (2, false) => $f::<2, false $($(, $g)*)?>($($a),*),
+            (1, true) => $f::<0, true $($(, $g)*)?>($($a),*),
+            (2, true) => $f::<1, true $($(, $g)*)?>($($a),*),
+            (_, true) => $f::<2, true $($(, $g)*)?>($($a),*),
+            _ => $f::<3, false $($(, $g)*)?>($($a),*),
+        }
+    };
 }
 
 /// AVX-512 partial dot products.
@@ -134,11 +200,7 @@ unsafe fn score_np<const NP: usize>(t: &Tile<'_>, init: Option<&Acc>, out: &mut 
 /// The CPU must support AVX-512F; `t` must satisfy `Tile::check`.
 #[target_feature(enable = "avx512f")]
 pub unsafe fn dot_tile_avx512(t: &Tile<'_>, acc: &mut Acc, resume: bool) {
-    match t.np {
-        1 => dot_np::<1>(t, acc, resume),
-        2 => dot_np::<2>(t, acc, resume),
-        _ => dot_np::<3>(t, acc, resume),
-    }
+    by_shape!(t, dot_np(t, acc, resume))
 }
 
 /// AVX-512 arg-min tile.
@@ -147,11 +209,7 @@ pub unsafe fn dot_tile_avx512(t: &Tile<'_>, acc: &mut Acc, resume: bool) {
 /// The CPU must support AVX-512F; `t` must satisfy `Tile::check`.
 #[target_feature(enable = "avx512f")]
 pub unsafe fn argmin_tile_avx512(t: &Tile<'_>, init: Option<&Acc>, best: &mut LaneBest) {
-    match t.np {
-        1 => argmin_np::<1, false>(t, init, best),
-        2 => argmin_np::<2, false>(t, init, best),
-        _ => argmin_np::<3, false>(t, init, best),
-    }
+    by_shape!(t, argmin_np::<false>(t, init, best))
 }
 
 /// AVX-512 top-2 arg-min tile.
@@ -160,11 +218,7 @@ pub unsafe fn argmin_tile_avx512(t: &Tile<'_>, init: Option<&Acc>, best: &mut La
 /// The CPU must support AVX-512F; `t` must satisfy `Tile::check`.
 #[target_feature(enable = "avx512f")]
 pub unsafe fn argmin2_tile_avx512(t: &Tile<'_>, init: Option<&Acc>, best: &mut LaneBest) {
-    match t.np {
-        1 => argmin_np::<1, true>(t, init, best),
-        2 => argmin_np::<2, true>(t, init, best),
-        _ => argmin_np::<3, true>(t, init, best),
-    }
+    by_shape!(t, argmin_np::<true>(t, init, best))
 }
 
 /// AVX-512 score tile.
@@ -173,11 +227,7 @@ pub unsafe fn argmin2_tile_avx512(t: &Tile<'_>, init: Option<&Acc>, best: &mut L
 /// The CPU must support AVX-512F; `t` must satisfy `Tile::check`.
 #[target_feature(enable = "avx512f")]
 pub unsafe fn score_tile_avx512(t: &Tile<'_>, init: Option<&Acc>, out: &mut Acc) {
-    match t.np {
-        1 => score_np::<1>(t, init, out),
-        2 => score_np::<2>(t, init, out),
-        _ => score_np::<3>(t, init, out),
-    }
+    by_shape!(t, score_np(t, init, out))
 }
 
 /// AVX-512 [`super::finish_rows`]: the minimum over the ordered lanes, then the lowest id
