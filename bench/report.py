@@ -347,13 +347,16 @@ def shortfall_lines(results: dict, tol: float = TOL) -> list:
                 why.append(f"FAISS trains on a {m:,}-row sample ({m / n:.0%} of n) and its centroids are "
                            "still within the band here")
             nbytes = n * d * 4 if n and d else 0
-            lanes = -(-k // 16) * 16
+            # Lanes vorn's kernel computes per row: 16-wide panels, the last one 8 wide when it
+            # holds at most 8 centroids (the half panel).
+            rem = k % 16
+            lanes = k - rem + (0 if rem == 0 else 8 if rem <= 8 else 16)
             if k / 2 * DRAM_GBS < KERNEL_PEAK_GFLOPS and nbytes > 32 << 20:
                 why.append(f"K = {k}: a pass does K/2 = {k / 2:g} FLOP per byte of data read, which at "
                            f"~{DRAM_GBS:g} GB/s caps every library's pass near {k / 2 * DRAM_GBS:.0f} GFLOP/s, "
                            "below the kernels' peak: the passes are bound by memory, not by the kernel")
             elif k < 48 and k / lanes < 0.75 and nbytes > 32 << 20:
-                why.append(f"K = {k}: vorn's 16-wide centroid panels compute {lanes} lanes per row "
+                why.append(f"K = {k}: vorn's centroid panels compute {lanes} lanes per row "
                            f"({k / lanes:.0%} used), and the pass is then close to the memory bound "
                            f"(~{DRAM_GBS:g} GB/s), so a padding-free kernel gained nothing when tried")
             elif nbytes and nbytes <= 64 << 20 and a["vorn_auto_time_s"] >= 0.05:
