@@ -122,10 +122,10 @@ const WARM_HEAVY_WORK: usize = 1 << 31;
 /// Rows of the warm-start subset when `auto` trains on all n rows, or `None`.
 ///
 /// `auto` then trains progressively ([`progressive`]): a first stage of up to
-/// [`warm_first_iters`] iterations on a uniform subset of s = min(n/4, 32 MiB / (4d)) rows (a copy within the
-/// working budget), then the remaining iterations on all rows from those centroids. Never for
-/// named algorithms, when the caller set a sample size, or when `auto` already samples. Two
-/// regimes qualify:
+/// [`warm_first_iters`] iterations on a uniform subset of s = min(n/4, 32 MiB / (4d)) rows (a
+/// copy within the working budget), then the remaining iterations on all rows from those
+/// centroids. Never for named algorithms, when the caller set a sample size, or when `auto`
+/// already samples. Two regimes qualify:
 ///
 /// * **Memory-bound passes**: k ≤ 64, data ≥ 4 × 32 MiB, s ≥ 256 rows per centre. At k ≤ 28
 ///   a pass does k/2 FLOP per byte of data read, below what ~14 GB/s of memory bandwidth can
@@ -184,7 +184,8 @@ fn warm_rows(
 /// MSE +0.08% (4.4479/4.4477 → 4.4512/4.4511); GloVe 400k × 50 cosine, k = 1024: 4.8/5.1 s →
 /// 3.9/4.2 s, mean cosine −0.07% (0.69907/0.69880 → 0.69860/0.69829); 19 iterations lost
 /// 0.16% on GloVe. The memory-bound regime keeps the half: there the first stage usually
-/// stops on its tolerance before the cap (Fashion-MNIST k = 20/40 unchanged at 16).
+/// stops on its tolerance before the cap (Fashion-MNIST k = 20/40: same times with a cap of
+/// 16).
 fn warm_first_iters(k: usize, max_iter: usize) -> usize {
     if k > WARM_K_MAX {
         2 * max_iter / 3
