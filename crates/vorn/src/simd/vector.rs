@@ -72,7 +72,7 @@ pub fn accumulate(
         _ => {
             let sc = [scale];
             let scales = scaled.then_some(&sc[..]);
-            accumulate_group(isa, row, row.len(), &[0], scales, old, sum, lanes)
+            accumulate_group(isa, row, row.len(), &[0], scales, old, sum, lanes, 0)
         }
     }
 }
@@ -168,6 +168,11 @@ fn accumulate_group_body(
 /// `sum[p]` receives the rows in order (the same bits as one [`accumulate`] per row); chain
 /// p mod 32 receives (chunk, row) in lexicographic order and is folded into `lanes` once per
 /// call. Every ISA gives the same bits.
+///
+/// `ahead` > 0 asks the vector kernel to prefetch into L2, while it works, the elements
+/// `ahead` places past those it reads (a hint only: it changes no result). The fused Lloyd
+/// pass passes one row block (`ROW_BLOCK · d`), so the next block's rows arrive while this
+/// block is added up instead of stalling the next assignment.
 #[inline]
 #[allow(clippy::too_many_arguments)]
 pub fn accumulate_group(
@@ -179,6 +184,7 @@ pub fn accumulate_group(
     old: &[f64],
     sum: &mut [f64],
     lanes: &mut [f64; ACC_LANES],
+    ahead: usize,
 ) {
     assert!(old.len() == d && sum.len() == d);
     assert!(scales.is_none_or(|s| s.len() == rows.len()));
@@ -188,8 +194,12 @@ pub fn accumulate_group(
         // SAFETY: Avx512 is only produced when the CPU has it; row bounds checked above.
         Isa::Avx512 => unsafe {
             match scales {
-                Some(s) => x86::accumulate_group_avx512::<true>(x, d, rows, s, old, sum, lanes),
-                None => x86::accumulate_group_avx512::<false>(x, d, rows, &[], old, sum, lanes),
+                Some(s) => {
+                    x86::accumulate_group_avx512::<true>(x, d, rows, s, old, sum, lanes, ahead)
+                }
+                None => {
+                    x86::accumulate_group_avx512::<false>(x, d, rows, &[], old, sum, lanes, ahead)
+                }
             }
         },
         _ => {
@@ -288,6 +298,7 @@ mod x86 {
     /// for the whole call and are folded in registers (same order per element and chain as
     /// the scalar body, and the same fold).
     #[target_feature(enable = "avx512f")]
+    #[allow(clippy::too_many_arguments)]
     pub unsafe fn accumulate_group_avx512<const SCALED: bool>(
         x: &[f32],
         d: usize,
@@ -296,6 +307,7 @@ mod x86 {
         old: &[f64],
         sum: &mut [f64],
         lanes: &mut [f64; super::ACC_LANES],
+        ahead: usize,
     ) {
         let mut acc = [_mm512_setzero_pd(); 4];
         let (xp, sp, op) = (x.as_ptr(), sum.as_mut_ptr(), old.as_ptr());
@@ -316,6 +328,12 @@ mod x86 {
             }
             for (mi, &i) in rows.iter().enumerate() {
                 let r = xp.add(i as usize * d + p);
+                if ahead > 0 {
+                    // The 32 elements `ahead` on: two cache lines (prefetches never fault).
+                    let f = r.wrapping_add(ahead) as *const i8;
+                    _mm_prefetch::<_MM_HINT_T1>(f);
+                    _mm_prefetch::<_MM_HINT_T1>(f.wrapping_add(64));
+                }
                 let sc = _mm512_set1_pd(if SCALED { scales[mi] } else { 1.0 });
                 for q in 0..4 {
                     // AVX-512F only: a masked 512-bit load of which the low half is used.
@@ -497,6 +515,7 @@ mod tests {
                     &old,
                     &mut s0,
                     &mut l0,
+                    0,
                 );
                 assert_eq!(s0, want_s, "d={d}");
                 let (a, b): (f64, f64) = (l0.iter().sum(), per_row_l.iter().sum());
@@ -504,7 +523,17 @@ mod tests {
                 for isa in crate::simd::available() {
                     let mut s = vec![0.25f64; d];
                     let mut l = [0f64; ACC_LANES];
-                    accumulate_group(isa, &x, d, &rows, scales.as_deref(), &old, &mut s, &mut l);
+                    accumulate_group(
+                        isa,
+                        &x,
+                        d,
+                        &rows,
+                        scales.as_deref(),
+                        &old,
+                        &mut s,
+                        &mut l,
+                        64 * d, // prefetching past the rows changes nothing
+                    );
                     assert_eq!(s, s0, "{isa:?} d={d}");
                     assert_eq!(l, l0, "{isa:?} d={d}");
                 }
