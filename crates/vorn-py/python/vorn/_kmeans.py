@@ -109,7 +109,8 @@ class KMeans(ParamsMixin):
     local_search : int or None, default None
         Swap steps of local search after k-means++ (Lattanzi & Sohler 2019): each step draws
         ``n_local_trials`` rows with probability ∝ D² and swaps in the one that lowers the
-        seeding cost most. ``None`` means automatic; ``0`` is plain greedy k-means++
+        seeding cost most. ``None`` means automatic: ``min(n_clusters, 256)`` steps (more
+        cost O(k²) and gained nothing measurable past k = 256); ``0`` is plain greedy k-means++
         (scikit-learn's seeding). Ignored unless ``init='k-means++'``.
 
     Attributes

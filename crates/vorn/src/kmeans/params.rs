@@ -14,13 +14,31 @@ pub const AUTO_MIN_TRAIN: usize = 65_536;
 /// [`KMeansParams::train_rows`]).
 pub const AUTO_SAMPLE_ABOVE: usize = 131_072;
 
+/// Most swap steps of automatic local search ([`KMeansParams::local_search`] unset).
+///
+/// A swap repairs a seeding mistake at the scale of the natural clusters (two centres in
+/// one group, one across two), which matters when k is near their count; with many more
+/// centres than groups Lloyd repairs such mistakes locally. Meanwhile k steps over the
+/// 16·k seeding rows cost O(k²) and, at k = 1024, ~1 ms each in per-step work (draws,
+/// swap evaluation, nearest-pair repair). Measured with `examples/fit_file` (25 iterations,
+/// 2 threads, seeds 0–1; objective and seeding time, k steps → 256 → 128): blobs 200k ×
+/// 128, k = 1024: MSE 81.105/81.089 → 81.000/80.995 → 80.979/80.969, seeding 1.6/2.1 →
+/// 1.2/1.4 → 1.0/1.0 s; k = 512: 82.332/82.361 → 82.303/82.325 → 82.284/82.277; GloVe
+/// 400k × 50 cosine, k = 1024: mean cosine 0.69860/0.69829 → 0.69828/0.69804 →
+/// 0.69829/0.69819, seeding 1.3/1.0 → 0.8/0.5 → 0.5/0.6 s; uniform 1M × 64, k = 1024:
+/// MSE 4.4512/4.4511 → 4.4513/4.4510, seeding 1.3/1.3 → 0.8/0.8 s. But at k = 256, the
+/// true count of the blobs, 128 steps lost 0.6–1.3% (86.21/86.04 → 86.76/87.15), so the
+/// cap sits at 256 and k ≤ 256 keeps its k steps.
+pub const LOCAL_SEARCH_MAX_STEPS: usize = 256;
+
 /// How the first centroids are chosen.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub enum Init {
     /// Greedy k-means++ (Arthur & Vassilvitskii 2007): each step draws `n_local_trials`
     /// candidates with probability ∝ D² and keeps the one that lowers the potential most
     /// (scikit-learn's variant). Candidates are evaluated in parallel. Followed by
-    /// `local_search` swap steps (default k; `Some(0)` gives scikit-learn's seeding exactly).
+    /// `local_search` swap steps (default min(k, 256); `Some(0)` gives scikit-learn's seeding
+    /// exactly).
     #[default]
     KMeansPlusPlus,
     /// k distinct rows drawn uniformly (FAISS's default).
@@ -89,7 +107,8 @@ pub struct KMeansParams {
     pub init_sample: Option<usize>,
     /// Swap steps of local search after k-means++ (see `kmeans::local_search`): each step
     /// draws `n_local_trials` rows ∝ D² and replaces the centre whose exchange lowers the
-    /// seeding rows' cost most, if any does. Default `None` = automatic: k steps. Measured
+    /// seeding rows' cost most, if any does. Default `None` = automatic: min(k,
+    /// [`LOCAL_SEARCH_MAX_STEPS`]) steps. Measured
     /// with `examples/fit_file` on the benchmark sets (25 iterations, seeds 0–2), objective
     /// with 0 → k steps: blobs 200k × 128 k=256 MSE 88.8–90.6 → 86.0–86.3; anisotropic
     /// 100k × 768 k=64 1177–1192 → 1117–1149; digits k=10 648.6–652.1 → 648.4–648.6;
@@ -202,13 +221,14 @@ impl KMeansParams {
         self
     }
 
-    /// Swap steps of local search after seeding `n_seed` rows: `local_search`, or k when
-    /// unset.
+    /// Swap steps of local search after seeding `n_seed` rows: `local_search`, or
+    /// min(k, [`LOCAL_SEARCH_MAX_STEPS`]) when unset.
     pub fn local_search_steps(&self, n_seed: usize) -> usize {
         if n_seed <= self.k {
             return 0;
         }
-        self.local_search.unwrap_or(self.k)
+        self.local_search
+            .unwrap_or(self.k.min(LOCAL_SEARCH_MAX_STEPS))
     }
 
     /// Rows k-means++ seeds from, out of `n_train` training rows.
@@ -361,6 +381,21 @@ impl KMeansParams {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn automatic_local_search_is_k_steps_capped_and_the_caller_wins() {
+        let n = 1 << 20;
+        assert_eq!(KMeansParams::new(20).local_search_steps(n), 20);
+        assert_eq!(KMeansParams::new(256).local_search_steps(n), 256);
+        assert_eq!(
+            KMeansParams::new(1024).local_search_steps(n),
+            LOCAL_SEARCH_MAX_STEPS
+        );
+        let set = KMeansParams::new(1024).local_search(Some(1000));
+        assert_eq!(set.local_search_steps(n), 1000);
+        // Nothing to search when every seeding row is a centre.
+        assert_eq!(KMeansParams::new(1024).local_search_steps(1024), 0);
+    }
 
     #[test]
     fn auto_samples_only_large_inputs_and_never_overrides_the_caller() {
