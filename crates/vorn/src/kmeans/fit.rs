@@ -115,6 +115,10 @@ const WARM_K_MAX: usize = 64;
 const WARM_BYTES: usize = 32 << 20;
 /// Fewest subset rows per centre of the compute-bound warm start of [`warm_rows`].
 const WARM_HEAVY_ROWS_PER_CENTRE: usize = 64;
+/// Least data for the mid-size warm start of [`warm_rows`] (16 MiB: a pass of ≥ ~1 ms).
+const WARM_MID_BYTES: usize = 16 << 20;
+/// Fewest subset rows per centre of the mid-size warm start of [`warm_rows`].
+const WARM_MID_ROWS_PER_CENTRE: usize = 64;
 /// Least n·k·d of one pass for the compute-bound warm start of [`warm_rows`] (2·n·k·d ≈ 4
 /// GFLOP, ≥ 20 ms on 2 cores: the passes, not seeding or per-iteration costs, are the fit).
 const WARM_HEAVY_WORK: usize = 1 << 31;
@@ -125,7 +129,7 @@ const WARM_HEAVY_WORK: usize = 1 << 31;
 /// [`warm_first_iters`] iterations on a uniform subset of s = min(n/4, 32 MiB / (4d)) rows (a
 /// copy within the working budget), then the remaining iterations on all rows from those
 /// centroids. Never for named algorithms, when the caller set a sample size, or when `auto`
-/// already samples. Two regimes qualify:
+/// already samples. Three regimes qualify:
 ///
 /// * **Memory-bound passes**: k ≤ 64, data ≥ 4 × 32 MiB, s ≥ 256 rows per centre. At k ≤ 28
 ///   a pass does k/2 FLOP per byte of data read, below what ~14 GB/s of memory bandwidth can
@@ -151,6 +155,19 @@ const WARM_HEAVY_WORK: usize = 1 << 31;
 ///   (98 per centre): 7.7/7.9/8.1 s → 5.5/5.4/6.4 s, mean cosine −0.04/−0.10/−0.11%. On
 ///   20newsgroups (19k × 384, k = 40, passes of 0.3 · 10⁹) it saved 0–20% with the objective
 ///   ±0.1% either way, too little to set the rule by; short passes stay one-stage.
+/// * **Mid-size data**: k ≤ 64, 16 MiB ≤ data < 4 × 32 MiB, s = n/4 ≥ 64 rows per centre.
+///   The data then sits around the size of the last-level cache: a pass costs 1–10 ms, a
+///   fit 15–25 of them, and the subset passes a quarter of that. Measured on 20 Newsgroups
+///   (18 846 × 384, 29 MB, s = 4 711) with `examples/fit_file` (25 iterations, 2 threads,
+///   minimum of 5 in-process fits, seeds 0–2, one stage → warm start): l2 k = 20:
+///   0.086/0.058/0.072 → 0.069/0.046/0.060 s, MSE +0.005/−0.010/+0.036%; k = 40:
+///   0.128/0.161/0.138 → 0.106/0.105/0.109 s, MSE −0.085/+0.057/+0.296%; k = 10:
+///   0.040/0.036/0.049 → 0.055/0.037/0.039 s, MSE +0.001/+0.002/+0.000%; cosine k = 10:
+///   0.068/0.041/0.060 → 0.049/0.036/0.055 s, mean cosine −0.11/−0.03/−0.04%; k = 20:
+///   0.085/0.086/0.066 → 0.059/0.047/0.063 s, +0.02/+0.01/+0.01%; k = 40: 0.128/0.162/0.155
+///   → 0.115/0.098/0.108 s, +0.18/−0.04/−0.39% (objective changes of both signs, inside
+///   the seed-to-seed spread). Below 16 MiB (digits: 0.5 MB) a fit is milliseconds of
+///   fixed costs and a subset would only add a gather.
 fn warm_rows(
     n: usize,
     d: usize,
@@ -169,11 +186,14 @@ fn warm_rows(
     }
     let s = (WARM_BYTES / (4 * d)).min(n / 4);
     let memory_bound = k <= WARM_K_MAX && bytes >= 4 * WARM_BYTES && s >= 256 * k;
+    let mid = k <= WARM_K_MAX
+        && (WARM_MID_BYTES..4 * WARM_BYTES).contains(&bytes)
+        && s >= WARM_MID_ROWS_PER_CENTRE * k;
     let compute_bound = k > WARM_K_MAX
         && algorithm == Algorithm::Lloyd
         && n.saturating_mul(k).saturating_mul(d) >= WARM_HEAVY_WORK
         && s >= WARM_HEAVY_ROWS_PER_CENTRE * k;
-    (memory_bound || compute_bound).then_some(s)
+    (memory_bound || mid || compute_bound).then_some(s)
 }
 
 /// Iterations of the warm start's first stage: ⌊max_iter/2⌋, and ⌊2·max_iter/3⌋ in the
@@ -367,11 +387,18 @@ mod tests {
         // n/4 binds when the data is just over 4 × 32 MiB.
         assert_eq!(w(65_536, 512, 8, &auto(8)), Some(16_384));
         assert_eq!(w(200_000, 256, 64, &auto(64)), Some(32_768));
-        // Not for k > 64 with light passes, data under 128 MiB, too few rows per centre
+        // Not for k > 64 with light passes, data under 16 MiB, too few rows per centre
         // (10 699 < 256 · 42), named algorithms, a caller's sample, a tiny iteration budget,
         // or when `auto` already samples.
         assert_eq!(w(70_000, 784, 42, &auto(42)), None);
-        assert_eq!(w(18_846, 384, 10, &auto(10)), None);
+        // Mid-size data (16 MiB to 128 MiB): n/4 rows, at least 64 per centre.
+        assert_eq!(w(18_846, 384, 10, &auto(10)), Some(4_711));
+        assert_eq!(w(18_846, 384, 64, &auto(64)), Some(4_711));
+        assert_eq!(w(18_846, 384, 65, &auto(65)), None);
+        assert_eq!(w(16_000, 384, 62, &auto(62)), Some(4_000));
+        assert_eq!(w(16_000, 384, 63, &auto(63)), None); // 4 000 < 64 · 63
+        assert_eq!(w(10_922, 384, 10, &auto(10)), None); // 15.99 MiB
+        assert_eq!(w(1_797, 64, 5, &auto(5)), None);
         assert_eq!(w(10_000, 32_768, 8, &auto(8)), None);
         let named = auto(5).algorithm(Algorithm::Lloyd);
         assert_eq!(w(70_000, 784, 5, &named), None);
