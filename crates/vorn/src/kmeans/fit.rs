@@ -60,10 +60,10 @@ fn assigner(algorithm: Algorithm, p: &KMeansParams) -> Box<dyn Assigner> {
 /// Measured with `examples/fit_file` (25 iterations, seeds 0–2, 2 threads, against one stage
 /// on the m rows): uniform 1M × 64, k = 256: MSE +0.007% to +0.03%; GloVe cosine, k = 256:
 /// mean cosine −0.02% to −0.06%; ~25–35% less wall time in both. Keeping only 5 iterations
-/// for the second stage lost 0.1% on GloVe. (2) At small k on large data, see [`warm_rows`].
+/// for the second stage lost 0.1% on GloVe. (2) The warm starts of [`warm_rows`].
 ///
-/// `first_iters` caps the first stage: ⌊max_iter/2⌋, or ⌊2·max_iter/3⌋ for the compute-bound
-/// warm start (see [`warm_first_iters`]).
+/// `first_iters` caps the first stage: ⌊max_iter/2⌋ on a sample; for the warm starts
+/// ⌊max_iter/2⌋, ⌊4·max_iter/5⌋ or ⌊2·max_iter/3⌋ (see [`warm_first_iters`]).
 #[allow(clippy::too_many_arguments)]
 fn progressive(
     first: (MatrixView<'_>, &[f32]),
@@ -203,16 +203,31 @@ fn warm_rows(
 /// 0–1, 12 → 16 first-stage iterations): uniform 1M × 64, k = 1024: 12.8/12.4 s → 9.5/9.5 s,
 /// MSE +0.08% (4.4479/4.4477 → 4.4512/4.4511); GloVe 400k × 50 cosine, k = 1024: 4.8/5.1 s →
 /// 3.9/4.2 s, mean cosine −0.07% (0.69907/0.69880 → 0.69860/0.69829); 19 iterations lost
-/// 0.16% on GloVe. The memory-bound regime keeps the half: there the first stage usually
-/// stops on its tolerance before the cap (Fashion-MNIST k = 20/40: same times with a cap of
-/// 16).
-fn warm_first_iters(k: usize, max_iter: usize) -> usize {
+/// 0.16% on GloVe.
+///
+/// With k ≤ 64 the first stage takes ⌊4·max_iter/5⌋ when the subset holds ≥
+/// [`WARM_LONG_ROWS_PER_CENTRE`] rows per centre (k ≤ 10 on Fashion-MNIST's 10 699): its
+/// centroids are then as good as full-data ones, while the objective of a few large clusters
+/// still drifts slowly for many iterations, each a full read of the data in the second stage.
+/// Measured as above (12 → 20 first-stage iterations, seeds 0–4): Fashion-MNIST k = 5:
+/// 0.225/0.226/0.099/0.107/0.243 s → 0.123/0.137/0.099/0.101/0.152 s, MSE −0.005/+0.004/
+/// 0/0/−0.002%; k = 8 (seeds 3–4): 0.123/0.147 → 0.114/0.118 s; k = 10 (seeds 0, 1, 3, 4):
+/// 0.110/0.132/0.205/0.151 → 0.120/0.136/0.141/0.145 s, MSE 0/0/−0.001/−0.005%. Below
+/// that the half stays: Fashion-MNIST k = 20/40 with 20 first-stage iterations ran from 37%
+/// faster to 15% slower with the MSE up to +0.07%.
+fn warm_first_iters(k: usize, max_iter: usize, s: usize) -> usize {
     if k > WARM_K_MAX {
         2 * max_iter / 3
+    } else if s >= WARM_LONG_ROWS_PER_CENTRE * k {
+        4 * max_iter / 5
     } else {
         max_iter / 2
     }
 }
+
+/// Subset rows per centre from which the memory-bound first stage runs longer
+/// ([`warm_first_iters`]).
+const WARM_LONG_ROWS_PER_CENTRE: usize = 1024;
 
 /// Runs `f` on a pool of `n` threads, or on the current pool.
 pub(crate) fn with_threads<T: Send>(n: Option<usize>, f: impl FnOnce() -> T + Send) -> Result<T> {
@@ -288,7 +303,7 @@ fn fit_inner(x: MatrixView<'_>, p: &KMeansParams, mon: &dyn Monitor) -> Result<K
         mon.phase("iterate");
         let res = if let Some((wb, wn)) = &warm {
             let first = (MatrixView::new(wb, wn.len(), d)?, &wn[..]);
-            let iters = warm_first_iters(k, p.max_iter);
+            let iters = warm_first_iters(k, p.max_iter, wn.len());
             progressive(first, iters, train, tnorms, p, algorithm, c0, r, mon)?
         } else if prog {
             let m1 = m.div_ceil(2);
@@ -364,15 +379,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn warm_first_stage_takes_two_thirds_only_when_compute_bound() {
-        assert_eq!(warm_first_iters(1024, 25), 16);
-        assert_eq!(warm_first_iters(WARM_K_MAX + 1, 300), 200);
-        assert_eq!(warm_first_iters(WARM_K_MAX, 25), 12);
-        assert_eq!(warm_first_iters(5, 4), 2);
+    fn warm_first_stage_length_by_regime() {
+        // Compute-bound (k > 64): two thirds, whatever the subset.
+        assert_eq!(warm_first_iters(1024, 25, 131_072), 16);
+        assert_eq!(warm_first_iters(WARM_K_MAX + 1, 300, 1 << 30), 200);
+        // k ≤ 64: four fifths with ≥ 1024 subset rows per centre, else the half.
+        assert_eq!(warm_first_iters(5, 25, 10_699), 20);
+        assert_eq!(warm_first_iters(10, 25, 10_699), 20);
+        assert_eq!(warm_first_iters(11, 25, 10_699), 12);
+        assert_eq!(warm_first_iters(WARM_K_MAX, 25, 10_699), 12);
+        assert_eq!(warm_first_iters(5, 4, 2), 2);
         // The second stage always keeps at least one iteration.
         for it in 4..100 {
-            for k in [5, 1024] {
-                assert!(warm_first_iters(k, it) >= 1 && warm_first_iters(k, it) < it);
+            for (k, s) in [(5, 10_699), (5, 100), (1024, 131_072)] {
+                let f = warm_first_iters(k, it, s);
+                assert!(f >= 1 && f < it, "k={k} s={s} max_iter={it}: {f}");
             }
         }
     }
