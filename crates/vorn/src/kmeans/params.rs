@@ -108,7 +108,7 @@ pub struct KMeansParams {
     /// Swap steps of local search after k-means++ (see `kmeans::local_search`): each step
     /// draws `n_local_trials` rows ∝ D² and replaces the centre whose exchange lowers the
     /// seeding rows' cost most, if any does. Default `None` = automatic: min(k,
-    /// [`LOCAL_SEARCH_MAX_STEPS`]) steps. Measured
+    /// `LOCAL_SEARCH_MAX_STEPS` = 256) steps. Measured
     /// with `examples/fit_file` on the benchmark sets (25 iterations, seeds 0–2), objective
     /// with 0 → k steps: blobs 200k × 128 k=256 MSE 88.8–90.6 → 86.0–86.3; anisotropic
     /// 100k × 768 k=64 1177–1192 → 1117–1149; digits k=10 648.6–652.1 → 648.4–648.6;
@@ -222,7 +222,7 @@ impl KMeansParams {
     }
 
     /// Swap steps of local search after seeding `n_seed` rows: `local_search`, or
-    /// min(k, [`LOCAL_SEARCH_MAX_STEPS`]) when unset.
+    /// min(k, `LOCAL_SEARCH_MAX_STEPS` = 256) when unset.
     pub fn local_search_steps(&self, n_seed: usize) -> usize {
         if n_seed <= self.k {
             return 0;

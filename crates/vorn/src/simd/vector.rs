@@ -44,7 +44,7 @@ fn fold(ch: &[f64; CHAINS], lanes: &mut [f64; ACC_LANES]) {
 
 /// The update step's inner loop for one row x: `sum += scale·x` and the objective terms
 /// `(scale·x_p − old_p)²` added into `lanes` (element p through chain p mod 32, see
-/// [`CHAINS`]), all in f64 with no fused operations, so every ISA gives the same bits (the
+/// `CHAINS`), all in f64 with no fused operations, so every ISA gives the same bits (the
 /// caller sums `lanes` in order). `old` is the old centroid widened to f64 once per pass
 /// (exact), which saves a conversion per element.
 #[inline]
