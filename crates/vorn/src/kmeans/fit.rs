@@ -4,13 +4,11 @@ use super::hamerly::Hamerly;
 use super::init::initialize;
 use super::lloyd::{run, Assigner, Dense, RunResult};
 use super::model::KMeansModel;
-use super::reduce::ordered_sum;
-use super::update::{exact_dist, inv_norm};
+use super::relabel::labels_and_objective;
 use super::{KMeansParams, Monitor, Silent};
 use crate::cluster::Algorithm;
 use crate::data::{gather_rows, validate, MatrixView};
 use crate::error::{Error, Result};
-use crate::linalg::{assign, PackedCentroids};
 use crate::rng::Rng;
 
 /// Stream ids for the seeded generator.
@@ -341,21 +339,7 @@ fn fit_inner(x: MatrixView<'_>, p: &KMeansParams, mon: &dyn Monitor) -> Result<K
 
     let (labels, inertia) = if m < n {
         mon.phase("assign");
-        let pc = PackedCentroids::new(&best.centroids, k, d, p.metric);
-        let out = assign(x, &pc, &|| mon.cancelled())?;
-        let c = &best.centroids;
-        let inertia = ordered_sum(n, |r| {
-            r.map(|i| {
-                let l = out.labels[i] as usize;
-                exact_dist(
-                    x.row(i),
-                    inv_norm(p.metric, &norms, i),
-                    &c[l * d..(l + 1) * d],
-                )
-            })
-            .sum()
-        });
-        (out.labels, inertia)
+        labels_and_objective(x, &norms, p.metric, &best.centroids, mon)?
     } else {
         (best.labels, best.objective)
     };

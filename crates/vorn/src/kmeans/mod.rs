@@ -25,6 +25,7 @@ mod model;
 mod monitor;
 mod params;
 pub(crate) mod reduce;
+mod relabel;
 mod stats;
 mod update;
 
