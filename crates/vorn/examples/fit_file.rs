@@ -35,6 +35,7 @@ fn main() {
             "sample" => p.sample_size(Some(u())),
             "max_iter" => p.max_iter(u()),
             "tol" => p.tol(v.parse().expect("tol")),
+            "threads" => p.n_threads(Some(u())),
             _ => panic!("unknown key {key}"),
         };
     }
