@@ -340,8 +340,10 @@ def shortfall_lines(results: dict, tol: float = TOL) -> list:
                          f"below {TARGET_SPEEDUP:g}×")
         if sp < TARGET_SPEEDUP:
             if a["vorn_auto_time_s"] < 0.05:
-                why.append("a fit of a few milliseconds: per-fit fixed costs (threads, validation, "
-                           "seeding) are a large share for every library")
+                why.append("a fit of a few milliseconds: vorn's seeding (k-means++ with local search, "
+                           "~60% of a digits fit on one thread) costs more than FAISS's random init, "
+                           "and in a fresh process the wake-ups of an idle second core add "
+                           "milliseconds to every library's first fits")
             if fp == "faiss-sampled" and n and FAISS_SAMPLE_PER_CENTROID * k < n:
                 m = FAISS_SAMPLE_PER_CENTROID * k
                 why.append(f"FAISS trains on a {m:,}-row sample ({m / n:.0%} of n) and its centroids are "
