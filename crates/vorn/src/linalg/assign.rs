@@ -274,11 +274,11 @@ pub fn assign_rows(
 
 /// All squared distances `max(0, ‖x‖² + ‖c‖² − 2·x·c)` (L2) or `max(0, 1 − x̂·c)`-style scores
 /// as computed by `finish(row_norm2, score)`, row-major n × k, into `out`.
-pub fn distances(
+pub fn distances<F: Fn(usize, f32) -> f32 + Sync>(
     x: MatrixView<'_>,
     c: &PackedCentroids,
     out: &mut [f32],
-    finish: &(dyn Fn(usize, f32) -> f32 + Sync),
+    finish: &F,
     cancel: &dyn Fn() -> bool,
 ) -> Result<()> {
     let k = c.k();
