@@ -99,24 +99,15 @@ impl Rng {
             return v;
         }
         let mut bits = vec![0u64; n.div_ceil(64)];
+        let mut mark = |i: usize| bits[i / 64] |= 1 << (i % 64);
         if u32::try_from(n).is_ok() {
             let mut all: Vec<u32> = (0..n as u32).collect();
-            for i in 0..m {
-                let j = i + self.below((n - i) as u64) as usize;
-                all.swap(i, j);
-            }
-            for &i in &all[..m] {
-                bits[i as usize / 64] |= 1 << (i % 64);
-            }
+            self.shuffle_prefix(&mut all, m);
+            all[..m].iter().for_each(|&i| mark(i as usize));
         } else {
             let mut all: Vec<usize> = (0..n).collect();
-            for i in 0..m {
-                let j = i + self.below((n - i) as u64) as usize;
-                all.swap(i, j);
-            }
-            for &i in &all[..m] {
-                bits[i / 64] |= 1 << (i % 64);
-            }
+            self.shuffle_prefix(&mut all, m);
+            all[..m].iter().for_each(|&i| mark(i));
         }
         let mut out = Vec::with_capacity(m);
         for (w, &b) in bits.iter().enumerate() {
@@ -127,6 +118,16 @@ impl Rng {
             }
         }
         out
+    }
+
+    /// The first `m` steps of a Fisher–Yates shuffle of `all`: `all[..m]` is then a uniform
+    /// sample without replacement.
+    fn shuffle_prefix<T>(&mut self, all: &mut [T], m: usize) {
+        let n = all.len();
+        for i in 0..m {
+            let j = i + self.below((n - i) as u64) as usize;
+            all.swap(i, j);
+        }
     }
 }
 
