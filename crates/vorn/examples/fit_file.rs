@@ -1,5 +1,7 @@
 //! Fit probe on a file: `cargo run --release --example fit_file -- PATH K METRIC [key=value ...]`
-//! with keys `algo`, `seed`, `n_init`, `trials`, `init_sample`, `ls`, `sample`, `max_iter`, `tol`.
+//! with keys `algo`, `seed`, `n_init`, `trials`, `init_sample`, `ls`, `sample`, `max_iter`, `tol`,
+//! `threads` (an N-thread pool, as the Python binding uses; without it the global pool, whose
+//! parallel regions are then injected from outside it one at a time, slower for small fits).
 //! Prints wall seconds, iterations, stop reason and the objective (MSE for l2, mean cosine
 //! similarity to the nearest centroid for cosine), so seeding and `auto` choices can be
 //! compared on the benchmark's cached datasets (`bench/.cache/*.x.npy`). Environment:
