@@ -139,6 +139,7 @@ pub(super) fn local_search(
     let per_pass = ((MAX_NP * LANES) / trials).min(k / 16).max(1);
     let mut swaps = 0;
     let mut done = 0;
+    let mut rows = Vec::new();
     while done < steps {
         if mon.cancelled() {
             return Err(Error::Interrupted);
@@ -163,7 +164,9 @@ pub(super) fn local_search(
             if let Some((t, j)) = best_swap(&near, &dc, w, cols, k) {
                 swaps += 1;
                 c[j * d..(j + 1) * d].copy_from_slice(&cand[t * d..(t + 1) * d]);
-                apply_swap(x, norms, metric, c, k, &mut near, &dc, w, t, j, mon)?;
+                apply_swap(
+                    x, norms, metric, c, k, &mut near, &dc, w, t, j, &mut rows, mon,
+                )?;
             }
         }
     }
@@ -240,6 +243,7 @@ fn apply_swap(
     w: usize,
     t: usize,
     j: usize,
+    rows: &mut Vec<f32>,
     mon: &dyn Monitor,
 ) -> Result<()> {
     let (n, d) = (x.n(), x.d());
@@ -262,26 +266,22 @@ fn apply_swap(
             e.d2 = a;
         }
     });
-    if 8 * hit.len() >= n {
-        // Few centres: an eighth or more of the rows lost a centre (≈ 2n/k of them, so
-        // k ≲ 16). Their pairs are recomputed with every row in place, which costs n·k·d
-        // flops but no copy; gathering them cost more (Fashion-MNIST, 4 096 seeding rows ×
-        // 784, k = 5: 1.4–3.9 ms per swap gathered; seeding 24–28 → 15–16 ms; k = 10: 24–46
-        // → 22–28 ms; 20 Newsgroups k = 10: 12–14 → 11–12 ms). Only the rows that were hit
-        // take the new pairs, so the result is that of the gathered path (the kernel gives
-        // every (row, centre) pair the same bits wherever the row sits).
-        let pc = PackedCentroids::new(c, k, d, metric);
-        let all = nearest_two(x, norms, metric, &pc, mon)?;
-        for &i in &hit {
-            near[i] = all[i];
-        }
-    } else if !hit.is_empty() {
-        let mut rows = Vec::with_capacity(hit.len() * d);
+    if !hit.is_empty() {
+        // The rows that lost a centre are copied into `rows` (kept across swaps, so after the
+        // first swaps no new pages are touched) and get both nearest centres recomputed; the
+        // kernel gives every (row, centre) pair the same bits wherever the row sits. With few
+        // centres (≈ 2n/k rows hit, k ≲ 16) this replaced recomputing every row in place:
+        // digits (1797 × 64) k = 10 fits 3.2–3.6 → 2.6–2.9 ms, k = 5 1.2–1.7 → 1.2–1.4 ms
+        // (`examples/fit_file … threads=2`, REPEAT=40, alternating; same fingerprints);
+        // Fashion-MNIST k = 5 seeding unchanged within noise (10–40 ms either way). A fresh
+        // buffer per swap had made this path slower than the in-place one (1.4–3.9 ms per
+        // swap at Fashion-MNIST k = 5, from first-touching megabytes of new pages).
+        rows.clear();
         for &i in &hit {
             rows.extend_from_slice(x.row(i));
         }
         let hn: Vec<f32> = hit.iter().map(|&i| norms[i]).collect();
-        let v = MatrixView::new(&rows, hit.len(), d)?;
+        let v = MatrixView::new(rows, hit.len(), d)?;
         let pc = PackedCentroids::new(c, k, d, metric);
         for (&i, e) in hit.iter().zip(nearest_two(v, &hn, metric, &pc, mon)?) {
             near[i] = e;
@@ -322,7 +322,7 @@ mod tests {
 
     #[test]
     fn swaps_lower_the_seeding_cost_and_keep_the_nearest_pairs_exact() {
-        // k = 40: the rows that lose a centre are gathered; k = 4: recomputed in place.
+        // k = 40: few rows lose a centre per swap; k = 4: about half of them do.
         for (metric, k) in [
             (Metric::L2, 40),
             (Metric::Cosine, 40),
