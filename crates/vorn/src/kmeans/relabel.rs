@@ -22,13 +22,10 @@ use super::update::{exact_dist, inv_norm};
 use super::Monitor;
 use crate::data::MatrixView;
 use crate::error::{Error, Result};
-use crate::linalg::{assign_rows, BlockScratch, PackedCentroids, ROW_BLOCK};
+use crate::linalg::{assign_rows, rows_per_poll, BlockScratch, PackedCentroids, ROW_BLOCK};
 use crate::metric::Metric;
 use crate::simd;
 use rayon::prelude::*;
-
-/// Flops between two cancellation checks (a few milliseconds).
-const POLL_FLOPS: usize = 1 << 30;
 
 /// Labels of every row of `x` against `c` (row-major k × d) and the objective J of those
 /// labels, computed in one pass.
@@ -45,7 +42,8 @@ pub(crate) fn labels_and_objective(
     let isa = simd::active();
     let mut labels = vec![0u32; n];
     let mut sums = vec![0f64; n.div_ceil(CHUNK)];
-    let per_poll = (POLL_FLOPS / (2 * k * d).max(1) / CHUNK).max(1);
+    // Chunks per cancellation check: the assignment pass's slab, in whole chunks.
+    let per_poll = (rows_per_poll(k, d) / CHUNK).max(1);
     for (s, (lab, sum)) in labels
         .chunks_mut(per_poll * CHUNK)
         .zip(sums.chunks_mut(per_poll))

@@ -23,7 +23,7 @@ fn panels_per_block(d: usize) -> usize {
 }
 
 /// Rows per cancellation check: ~2³⁰ flops, a few milliseconds.
-fn rows_per_poll(k: usize, d: usize) -> usize {
+pub(crate) fn rows_per_poll(k: usize, d: usize) -> usize {
     let per_row = (2 * k * d).max(1);
     let r = ((1usize << 30) / per_row).max(ROW_BLOCK);
     r - r % ROW_BLOCK

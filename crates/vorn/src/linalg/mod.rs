@@ -13,6 +13,7 @@
 mod assign;
 mod packed;
 
+pub(crate) use assign::rows_per_poll;
 pub use assign::{assign, assign_rows, assign_with, distances, top2, AssignOutput, BlockScratch};
 pub(crate) use packed::norm_term_of;
 pub use packed::PackedCentroids;
