@@ -126,7 +126,7 @@ pub(crate) fn assign_update(
             .for_each(|(q, ((lab, sc), part))| {
                 part.clear();
                 let mut bs = BlockScratch::default();
-                let (mut keys, mut rows, mut scales) = (Vec::new(), Vec::new(), Vec::new());
+                let (mut order, mut scales) = (Vec::new(), Vec::new());
                 let c0 = a + q * ch;
                 for (blk, (l, s)) in lab
                     .chunks_mut(ROW_BLOCK)
@@ -137,8 +137,8 @@ pub(crate) fn assign_update(
                     assign_rows(isa, x, &pc, r0, l, s, &mut bs);
                     // With few clusters the block's rows are grouped by cluster (ascending
                     // rows within a cluster), so each cluster's partials are read and written
-                    // once per block; with many, groups would be single rows and the sort is
-                    // skipped (static in k, so the association of the sums is too).
+                    // once per block; with many, groups would be single rows and the grouping
+                    // is skipped (static in k, so the association of the sums is too).
                     let cosine = metric == Metric::Cosine;
                     if k > GROUP_K_MAX {
                         for (o, &j) in l.iter().enumerate() {
@@ -155,28 +155,39 @@ pub(crate) fn assign_update(
                         }
                         continue;
                     }
-                    keys.clear();
-                    keys.extend(
-                        l.iter()
-                            .enumerate()
-                            .map(|(o, &j)| (j as u64) << 32 | (r0 + o) as u64),
-                    );
-                    keys.sort_unstable();
-                    for run in keys.chunk_by(|u, v| u >> 32 == v >> 32) {
-                        let j = (run[0] >> 32) as usize;
-                        rows.clear();
-                        rows.extend(run.iter().map(|&u| u as u32));
+                    // Counting sort by cluster, stable in the row: the same groups in the
+                    // same order as sorting the (cluster, row) pairs, without the sort
+                    // (~5% of a digits 1797 × 64, k = 10 fit on one thread).
+                    let mut start = [0u32; GROUP_K_MAX + 1];
+                    for &j in l.iter() {
+                        start[j as usize + 1] += 1;
+                    }
+                    for j in 0..k {
+                        start[j + 1] += start[j];
+                    }
+                    let mut fill = start;
+                    order.resize(l.len(), 0u32);
+                    for (o, &j) in l.iter().enumerate() {
+                        let f = &mut fill[j as usize];
+                        order[*f as usize] = (r0 + o) as u32;
+                        *f += 1;
+                    }
+                    for j in 0..k {
+                        let rows = &order[start[j] as usize..start[j + 1] as usize];
+                        if rows.is_empty() {
+                            continue;
+                        }
                         scales.clear();
                         if cosine {
                             scales
                                 .extend(rows.iter().map(|&i| inv_norm(metric, norms, i as usize)));
                         }
-                        part.counts[j] += run.len();
+                        part.counts[j] += rows.len();
                         simd::vector::accumulate_group(
                             isa,
                             x.as_slice(),
                             d,
-                            &rows,
+                            rows,
                             cosine.then_some(&scales[..]),
                             &c64[j * d..(j + 1) * d],
                             &mut part.sums[j * d..(j + 1) * d],
