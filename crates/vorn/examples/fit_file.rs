@@ -6,7 +6,10 @@
 //! similarity to the nearest centroid for cosine), so seeding and `auto` choices can be
 //! compared on the benchmark's cached datasets (`bench/.cache/*.x.npy`). Environment:
 //! `PHASES=1` phase start times, `ITERS=1` per-iteration stats, `BITS=1` a fingerprint of the
-//! centroid and label bits, `REPEAT=r` the minimum wall of r in-process fits after r warm ones.
+//! centroid and label bits, `REPEAT=r` the minimum wall of r in-process fits after r warm ones
+//! (with `PHASES=1`, also the minimum and median duration of every phase and of the whole fit
+//! over those r, since millisecond fits vary by 1.5× between runs on a shared VM).
+use std::sync::Mutex;
 use std::time::Instant;
 use vorn::data::MatrixSource;
 use vorn::{KMeansParams, Metric};
@@ -48,10 +51,36 @@ fn main() {
         vorn::kmeans::fit_with(x, &p, &vorn::kmeans::Silent).expect("fit");
     }
     let mut best = f64::INFINITY;
+    let mut marks: Vec<Vec<(String, f64)>> = Vec::new();
     for _ in 1..repeat {
+        let rec = Record(Instant::now(), Mutex::new(Vec::new()));
         let t = Instant::now();
-        vorn::kmeans::fit_with(x, &p, &vorn::kmeans::Silent).expect("fit");
-        best = best.min(t.elapsed().as_secs_f64());
+        vorn::kmeans::fit_with(x, &p, &rec).expect("fit");
+        let w = t.elapsed().as_secs_f64();
+        best = best.min(w);
+        let mut m = rec.1.into_inner().unwrap();
+        m.push(("end".into(), w));
+        marks.push(m);
+    }
+    if std::env::var_os("PHASES").is_some() && !marks.is_empty() {
+        // Minimum and median duration of every phase over the timed repeats.
+        let names: Vec<String> = marks[0].iter().map(|m| m.0.clone()).collect();
+        for (i, name) in names.iter().enumerate().take(names.len() - 1) {
+            let mut v: Vec<f64> = marks.iter().map(|m| m[i + 1].1 - m[i].1).collect();
+            v.sort_by(f64::total_cmp);
+            eprintln!(
+                "  min {:>8.4} median {:>8.4} ms {name}",
+                v[0] * 1e3,
+                v[v.len() / 2] * 1e3
+            );
+        }
+        let mut v: Vec<f64> = marks.iter().map(|m| m[m.len() - 1].1).collect();
+        v.sort_by(f64::total_cmp);
+        eprintln!(
+            "  min {:>8.4} median {:>8.4} ms whole fit",
+            v[0] * 1e3,
+            v[v.len() / 2] * 1e3
+        );
     }
     let t = Instant::now();
     let phases = Phases(t, std::env::var_os("PHASES").is_some());
@@ -98,6 +127,16 @@ fn main() {
         m.n_iter(),
         m.stop_reason().name()
     );
+}
+
+/// Records each phase's start time (the timed repeats of `REPEAT`).
+struct Record(Instant, Mutex<Vec<(String, f64)>>);
+
+impl vorn::kmeans::Monitor for Record {
+    fn phase(&self, name: &str) {
+        let t = self.0.elapsed().as_secs_f64();
+        self.1.lock().unwrap().push((name.to_owned(), t));
+    }
 }
 
 /// Prints each phase's start time when `PHASES` is set.
