@@ -51,6 +51,24 @@ def check_quality_module():
     assert abs(quality.v_measure(y, np.zeros(500))[2]) < 1e-12
 
 
+def check_rotation():
+    """Over 3 repetitions of 10 rows every row runs at three positions at least 3 apart, and
+    every position is taken once per repetition."""
+    n, reps = 10, 3
+    stride = harness.rotation_stride(n, reps)
+    rows = list(range(n))
+    pos = {r: [] for r in rows}
+    for rep in range(reps):
+        shift = (rep * stride) % n
+        order = rows[shift:] + rows[:shift]
+        assert sorted(order) == rows
+        for r in rows:
+            pos[r].append(order.index(r))
+    for r, p in pos.items():
+        p = sorted(p)
+        assert min(b - a for a, b in zip(p, p[1:])) >= 3, (r, p)
+
+
 def check_merge(results: dict, out_dir: Path):
     """merge.py on the smoke run: whole cells, named rows, and the refusals."""
 
@@ -105,9 +123,11 @@ def main() -> int:
         try:
             check_quality_module()
             print("ok   quality module matches brute force")
+            check_rotation()
+            print("ok   row order rotation spreads every row over the order")
         except Exception:  # noqa: BLE001
             traceback.print_exc()
-            print("FAIL quality module")
+            print("FAIL quality module or row rotation")
             print(f"bench smoke: 0 passed, {len(SMOKE_ROWS)} failed")
             return 1
         results = harness.run_suite(
