@@ -108,23 +108,11 @@ fn progressive(
     r: usize,
     mon: &dyn Monitor,
 ) -> Result<RunResult> {
-    // `iters` Lloyd iterations from `c` on `x`; `after` continues `prev` and numbers its
-    // iterations on from prev's.
+    let asg = || assigner(algorithm, p);
     let stage = |x: (MatrixView<'_>, &[f32]), iters: usize, c: Vec<f32>| {
         let mut q = p.clone();
         q.max_iter = iters;
-        run(x.0, x.1, &q, c, assigner(algorithm, p).as_mut(), r, mon)
-    };
-    let after = |prev: RunResult, x: (MatrixView<'_>, &[f32]), iters: usize| {
-        let mut res = stage(x, iters, prev.centroids)?;
-        let mut stats = prev.stats;
-        stats.extend(res.stats.drain(..).map(|mut s| {
-            s.iter += prev.n_iter;
-            s
-        }));
-        res.stats = stats;
-        res.n_iter += prev.n_iter;
-        Ok::<_, Error>(res)
+        run(x.0, x.1, &q, c, asg().as_mut(), r, mon)
     };
     let first = if c0s.len() == 1 {
         let c0 = c0s.into_iter().next().expect("one seeding");
@@ -142,14 +130,39 @@ fn progressive(
         }
         let b = best.expect("candidate seedings");
         if b.stop == StopReason::MaxIter && first_iters > b.n_iter {
-            let rest = first_iters - b.n_iter;
-            after(b, first, rest)?
+            let mut rest = stage(first, first_iters - b.n_iter, b.centroids)?;
+            let mut stats = b.stats;
+            stats.extend(rest.stats.drain(..).map(|mut s| {
+                s.iter += b.n_iter;
+                s
+            }));
+            rest.stats = stats;
+            rest.n_iter += b.n_iter;
+            rest
         } else {
             b
         }
     };
-    let rest = p.max_iter - first.n_iter;
-    after(first, (train, tnorms), rest)
+    let mut p2 = p.clone();
+    p2.max_iter = p.max_iter - first.n_iter;
+    let mut res = run(
+        train,
+        tnorms,
+        &p2,
+        first.centroids,
+        assigner(algorithm, p).as_mut(),
+        r,
+        mon,
+    )?;
+    let mut stats = first.stats;
+    let offset = first.n_iter;
+    stats.extend(res.stats.drain(..).map(|mut s| {
+        s.iter += offset;
+        s
+    }));
+    res.stats = stats;
+    res.n_iter += first.n_iter;
+    Ok(res)
 }
 
 /// Largest k for the memory-bound warm start of [`warm_rows`].
