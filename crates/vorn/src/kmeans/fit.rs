@@ -19,7 +19,7 @@ const CANDIDATE_STREAM: u64 = 0x4341_0000;
 /// Largest k for which the warm start screens several seedings ([`warm_candidates`]).
 const CANDIDATES_K_MAX: usize = 16;
 /// Seedings screened at k ≤ [`CANDIDATES_K_MAX`].
-const CANDIDATES: usize = 2;
+const CANDIDATES: usize = 3;
 /// First-stage iterations of the screening ([`progressive`]).
 const SCREEN_ITERS: usize = 4;
 
@@ -31,15 +31,13 @@ const SCREEN_ITERS: usize = 4;
 /// runs [`SCREEN_ITERS`] first-stage iterations (on the subset) from each, and carries on
 /// with the lowest objective only. The extra seedings come from their own generator streams,
 /// so run r's first candidate is the seeding it had without screening. Measured with
-/// `examples/fit_file` (25 iterations, 2 threads, minimum of 5 in-process fits, seeds 0–5):
-/// 20 Newsgroups (18 846 × 384) cosine k = 10, mean cosine (time): one seeding 0.37887 (39
-/// ms), two screened 0.37988 (+0.27%, 46 ms), three screened 0.38115 (+0.60%, 59 ms), three
-/// each running the whole 12-iteration first stage 0.38135 (76 ms). With three: l2 k = 10 MSE
-/// −0.13% (32 → 55 ms); Fashion-MNIST (70k × 784, seeds 0–4, minimum of 2) k = 5 −0.11% at
-/// the same time, k = 10 −0.17% for +30%. Two are screened: a third cost the benchmark's
-/// small-k cells 1.3–1.7× the time of one seeding (its full run at 4a9e6a0: median speedup
-/// over the peers 2.91×, 20 Newsgroups l2 k = 10 0.054 s against 0.038 s before), for a
-/// gain inside the seed-to-seed spread.
+/// `examples/fit_file` (25 iterations, 2 threads, minimum of 5 in-process fits, seeds 0–5,
+/// one seeding → three screened): 20 Newsgroups (18 846 × 384) cosine k = 10: mean cosine
+/// 0.37887 → 0.38115 (+0.60%), 39 → 59 ms; l2 k = 10: MSE 0.85129 → 0.85022 (−0.13%), 32 →
+/// 55 ms; Fashion-MNIST (70k × 784, seeds 0–4, minimum of 2): k = 5: MSE 39.257 → 39.214
+/// (−0.11%), 0.145 → 0.143 s; k = 10: 32.032 → 31.979 (−0.17%), 0.123 → 0.160 s. Running
+/// the whole first stage (12 iterations) from every seeding gained no more (cosine k = 10
+/// 0.38135) for 76 ms; two seedings gained half as much (0.37988).
 fn warm_candidates(k: usize) -> usize {
     if k <= CANDIDATES_K_MAX {
         CANDIDATES
@@ -488,7 +486,7 @@ mod tests {
     }
 
     #[test]
-    fn few_clusters_screen_two_seedings() {
+    fn few_clusters_screen_three_seedings() {
         assert_eq!(warm_candidates(1), CANDIDATES);
         assert_eq!(warm_candidates(CANDIDATES_K_MAX), CANDIDATES);
         assert_eq!(warm_candidates(CANDIDATES_K_MAX + 1), 1);
