@@ -67,11 +67,7 @@ class KMeans(ParamsMixin):
         no sample set), ``"auto"`` trains on all rows but first on a uniform subset of
         min(n/4, 32 MiB) rows (up to ``max_iter`` // 2 iterations) when that subset keeps
         at least 256 rows per centre: Fashion-MNIST k = 5–40 and 100k x 768 k = 32 took
-        15–40% less time, objective -0.07% to +0.18% over 18 fits; likewise on data of
-        16–128 MiB with a subset of n/4 rows keeping at least 64 rows per centre. In
-        these two cases, at k <= 16, each run screens three k-means++ seedings by four
-        iterations on the subset and goes on with the best (20 Newsgroups cosine k = 10:
-        mean cosine +0.6% for 1.5x the time). It does the same when
+        15–40% less time, objective -0.07% to +0.18% over 18 fits. It does the same when
         it runs ``"lloyd"`` at k > 64 on all rows with n·k·d >= 2**31 and the subset keeps
         at least 64 rows per centre: 1M x 64 and GloVe 400k x 50 at k = 1024 took 25–45%
         less time, objective within 0.11% over 6 fits. The backend

@@ -5,7 +5,7 @@ use super::init::initialize;
 use super::lloyd::{run, Assigner, Dense, RunResult};
 use super::model::KMeansModel;
 use super::relabel::labels_and_objective;
-use super::{KMeansParams, Monitor, Silent, StopReason};
+use super::{KMeansParams, Monitor, Silent};
 use crate::cluster::Algorithm;
 use crate::data::{gather_rows, validate, MatrixView};
 use crate::error::{Error, Result};
@@ -14,37 +14,6 @@ use crate::rng::Rng;
 /// Stream ids for the seeded generator.
 const SAMPLE_STREAM: u64 = 0x5A4D;
 const WARM_STREAM: u64 = 0x5741;
-const CANDIDATE_STREAM: u64 = 0x4341_0000;
-
-/// Largest k for which the warm start screens several seedings ([`warm_candidates`]).
-const CANDIDATES_K_MAX: usize = 16;
-/// Seedings screened at k ≤ [`CANDIDATES_K_MAX`].
-const CANDIDATES: usize = 3;
-/// First-stage iterations of the screening ([`progressive`]).
-const SCREEN_ITERS: usize = 4;
-
-/// Seedings the warm start of [`warm_rows`] screens (one per run otherwise).
-///
-/// With few clusters each one carries a large share of the objective, so the local minimum a
-/// single k-means++ seeding leads to varies most from seed to seed, and every iteration is
-/// cheap. At k ≤ [`CANDIDATES_K_MAX`] the warm start therefore draws [`CANDIDATES`] seedings,
-/// runs [`SCREEN_ITERS`] first-stage iterations (on the subset) from each, and carries on
-/// with the lowest objective only. The extra seedings come from their own generator streams,
-/// so run r's first candidate is the seeding it had without screening. Measured with
-/// `examples/fit_file` (25 iterations, 2 threads, minimum of 5 in-process fits, seeds 0–5,
-/// one seeding → three screened): 20 Newsgroups (18 846 × 384) cosine k = 10: mean cosine
-/// 0.37887 → 0.38115 (+0.60%), 39 → 59 ms; l2 k = 10: MSE 0.85129 → 0.85022 (−0.13%), 32 →
-/// 55 ms; Fashion-MNIST (70k × 784, seeds 0–4, minimum of 2): k = 5: MSE 39.257 → 39.214
-/// (−0.11%), 0.145 → 0.143 s; k = 10: 32.032 → 31.979 (−0.17%), 0.123 → 0.160 s. Running
-/// the whole first stage (12 iterations) from every seeding gained no more (cosine k = 10
-/// 0.38135) for 76 ms; two seedings gained half as much (0.37988).
-fn warm_candidates(k: usize) -> usize {
-    if k <= CANDIDATES_K_MAX {
-        CANDIDATES
-    } else {
-        1
-    }
-}
 
 /// Fits k-means to `x`; see [`fit_with`].
 pub fn fit(x: MatrixView<'_>, params: &KMeansParams) -> Result<KMeansModel> {
@@ -82,8 +51,7 @@ fn assigner(algorithm: Algorithm, p: &KMeansParams) -> Box<dyn Assigner> {
 /// training rows) with up to `first_iters` iterations, then from those centroids on all
 /// training rows with the remaining iterations; each stage stops on its own tolerance or
 /// fixed point. The first stage does most of the moving at a fraction of the cost per
-/// iteration. With several seedings in `c0s` ([`warm_candidates`]) the first stage starts
-/// from each for [`SCREEN_ITERS`] iterations and only the lowest objective goes on.
+/// iteration.
 ///
 /// Two uses. (1) On a training sample of m rows (gathered with every second sampled row
 /// first, so `first` is a prefix and no copy is needed), `first` is its first m/2 rows.
@@ -102,45 +70,21 @@ fn progressive(
     tnorms: &[f32],
     p: &KMeansParams,
     algorithm: Algorithm,
-    c0s: Vec<Vec<f32>>,
+    c0: Vec<f32>,
     r: usize,
     mon: &dyn Monitor,
 ) -> Result<RunResult> {
-    let asg = || assigner(algorithm, p);
-    let stage = |x: (MatrixView<'_>, &[f32]), iters: usize, c: Vec<f32>| {
-        let mut q = p.clone();
-        q.max_iter = iters;
-        run(x.0, x.1, &q, c, asg().as_mut(), r, mon)
-    };
-    let first = if c0s.len() == 1 {
-        let c0 = c0s.into_iter().next().expect("one seeding");
-        stage(first, first_iters, c0)?
-    } else {
-        // Screening: a few first-stage iterations from every candidate seeding; the lowest
-        // objective (the first candidate on ties) runs the rest of the first stage.
-        let screen = SCREEN_ITERS.min(first_iters);
-        let mut best: Option<RunResult> = None;
-        for c0 in c0s {
-            let f = stage(first, screen, c0)?;
-            if best.as_ref().is_none_or(|b| f.objective < b.objective) {
-                best = Some(f);
-            }
-        }
-        let b = best.expect("candidate seedings");
-        if b.stop == StopReason::MaxIter && first_iters > b.n_iter {
-            let mut rest = stage(first, first_iters - b.n_iter, b.centroids)?;
-            let mut stats = b.stats;
-            stats.extend(rest.stats.drain(..).map(|mut s| {
-                s.iter += b.n_iter;
-                s
-            }));
-            rest.stats = stats;
-            rest.n_iter += b.n_iter;
-            rest
-        } else {
-            b
-        }
-    };
+    let mut p1 = p.clone();
+    p1.max_iter = first_iters;
+    let first = run(
+        first.0,
+        first.1,
+        &p1,
+        c0,
+        assigner(algorithm, p).as_mut(),
+        r,
+        mon,
+    )?;
     let mut p2 = p.clone();
     p2.max_iter = p.max_iter - first.n_iter;
     let mut res = run(
@@ -354,18 +298,12 @@ fn fit_inner(x: MatrixView<'_>, p: &KMeansParams, mon: &dyn Monitor) -> Result<K
         let mut rng = Rng::derive(p.seed, r as u64);
         mon.phase("init");
         let c0 = seed_centroids(train, tnorms, p, &mut rng, mon)?;
+        mon.phase("iterate");
         let res = if let Some((wb, wn)) = &warm {
-            let mut c0s = vec![c0];
-            for c in 1..warm_candidates(k) {
-                let mut rng = Rng::derive(p.seed, CANDIDATE_STREAM + (r * 64 + c) as u64);
-                c0s.push(seed_centroids(train, tnorms, p, &mut rng, mon)?);
-            }
-            mon.phase("iterate");
             let first = (MatrixView::new(wb, wn.len(), d)?, &wn[..]);
             let iters = warm_first_iters(k, p.max_iter, wn.len());
-            progressive(first, iters, train, tnorms, p, algorithm, c0s, r, mon)?
+            progressive(first, iters, train, tnorms, p, algorithm, c0, r, mon)?
         } else if prog {
-            mon.phase("iterate");
             let m1 = m.div_ceil(2);
             let first = (train.rows(0, m1), &tnorms[..m1]);
             progressive(
@@ -375,12 +313,11 @@ fn fit_inner(x: MatrixView<'_>, p: &KMeansParams, mon: &dyn Monitor) -> Result<K
                 tnorms,
                 p,
                 algorithm,
-                vec![c0],
+                c0,
                 r,
                 mon,
             )?
         } else {
-            mon.phase("iterate");
             run(
                 train,
                 tnorms,
@@ -424,74 +361,6 @@ fn fit_inner(x: MatrixView<'_>, p: &KMeansParams, mon: &dyn Monitor) -> Result<K
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metric::Metric;
-
-    #[test]
-    fn screening_carries_on_with_the_best_seeding() {
-        // Four tight groups along a line (centres 0, 100, 200, 300): a seeding with a row of
-        // each reaches them; one with two rows of group 0 and none of group 3 splits group 0
-        // and merges groups 2 and 3, a local minimum Lloyd cannot leave.
-        let (n, d, k) = (4000, 8, 4);
-        let mut rng = Rng::new(3);
-        let data: Vec<f32> = (0..n * d)
-            .map(|e| {
-                let (i, p) = (e / d, e % d);
-                let centre = if p == 0 { 100.0 * (i % k) as f32 } else { 0.0 };
-                centre + rng.normal() as f32
-            })
-            .collect();
-        let x = MatrixView::new(&data, n, d).unwrap();
-        let norms = validate(x, Metric::L2).unwrap();
-        let rows_of =
-            |ids: [usize; 4]| -> Vec<f32> { ids.iter().flat_map(|&i| x.row(i).to_vec()).collect() };
-        // Row i belongs to group i % 4.
-        let good = rows_of([0, 1, 2, 3]);
-        let bad = rows_of([0, 4, 1, 2]);
-        let p = KMeansParams::new(k).max_iter(20);
-        let sub = x.rows(0, n / 4);
-        let go = |c0s: Vec<Vec<f32>>| {
-            progressive(
-                (sub, &norms[..n / 4]),
-                10,
-                x,
-                &norms,
-                &p,
-                Algorithm::Lloyd,
-                c0s,
-                0,
-                &Silent,
-            )
-            .unwrap()
-        };
-        let alone = go(vec![good.clone()]);
-        let worse = go(vec![bad.clone()]);
-        assert!(
-            alone.objective < 0.5 * worse.objective,
-            "{} vs {}",
-            alone.objective,
-            worse.objective
-        );
-        for c0s in [
-            vec![bad.clone(), good.clone()],
-            vec![good.clone(), bad.clone(), bad],
-        ] {
-            let got = go(c0s);
-            assert_eq!(got.labels, alone.labels);
-            assert!((got.objective - alone.objective).abs() <= 1e-9 * alone.objective);
-            // One screened run: iterations numbered 1..=n_iter across screening, the rest of
-            // the first stage and the second stage.
-            let it: Vec<usize> = got.stats.iter().map(|s| s.iter).collect();
-            assert_eq!(it, (1..=got.n_iter).collect::<Vec<_>>());
-        }
-    }
-
-    #[test]
-    fn few_clusters_screen_three_seedings() {
-        assert_eq!(warm_candidates(1), CANDIDATES);
-        assert_eq!(warm_candidates(CANDIDATES_K_MAX), CANDIDATES);
-        assert_eq!(warm_candidates(CANDIDATES_K_MAX + 1), 1);
-        assert_eq!(warm_candidates(1024), 1);
-    }
 
     #[test]
     fn warm_first_stage_length_by_regime() {
