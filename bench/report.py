@@ -307,7 +307,6 @@ def render_markdown(results: dict, name: str, plots: dict) -> str:
 TARGET_SPEEDUP = 3.0  # the median target, used here per cell to flag the cells below it
 FAISS_SAMPLE_PER_CENTROID = 256
 DRAM_GBS = 22.0  # 2-thread streaming read of 220 MB on the benchmark machine: 20.6-23.1 GB/s
-SCREEN_K_MAX = 16  # kmeans/fit.rs CANDIDATES_K_MAX: the warm start screens two seedings up to here
 KERNEL_PEAK_GFLOPS = 180.0  # vorn's assignment pass at large K on that machine (results/kernel.md)
 
 
@@ -350,11 +349,6 @@ def shortfall_lines(results: dict, tol: float = TOL) -> list:
                 why.append(f"FAISS trains on a {m:,}-row sample ({m / n:.0%} of n) and its centroids are "
                            "still within the band here")
             nbytes = n * d * 4 if n and d else 0
-            if k <= SCREEN_K_MAX and nbytes >= 16 << 20 and n // 4 >= 64 * k:
-                why.append(f"at K ≤ {SCREEN_K_MAX} on data of 16 MiB or more `auto` screens two k-means++ "
-                           "seedings by four subset iterations and keeps the better (mean objective "
-                           "+0.27% on 20 Newsgroups cosine K = 10 over seeds 0–5, 1.2–1.5× the time "
-                           "of one seeding)")
             # Lanes vorn's kernel computes per row: 16-wide panels, the last one 8 wide when it
             # holds at most 8 centroids (the half panel).
             rem = k % 16
