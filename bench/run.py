@@ -82,14 +82,15 @@ THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "GOT
               "RAYON_NUM_THREADS", "OMP_THREAD_LIMIT", "VORN_NUM_THREADS")
 
 
+def row_order(rows: list, rep: int, reps: int) -> list:
+    """The rows in the order repetition `rep` runs them: turned by floor(rows / reps)
+    positions per repetition, so a row's positions are spread over the order (10 rows, 3
+    repetitions: row i runs at i, i + 7 and i + 4 mod 10). Rotating by one put the first rows
+    of the list last in two of three repetitions; on millisecond cells the last position ran
+    1.17x the row's median time (1.30x on average) in the full run of 2bcde1e."""
+    shift = (rep * max(1, len(rows) // max(1, reps))) % max(1, len(rows))
+    return rows[shift:] + rows[:shift]
 
-def rotation_stride(n_rows: int, reps: int) -> int:
-    """Positions the row order turns by between repetitions: floor(rows / reps), so a row's
-    positions are spread over the order (10 rows, 3 repetitions: row i runs at i, i + 7 and
-    i + 4 mod 10). Rotating by one put the first rows of the list last in two of three
-    repetitions; on millisecond cells the last position ran 1.17x the row's median time
-    (1.30x on average) in the full run of 2bcde1e."""
-    return max(1, n_rows // max(1, reps))
 
 def log(*a):
     print(*a, flush=True)
@@ -328,10 +329,8 @@ def run_suite(*, suite: str = "custom", plan: list, rows: list, reps: int, timeo
                         "d": int(x.shape[1]), "rows": []}
                 recs = {r.name: [] for r in rows}
                 qcache = {}
-                stride = rotation_stride(len(rows), reps)
                 for rep in range(reps):
-                    shift = (rep * stride) % len(rows)
-                    order = rows[shift:] + rows[:shift]
+                    order = row_order(rows, rep, reps)
                     for row in order:
                         rec = {"rep": rep, "position": order.index(row)}
                         prev = recs[row.name]

@@ -55,12 +55,10 @@ def check_rotation():
     """Over 3 repetitions of 10 rows every row runs at three positions at least 3 apart, and
     every position is taken once per repetition."""
     n, reps = 10, 3
-    stride = harness.rotation_stride(n, reps)
     rows = list(range(n))
     pos = {r: [] for r in rows}
     for rep in range(reps):
-        shift = (rep * stride) % n
-        order = rows[shift:] + rows[:shift]
+        order = harness.row_order(rows, rep, reps)
         assert sorted(order) == rows
         for r in rows:
             pos[r].append(order.index(r))
