@@ -19,8 +19,8 @@ pub type RowNorms = Vec<f32>;
 const CHUNK: usize = 4096;
 
 /// (‖row‖² in f64, all values finite). Eight independent f64 lanes (p mod 8, separate
-/// multiply and add), summed in lane order: the same bits from the portable and the AVX-512
-/// build of the body, without a serial dependency per element.
+/// multiply and add), summed in lane order: the same bits from the portable, AVX2 and AVX-512
+/// builds of the body, without a serial dependency per element.
 #[inline]
 fn norm2_finite(row: &[f32]) -> (f64, bool) {
     #[cfg(target_arch = "x86_64")]
@@ -28,6 +28,17 @@ fn norm2_finite(row: &[f32]) -> (f64, bool) {
         // SAFETY: AVX-512F is present (active() checked it).
         return unsafe { norm2_finite_avx512(row) };
     }
+    #[cfg(target_arch = "x86_64")]
+    if crate::simd::active() == crate::simd::Isa::Avx2 {
+        // SAFETY: AVX2 is present (active() checked it).
+        return unsafe { norm2_finite_avx2(row) };
+    }
+    norm2_finite_body(row)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn norm2_finite_avx2(row: &[f32]) -> (f64, bool) {
     norm2_finite_body(row)
 }
 

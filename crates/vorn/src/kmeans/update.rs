@@ -58,7 +58,7 @@ impl Buckets {
 
 /// Exact squared distance from row i (normalised for cosine) to centroid `c`, in f64:
 /// element p goes to lane p mod 8 (separate multiply and add), lanes summed in order, so the
-/// AVX-512 build of the same body gives the same bits.
+/// AVX2 and AVX-512 builds of the same body give the same bits.
 #[inline]
 pub(crate) fn exact_dist(x: &[f32], inv_norm: f64, c: &[f32]) -> f64 {
     #[cfg(target_arch = "x86_64")]
@@ -66,6 +66,17 @@ pub(crate) fn exact_dist(x: &[f32], inv_norm: f64, c: &[f32]) -> f64 {
         // SAFETY: AVX-512F is present (active() checked it).
         return unsafe { exact_dist_avx512(x, inv_norm, c) };
     }
+    #[cfg(target_arch = "x86_64")]
+    if simd::active() == simd::Isa::Avx2 {
+        // SAFETY: AVX2 is present (active() checked it).
+        return unsafe { exact_dist_avx2(x, inv_norm, c) };
+    }
+    exact_dist_body(x, inv_norm, c)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn exact_dist_avx2(x: &[f32], inv_norm: f64, c: &[f32]) -> f64 {
     exact_dist_body(x, inv_norm, c)
 }
 

@@ -1,5 +1,5 @@
-//! The scalar twin: the reference semantics of every kernel, also compiled with AVX2 + FMA
-//! enabled as the fallback for CPUs without AVX-512.
+//! The scalar twin: the reference semantics of every kernel (and the kernel of CPUs with
+//! neither AVX-512 nor AVX2 + FMA).
 
 use super::{Acc, LaneBest, Tile, LANES, MAX_NP, MR};
 
@@ -87,45 +87,5 @@ pub fn argmin2_tile(t: &Tile<'_>, init: Option<&Acc>, best: &mut LaneBest) {
 
 /// Scalar score tile.
 pub fn score_tile(t: &Tile<'_>, init: Option<&Acc>, out: &mut Acc) {
-    score_body(t, init, out)
-}
-
-/// The scalar twin compiled for AVX2 + FMA.
-///
-/// # Safety
-/// The CPU must support AVX2 and FMA.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-pub unsafe fn dot_tile_avx2(t: &Tile<'_>, acc: &mut Acc, resume: bool) {
-    dot_body(t, acc, resume)
-}
-
-/// The scalar twin compiled for AVX2 + FMA.
-///
-/// # Safety
-/// The CPU must support AVX2 and FMA.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-pub unsafe fn argmin_tile_avx2(t: &Tile<'_>, init: Option<&Acc>, best: &mut LaneBest) {
-    argmin_body::<false>(t, init, best)
-}
-
-/// The scalar top-2 twin compiled for AVX2 + FMA.
-///
-/// # Safety
-/// The CPU must support AVX2 and FMA.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-pub unsafe fn argmin2_tile_avx2(t: &Tile<'_>, init: Option<&Acc>, best: &mut LaneBest) {
-    argmin_body::<true>(t, init, best)
-}
-
-/// The scalar score tile compiled for AVX2 + FMA.
-///
-/// # Safety
-/// The CPU must support AVX2 and FMA.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-pub unsafe fn score_tile_avx2(t: &Tile<'_>, init: Option<&Acc>, out: &mut Acc) {
     score_body(t, init, out)
 }

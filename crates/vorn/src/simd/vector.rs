@@ -8,6 +8,8 @@
 //!   in registers while the rows pass.
 //! * [`dots_2x4`] (seeding with few candidates): two rows × four candidates, lanes along the
 //!   dimension, a fixed 16-lane reduction tree.
+//!
+//! AVX-512 bodies live in this file, AVX2 + FMA ones in `vector_avx2`.
 
 use super::{Isa, LANES};
 
@@ -129,6 +131,9 @@ pub fn dots_2x4(isa: Isa, x0: &[f32], x1: &[f32], c: &[f32], out: &mut [f32; 2 *
         #[cfg(target_arch = "x86_64")]
         // SAFETY: Avx512 is only produced when the CPU has it; lengths checked above.
         Isa::Avx512 => unsafe { x86::dots_2x4_avx512(x0, x1, c, out) },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: Avx2 is only produced when the CPU has AVX2 and FMA; lengths checked above.
+        Isa::Avx2 => unsafe { super::vector_avx2::dots_2x4_avx2(x0, x1, c, out) },
         _ => dots_2x4_body(x0, x1, c, out),
     }
 }
@@ -200,6 +205,15 @@ pub fn accumulate_group(
                 None => {
                     x86::accumulate_group_avx512::<false>(x, d, rows, &[], old, sum, lanes, ahead)
                 }
+            }
+        },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: Avx2 is only produced when the CPU has AVX2 and FMA; bounds checked above.
+        Isa::Avx2 => unsafe {
+            use super::vector_avx2::accumulate_group_avx2;
+            match scales {
+                Some(s) => accumulate_group_avx2::<true>(x, d, rows, s, old, sum, lanes, ahead),
+                None => accumulate_group_avx2::<false>(x, d, rows, &[], old, sum, lanes, ahead),
             }
         },
         _ => {

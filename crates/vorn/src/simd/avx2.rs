@@ -1,0 +1,270 @@
+//! AVX2 + FMA micro-kernel, for x86-64 CPUs without AVX-512 (AMD Zen 2/3, Intel before
+//! Skylake-SP and most client cores).
+//!
+//! A tile is MR = 8 rows × C *columns* of 8 centroids (one ymm register of f32): a full
+//! panel of 16 centroids is two columns, a half last panel ([`Tile::half`]) one, so
+//! C = 2·np − half ∈ 1..=6. Sixteen ymm registers cannot hold the AVX-512 kernel's 8 × 6
+//! accumulator block, so the tile is swept in register blocks of R rows × G columns, each
+//! running the whole p range on its own:
+//!
+//! | C | blocks (rows × columns)        | accumulators |
+//! |---|--------------------------------|--------------|
+//! | 1 | 8 × 1                          | 8            |
+//! | 2 | 4 × 2, twice                   | 8            |
+//! | 3 | 4 × 3, twice                   | 12           |
+//! | 4 | (4 × 2 + 4 × 2), twice         | 8            |
+//! | 5 | (4 × 3 + 4 × 2), twice         | 12, 8        |
+//! | 6 | (4 × 3 + 4 × 3), twice         | 12           |
+//!
+//! Eight or more independent chains cover the fma latency × throughput product of current
+//! cores (4 cycles × 2 pipes). Each step of p costs G column loads and R broadcasts for R·G
+//! fmas. Every (row, centroid) pair still sees the sequential chain
+//! `acc ← fma(x[p], c[p], acc)`, p = 0..d, then `fma(−2, acc, ‖c‖²)`, so the bits are the
+//! scalar twin's whatever the blocking (the tests compare every ISA with it). Column blocks
+//! of a row are merged into the lane-wise arg-min in ascending column order, which visits
+//! each lane's centroids in ascending id, as the scalar twin does, so ties and the top-2
+//! bookkeeping agree too.
+#![allow(unsafe_op_in_unsafe_fn)]
+
+use super::{Acc, LaneBest, Tile, HALF, LANES, MAX_NP, MR};
+use std::arch::x86_64::*;
+
+/// Offset of column c's first value (for p = 0) from the start of the panels.
+#[inline(always)]
+fn col_off(t: &Tile<'_>, c: usize) -> usize {
+    (c / 2) * t.pstride + (c % 2) * HALF
+}
+
+/// Offset of column c in a row of an [`Acc`] (and of `cn`, and of a [`LaneBest`] row's
+/// lanes via `% LANES`).
+#[inline(always)]
+fn acc_off(c: usize) -> usize {
+    (c / 2) * LANES + (c % 2) * HALF
+}
+
+/// The dot products of rows r0..r0+R with columns c0..c0+G over the tile's p range,
+/// continuing from `init` if given.
+#[inline(always)]
+unsafe fn block<const R: usize, const G: usize>(
+    t: &Tile<'_>,
+    r0: usize,
+    c0: usize,
+    init: Option<&Acc>,
+) -> [[__m256; G]; R] {
+    let mut acc = [[_mm256_setzero_ps(); G]; R];
+    if let Some(a) = init {
+        for i in 0..R {
+            for g in 0..G {
+                acc[i][g] =
+                    _mm256_loadu_ps(a.as_ptr().add((r0 + i) * MAX_NP * LANES + acc_off(c0 + g)));
+            }
+        }
+    }
+    let rs = t.xs;
+    let x = t.x.as_ptr().add(r0 * rs);
+    let mut cols = [t.panels.as_ptr(); G];
+    for g in 0..G {
+        cols[g] = t.panels.as_ptr().add(col_off(t, c0 + g));
+    }
+    let mut p0 = 0;
+    while p0 < t.d {
+        // The next tile's rows (MR rows on), one cache line per row every 16 steps, as the
+        // AVX-512 kernel does (prefetches never fault).
+        for i in 0..R {
+            _mm_prefetch::<_MM_HINT_T0>(x.wrapping_add(p0 + (MR + i) * rs) as *const i8);
+        }
+        let p1 = (p0 + LANES).min(t.d);
+        for p in p0..p1 {
+            let mut bv = [_mm256_setzero_ps(); G];
+            for g in 0..G {
+                // In bounds: (c/2)·pstride + p·16 + (c%2)·8 + 7 < panels.len() (Tile::check).
+                bv[g] = _mm256_loadu_ps(cols[g].add(p * LANES));
+            }
+            for i in 0..R {
+                // In bounds: (r0 + i)·xs + p < x.len() (Tile::check).
+                let a = _mm256_broadcast_ss(&*x.add(i * rs + p));
+                for g in 0..G {
+                    acc[i][g] = _mm256_fmadd_ps(a, bv[g], acc[i][g]);
+                }
+            }
+        }
+        p0 = p1;
+    }
+    acc
+}
+
+/// What a kernel does with a block's dot products.
+trait Sink {
+    unsafe fn take<const R: usize, const G: usize>(
+        &mut self,
+        t: &Tile<'_>,
+        r0: usize,
+        c0: usize,
+        acc: &[[__m256; G]; R],
+    );
+}
+
+/// Stores the partial dot products.
+struct DotSink<'a>(&'a mut Acc);
+
+impl Sink for DotSink<'_> {
+    #[inline(always)]
+    unsafe fn take<const R: usize, const G: usize>(
+        &mut self,
+        _t: &Tile<'_>,
+        r0: usize,
+        c0: usize,
+        acc: &[[__m256; G]; R],
+    ) {
+        for i in 0..R {
+            for g in 0..G {
+                let off = (r0 + i) * MAX_NP * LANES + acc_off(c0 + g);
+                _mm256_storeu_ps(self.0.as_mut_ptr().add(off), acc[i][g]);
+            }
+        }
+    }
+}
+
+/// Stores the scores `‖c‖² − 2·acc`.
+struct ScoreSink<'a>(&'a mut Acc);
+
+impl Sink for ScoreSink<'_> {
+    #[inline(always)]
+    unsafe fn take<const R: usize, const G: usize>(
+        &mut self,
+        t: &Tile<'_>,
+        r0: usize,
+        c0: usize,
+        acc: &[[__m256; G]; R],
+    ) {
+        let m2 = _mm256_set1_ps(-2.0);
+        for g in 0..G {
+            let cn = _mm256_loadu_ps(t.cn.as_ptr().add(acc_off(c0 + g)));
+            for i in 0..R {
+                let off = (r0 + i) * MAX_NP * LANES + acc_off(c0 + g);
+                let s = _mm256_fmadd_ps(m2, acc[i][g], cn);
+                _mm256_storeu_ps(self.0.as_mut_ptr().add(off), s);
+            }
+        }
+    }
+}
+
+/// Merges the scores into the lane-wise (top-2) arg-min.
+struct MinSink<'a, const TOP2: bool>(&'a mut LaneBest);
+
+impl<const TOP2: bool> Sink for MinSink<'_, TOP2> {
+    #[inline(always)]
+    unsafe fn take<const R: usize, const G: usize>(
+        &mut self,
+        t: &Tile<'_>,
+        r0: usize,
+        c0: usize,
+        acc: &[[__m256; G]; R],
+    ) {
+        let m2 = _mm256_set1_ps(-2.0);
+        let iota = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+        let b = &mut *self.0;
+        for g in 0..G {
+            let c = c0 + g;
+            let cn = _mm256_loadu_ps(t.cn.as_ptr().add(acc_off(c)));
+            let ids =
+                _mm256_add_epi32(iota, _mm256_set1_epi32((t.j0 as usize + acc_off(c)) as i32));
+            // Lanes of a LaneBest row this column updates.
+            let lo = (c % 2) * HALF;
+            for i in 0..R {
+                let k = (r0 + i) * LANES + lo;
+                let vp = b.v.as_mut_ptr().add(k);
+                let ip = b.idx.as_mut_ptr().add(k) as *mut __m256i;
+                let sp = b.v2.as_mut_ptr().add(k);
+                let s = _mm256_fmadd_ps(m2, acc[i][g], cn);
+                let bv = _mm256_loadu_ps(vp);
+                // s < best (ordered, quiet: NaN never wins, as in the scalar `<`).
+                let m = _mm256_cmp_ps::<_CMP_LT_OQ>(s, bv);
+                if TOP2 {
+                    let sv = _mm256_loadu_ps(sp);
+                    let m2nd = _mm256_cmp_ps::<_CMP_LT_OQ>(s, sv);
+                    // second ← old best where s beats the best, else s where s beats it.
+                    let nsv = _mm256_blendv_ps(_mm256_blendv_ps(sv, s, m2nd), bv, m);
+                    _mm256_storeu_ps(sp, nsv);
+                }
+                _mm256_storeu_ps(vp, _mm256_blendv_ps(bv, s, m));
+                let bi = _mm256_loadu_si256(ip);
+                let ni = _mm256_castps_si256(_mm256_blendv_ps(
+                    _mm256_castsi256_ps(bi),
+                    _mm256_castsi256_ps(ids),
+                    m,
+                ));
+                _mm256_storeu_si256(ip, ni);
+            }
+        }
+    }
+}
+
+/// Runs the tile's register blocks for C columns (see the module table), handing each to
+/// `sink` in ascending column order per row.
+#[inline(always)]
+unsafe fn sweep<const C: usize, S: Sink>(t: &Tile<'_>, init: Option<&Acc>, sink: &mut S) {
+    for r0 in [0, 4] {
+        let mut c0 = 0;
+        while c0 + 2 <= C {
+            let a = block::<4, 2>(t, r0, c0, init);
+            sink.take(t, r0, c0, &a);
+            c0 += 2;
+        }
+    }
+    if C % 2 == 1 {
+        // The odd last column for all eight rows at once: 8 chains rather than 4.
+        let a = block::<8, 1>(t, 0, C - 1, init);
+        sink.take(t, 0, C - 1, &a);
+    }
+}
+
+/// Calls `sweep::<C>` for the tile's C = 2·np − half.
+#[inline(always)]
+unsafe fn by_cols<S: Sink>(t: &Tile<'_>, init: Option<&Acc>, sink: &mut S) {
+    match 2 * t.np - usize::from(t.half) {
+        1 => sweep::<1, S>(t, init, sink),
+        2 => sweep::<2, S>(t, init, sink),
+        3 => sweep::<3, S>(t, init, sink),
+        4 => sweep::<4, S>(t, init, sink),
+        5 => sweep::<5, S>(t, init, sink),
+        _ => sweep::<6, S>(t, init, sink),
+    }
+}
+
+/// AVX2 partial dot products.
+///
+/// # Safety
+/// The CPU must support AVX2 and FMA; `t` must satisfy `Tile::check`.
+#[target_feature(enable = "avx2,fma")]
+pub unsafe fn dot_tile_avx2(t: &Tile<'_>, acc: &mut Acc, resume: bool) {
+    let init = if resume { Some(*acc) } else { None };
+    by_cols(t, init.as_ref(), &mut DotSink(acc))
+}
+
+/// AVX2 arg-min tile.
+///
+/// # Safety
+/// The CPU must support AVX2 and FMA; `t` must satisfy `Tile::check`.
+#[target_feature(enable = "avx2,fma")]
+pub unsafe fn argmin_tile_avx2(t: &Tile<'_>, init: Option<&Acc>, best: &mut LaneBest) {
+    by_cols(t, init, &mut MinSink::<false>(best))
+}
+
+/// AVX2 top-2 arg-min tile.
+///
+/// # Safety
+/// The CPU must support AVX2 and FMA; `t` must satisfy `Tile::check`.
+#[target_feature(enable = "avx2,fma")]
+pub unsafe fn argmin2_tile_avx2(t: &Tile<'_>, init: Option<&Acc>, best: &mut LaneBest) {
+    by_cols(t, init, &mut MinSink::<true>(best))
+}
+
+/// AVX2 score tile.
+///
+/// # Safety
+/// The CPU must support AVX2 and FMA; `t` must satisfy `Tile::check`.
+#[target_feature(enable = "avx2,fma")]
+pub unsafe fn score_tile_avx2(t: &Tile<'_>, init: Option<&Acc>, out: &mut Acc) {
+    by_cols(t, init, &mut ScoreSink(out))
+}
