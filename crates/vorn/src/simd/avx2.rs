@@ -274,3 +274,45 @@ pub unsafe fn argmin2_tile_avx2(t: &Tile<'_>, init: Option<&Acc>, best: &mut Lan
 pub unsafe fn score_tile_avx2(t: &Tile<'_>, init: Option<&Acc>, out: &mut Acc) {
     by_cols(t, init, &mut ScoreSink(out))
 }
+
+/// AVX2 [`super::finish_rows`]: the minimum over the 16 ordered lanes, then the lowest id
+/// among the lanes equal to it (NaN lanes never win, as in the scalar reduction).
+///
+/// # Safety
+/// The CPU must support AVX2; `labels.len() <= MR`, `scores.len() == labels.len()`.
+#[target_feature(enable = "avx2,fma")]
+pub unsafe fn finish_rows_avx2(b: &LaneBest, labels: &mut [u32], scores: &mut [f32]) {
+    let inf = _mm256_set1_ps(f32::INFINITY);
+    let none = _mm256_set1_epi32(-1);
+    for i in 0..labels.len() {
+        let vp = b.v.as_ptr().add(i * LANES);
+        let ip = b.idx.as_ptr().add(i * LANES) as *const __m256i;
+        let (lo, hi) = (_mm256_loadu_ps(vp), _mm256_loadu_ps(vp.add(HALF)));
+        // NaN lanes read as +∞ for the minimum.
+        let olo = _mm256_cmp_ps::<_CMP_ORD_Q>(lo, lo);
+        let ohi = _mm256_cmp_ps::<_CMP_ORD_Q>(hi, hi);
+        let m8 = _mm256_min_ps(
+            _mm256_blendv_ps(inf, lo, olo),
+            _mm256_blendv_ps(inf, hi, ohi),
+        );
+        let m4 = _mm_min_ps(_mm256_castps256_ps128(m8), _mm256_extractf128_ps::<1>(m8));
+        let m2 = _mm_min_ps(m4, _mm_movehl_ps(m4, m4));
+        let m1 = _mm_min_ss(m2, _mm_shuffle_ps::<0b01>(m2, m2));
+        let m = _mm256_broadcastss_ps(m1);
+        // Lowest id among the (ordered) lanes equal to the minimum; ids of other lanes read
+        // as u32::MAX. With every lane NaN or +∞ the minimum is +∞, as in the scalar loop.
+        let elo = _mm256_castps_si256(_mm256_and_ps(_mm256_cmp_ps::<_CMP_EQ_OQ>(lo, m), olo));
+        let ehi = _mm256_castps_si256(_mm256_and_ps(_mm256_cmp_ps::<_CMP_EQ_OQ>(hi, m), ohi));
+        let ilo = _mm256_blendv_epi8(none, _mm256_loadu_si256(ip), elo);
+        let ihi = _mm256_blendv_epi8(none, _mm256_loadu_si256(ip.add(1)), ehi);
+        let j8 = _mm256_min_epu32(ilo, ihi);
+        let j4 = _mm_min_epu32(
+            _mm256_castsi256_si128(j8),
+            _mm256_extracti128_si256::<1>(j8),
+        );
+        let j2 = _mm_min_epu32(j4, _mm_shuffle_epi32::<0b00_00_11_10>(j4));
+        let j1 = _mm_min_epu32(j2, _mm_shuffle_epi32::<0b00_00_00_01>(j2));
+        *labels.get_unchecked_mut(i) = _mm_cvtsi128_si32(j1) as u32;
+        *scores.get_unchecked_mut(i) = _mm_cvtss_f32(m1);
+    }
+}

@@ -164,6 +164,9 @@ pub fn finish_rows(isa: Isa, b: &LaneBest, labels: &mut [u32], scores: &mut [f32
         #[cfg(target_arch = "x86_64")]
         // SAFETY: `Isa::Avx512` is only produced when the CPU has AVX-512F; length checked.
         Isa::Avx512 => unsafe { x86::finish_rows_avx512(b, labels, scores) },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `Isa::Avx2` is only produced when the CPU has AVX2 and FMA; length checked.
+        Isa::Avx2 => unsafe { avx2::finish_rows_avx2(b, labels, scores) },
         _ => {
             for (i, (l, s)) in labels.iter_mut().zip(scores.iter_mut()).enumerate() {
                 (*s, *l) = b.finish(i);
