@@ -303,3 +303,13 @@ fn half_last_panel_gives_the_bits_of_the_full_panel() {
         }
     }
 }
+
+#[test]
+fn dispatch_picks_the_widest_kernel_the_cpu_has() {
+    // Without an override, `active()` must be the widest kernel this CPU runs (AVX-512, else
+    // AVX2 + FMA, else the scalar twin); every test above compares each of them with the twin.
+    if std::env::var_os("VORN_SIMD").is_some() {
+        return;
+    }
+    assert_eq!(Some(&active()), available().last());
+}
