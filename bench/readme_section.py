@@ -92,6 +92,14 @@ def _kernel_lines(kernel: dict) -> list:
     return L
 
 
+def _tables(results: dict, kernel: dict | None) -> list:
+    """Headline bullets, the per-cell table and the kernel table of one run, each followed by a blank line."""
+    L = _headline_lines(results) + [""] + _cell_table(results) + [""]
+    if kernel:
+        L += _kernel_lines(kernel) + [""]
+    return L
+
+
 def _rerun_note(results: dict) -> str:
     reruns = results.get("reruns") or []
     if not reruns:
@@ -138,13 +146,7 @@ def section(results: dict, kernel: dict | None, results_rel: str, also: dict | N
         L.append("")
         L.append(f"> Subset `{suite}` only, not the full K grid (`make bench`, described in `bench/README.md`).")
     L.append("")
-    L += _headline_lines(results)
-    L.append("")
-    L += _cell_table(results)
-    L.append("")
-    if kernel:
-        L += _kernel_lines(kernel)
-        L.append("")
+    L += _tables(results, kernel)
     rss = BENCH / "results" / "rss.json"
     if rss.exists():
         r = json.loads(rss.read_text())
@@ -167,13 +169,7 @@ def section(results: dict, kernel: dict | None, results_rel: str, also: dict | N
             f"per row, on {also.get('created', '')[:10]}, every peer on the same machine in the same run."
             + _rerun_note(also))
         L.append("")
-        L += _headline_lines(also)
-        L.append("")
-        L += _cell_table(also)
-        L.append("")
-        if also_kernel:
-            L += _kernel_lines(also_kernel)
-            L.append("")
+        L += _tables(also, also_kernel)
         L.append(f"Full tables: `bench/results/{aname}.md`, `bench/results/{aname}.json`"
                  + (f", `bench/results/{aname.replace('full', 'kernel')}.md`" if also_kernel else "") + ".")
     return "\n".join(L) + "\n"
