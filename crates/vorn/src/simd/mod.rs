@@ -47,7 +47,7 @@ pub const MAX_NP: usize = 3;
 pub enum Isa {
     /// Portable Rust (software fma when the CPU lacks one).
     Scalar,
-    /// Hand-written AVX2 + FMA kernel (register blocks of up to 4 rows × 24 centroids).
+    /// Hand-written AVX2 + FMA kernel (register blocks of 4 rows × 16 centroids, or 8 × 8).
     Avx2,
     /// Hand-written AVX-512F kernel.
     Avx512,

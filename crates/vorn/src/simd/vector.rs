@@ -35,10 +35,10 @@ pub const ACC_LANES: usize = 8;
 /// Independent f64 chains inside one call (element p → chain p mod 32), folded into the
 /// [`ACC_LANES`] lanes at the end of the call as `lanes[l] += (c[l] + c[l+8]) + (c[l+16] +
 /// c[l+24])`, so the additions of a row do not wait on each other's latency.
-const CHAINS: usize = 32;
+pub(super) const CHAINS: usize = 32;
 
 #[inline(always)]
-fn fold(ch: &[f64; CHAINS], lanes: &mut [f64; ACC_LANES]) {
+pub(super) fn fold(ch: &[f64; CHAINS], lanes: &mut [f64; ACC_LANES]) {
     for l in 0..ACC_LANES {
         lanes[l] += (ch[l] + ch[l + 8]) + (ch[l + 16] + ch[l + 24]);
     }

@@ -5,7 +5,7 @@
 //! every ISA with it.
 #![allow(unsafe_op_in_unsafe_fn)]
 
-use super::vector::{ACC_LANES, FEW};
+use super::vector::{fold, ACC_LANES, CHAINS, FEW};
 use super::LANES;
 use std::arch::x86_64::*;
 
@@ -67,8 +67,6 @@ pub unsafe fn dots_2x4_avx2(x0: &[f32], x1: &[f32], c: &[f32], out: &mut [f32; 2
 
 /// Elements per vector block of [`accumulate_group_avx2`]: four ymm of f64.
 const BLOCK: usize = 16;
-/// Chains of the twin (element p → chain p mod 32; chunks of 32 elements).
-const CHAINS: usize = 32;
 
 /// [`super::vector::accumulate_group`] on AVX2. Within a chunk of 32 elements every element
 /// owns its chain, so elements may be processed in any grouping as long as each sees the rows
@@ -141,7 +139,5 @@ pub unsafe fn accumulate_group_avx2<const SCALED: bool>(
         }
         c0 = c1;
     }
-    for l in 0..ACC_LANES {
-        lanes[l] += (ch[l] + ch[l + 8]) + (ch[l + 16] + ch[l + 24]);
-    }
+    fold(&ch, lanes);
 }
