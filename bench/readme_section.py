@@ -28,7 +28,7 @@ def _simd(results: dict) -> str | None:
     return (results.get("versions", {}).get("details") or {}).get("vorn_simd_runtime")
 
 
-def _headline_lines(results: dict) -> list:
+def _headline_lines(results: dict, seeds: dict | None = None) -> list:
     h = report.headline(results)
     name = results.get("name")
     L = []
@@ -53,7 +53,28 @@ def _headline_lines(results: dict) -> list:
         L.append(f"- Where `auto` falls short (outside the band, slower than a peer, or under 3× the fastest "
                  f"peer): {len(short)} cell(s), each with its measured reason, in the report's section "
                  f"*Where vorn `auto` falls short* (`bench/results/{name}.md`).")
+    L += _seeds_lines(seeds)
     return L
+
+
+def _seeds_lines(seeds: dict | None) -> list:
+    """One bullet on the cells outside the quality band, from the seeds run beside the results."""
+    if not seeds:
+        return []
+    parts = []
+    for c in seeds["cells"]:
+        a = c.get("analysis") or {}
+        if "vorn_auto_rank" not in a:
+            continue
+        where = (f"vorn `auto`'s mean ranks {a['vorn_auto_rank']} of {a['rows_ranked']} rows"
+                 + ("" if a["vorn_auto_rank"] == 1 else
+                    f", {a['vorn_auto_mean_gap'] * 100:.2f}% from {a['best_mean_row']}'s"))
+        parts.append(f"{c['dataset']} {c['metric']} K={c['k']}: {where}, and seed 0 is its draw "
+                     f"{a['vorn_auto_seed0_rank']} of {len(c['objectives'][report.VORN_AUTO])}")
+    if not parts:
+        return []
+    return [f"- The cells outside the band, re-fitted with seeds 0–{seeds['seeds'] - 1} "
+            f"(`bench/results/{seeds['_file']}`): " + "; ".join(parts) + "."]
 
 
 def _cell_table(results: dict) -> list:
@@ -92,9 +113,9 @@ def _kernel_lines(kernel: dict) -> list:
     return L
 
 
-def _tables(results: dict, kernel: dict | None) -> list:
+def _tables(results: dict, kernel: dict | None, seeds: dict | None = None) -> list:
     """Headline bullets, the per-cell table and the kernel table of one run, each followed by a blank line."""
-    L = _headline_lines(results) + [""] + _cell_table(results) + [""]
+    L = _headline_lines(results, seeds) + [""] + _cell_table(results) + [""]
     if kernel:
         L += _kernel_lines(kernel) + [""]
     return L
@@ -117,7 +138,7 @@ def _isa_text(results: dict) -> str:
 
 
 def section(results: dict, kernel: dict | None, results_rel: str, also: dict | None = None,
-            also_kernel: dict | None = None, also_rel: str | None = None) -> str:
+            also_kernel: dict | None = None, also_rel: str | None = None, seeds: dict | None = None) -> str:
     m, p, v = results.get("machine", {}), results.get("protocol", {}), results.get("versions", {})
     ls = report.load_summary(results)
     name = results.get("name")
@@ -146,7 +167,7 @@ def section(results: dict, kernel: dict | None, results_rel: str, also: dict | N
         L.append("")
         L.append(f"> Subset `{suite}` only, not the full K grid (`make bench`, described in `bench/README.md`).")
     L.append("")
-    L += _tables(results, kernel)
+    L += _tables(results, kernel, seeds)
     rss = BENCH / "results" / "rss.json"
     if rss.exists():
         r = json.loads(rss.read_text())
@@ -206,7 +227,7 @@ def main(argv=None):
             also_rel = str(Path(a.also).resolve().relative_to(BENCH.parent))
         except ValueError:
             also_rel = a.also
-    text = section(results, kernel, rel, also, also_kernel, also_rel)
+    text = section(results, kernel, rel, also, also_kernel, also_rel, seeds=report.load_seeds(rp.parent, rp.stem))
     Path(a.out).write_text(text)
     print(f"[readme] wrote {a.out} from {rel}" + (" + kernel" if kernel else ""))
 

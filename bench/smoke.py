@@ -33,6 +33,7 @@ import merge as merger  # noqa: E402
 import quality  # noqa: E402
 import report  # noqa: E402
 import run as harness  # noqa: E402
+import seeds as seeder  # noqa: E402
 from rows import ROWS_BY_NAME  # noqa: E402
 
 SMOKE_ROWS = os.environ.get("VORN_BENCH_SMOKE_ROWS", "vorn-auto,vorn-lloyd").split(",")
@@ -65,6 +66,46 @@ def check_rotation():
     for r, p in pos.items():
         p = sorted(p)
         assert min(b - a for a, b in zip(p, p[1:])) >= 3, (r, p)
+
+
+def check_seeds(results: dict, cache: Path, threads: int):
+    """seeds.py on the smoke cell: seed 0 reproduces the suite's fit of every row, the summary
+    matches the objectives, and a report cites the evidence for a cell outside the band."""
+    cell = results["cells"][0]
+    runs = seeder.run_cells([(cell["dataset"], cell["metric"], cell["k"], SMOKE_ROWS)], 3, threads, 25,
+                            cache, log=lambda *a: None)
+    sc = runs[0]
+    for r in cell["rows"]:
+        objs = sc["objectives"][r["row"]]
+        assert len(objs) == 3 and all(o is not None and np.isfinite(o) for o in objs), objs
+        # Same data, seed, threads and cap as the suite's seed-0 fit: the same objective.
+        assert abs(objs[0] - r["quality"]["objective"]) <= 1e-9 * abs(objs[0]), (r["row"], objs[0])
+        st = sc["stats"][r["row"]]
+        assert st["n"] == 3 and min(objs) == st["min"] and max(objs) == st["max"]
+        assert abs(st["mean"] - sum(objs) / 3) <= 1e-12 * abs(st["mean"])
+    assert sc["analysis"]["vorn_auto_seed0_rank"] in (1, 2, 3)
+    assert "## smoke-blobs" in seeder.render({"seeds": 3, "threads": threads, "max_iter": 25,
+                                              "generated": "now", "cells": runs})
+    # A cell where vorn-auto is 2% worse than another row at seed 0 but has the best mean.
+    fake = {"dataset": "d", "metric": "l2", "k": 3, "rows": [
+        {"row": "vorn-auto", "library": "vorn", "status": "ok", "median_time_s": 1.0,
+         "quality": {"objective": 1.02, "higher_is_better": False}},
+        {"row": "faiss-full", "library": "faiss", "status": "ok", "median_time_s": 2.0,
+         "quality": {"objective": 1.0, "higher_is_better": False}}]}
+    sd = {"seeds": 3, "_file": "x-seeds.md", "cells": [{
+        "dataset": "d", "metric": "l2", "k": 3, "higher_is_better": False, "objective_name": "mse",
+        "objectives": {"vorn-auto": [1.02, 0.99, 0.98], "faiss-full": [1.0, 1.03, 1.04]}}]}
+    c0 = sd["cells"][0]
+    c0["stats"] = {r: seeder.summarise(o, False) for r, o in c0["objectives"].items()}
+    c0["analysis"] = seeder.analyse(c0)
+    assert c0["analysis"]["vorn_auto_rank"] == 1 and c0["analysis"]["vorn_auto_seed0_rank"] == 3
+    line = [ln for ln in report.shortfall_lines({"cells": [fake]}, seeds=sd) if ln.startswith("- d ")]
+    assert len(line) == 1 and "unlucky draw" in line[0] and "draw number 3 of 3" in line[0], line
+    c0["objectives"]["vorn-auto"] = [1.02, 1.05, 1.06]
+    c0["stats"] = {r: seeder.summarise(o, False) for r, o in c0["objectives"].items()}
+    c0["analysis"] = seeder.analyse(c0)
+    line = [ln for ln in report.shortfall_lines({"cells": [fake]}, seeds=sd) if ln.startswith("- d ")]
+    assert "systematic gap" in line[0] and "ranks 2 of 2" in line[0], line
 
 
 def check_merge(results: dict, out_dir: Path):
@@ -178,6 +219,14 @@ def main() -> int:
                 passed += 1
                 print(f"ok   {name}: mse {r['quality']['mse']:.4f} (class means {ref:.4f}), "
                       f"V {r['quality']['v_measure']:.4f}")
+        try:
+            check_seeds(results, tmp / "cache", threads)
+            passed += 1
+            print("ok   seeds.py reproduces seed 0, summarises the seeds, and the report cites them")
+        except Exception:  # noqa: BLE001
+            traceback.print_exc()
+            failed += 1
+            print("FAIL seeds.py")
         try:
             check_merge(results, tmp / "results")
             passed += 1
