@@ -68,7 +68,8 @@ def _seeds_lines(seeds: dict | None) -> list:
             continue
         where = (f"vorn `auto`'s mean ranks {a['vorn_auto_rank']} of {a['rows_ranked']} rows"
                  + ("" if a["vorn_auto_rank"] == 1 else
-                    f", {a['vorn_auto_mean_gap'] * 100:.2f}% from {a['best_mean_row']}'s"))
+                    f", {a['vorn_auto_mean_gap'] * 100:.2f}% ± {a.get('vorn_auto_mean_gap_se', 0) * 100:.2f}% "
+                    f"from {a['best_mean_row']}'s"))
         parts.append(f"{c['dataset']} {c['metric']} K={c['k']}: {where}, and seed 0 is its draw "
                      f"{a['vorn_auto_seed0_rank']} of {len(c['objectives'][report.VORN_AUTO])}")
     if not parts:

@@ -4,8 +4,8 @@ Every row of the suite fits once (n_init = 1) with seed 0, so a cell's objective
 from each library's distribution over seeds, and a loss of 1% can be the luck of that draw.
 For chosen cells (default: the cells of a results JSON where vorn `auto` is outside the 0.5%
 quality band) this fits each row again with seeds 0 .. S-1 and reports, per row, the mean,
-median, min and max of the objective, vorn `auto`'s rank by mean, and where seed 0 falls in
-vorn `auto`'s own distribution. The report (``report.py``) cites it in "where vorn `auto`
+median, min and max of the objective, vorn `auto`'s rank by mean and its gap to the best
+mean with one standard error, and where seed 0 falls in vorn `auto`'s own distribution. The report (``report.py``) cites it in "where vorn `auto`
 falls short" when ``<name>-seeds.json`` sits beside ``<name>.json``.
 
 Quality only: nothing here is timed. The rows run in this process one after another with the
@@ -78,6 +78,8 @@ def summarise(objs: list, higher: bool) -> dict:
         return {"n": 0}
     return {"n": int(v.size), "mean": float(v.mean()), "median": float(np.median(v)),
             "min": float(v.min()), "max": float(v.max()), "std": float(v.std()),
+            # standard error of the mean (sample standard deviation / sqrt(n))
+            "sem": float(v.std(ddof=1) / np.sqrt(v.size)) if v.size > 1 else 0.0,
             "best": float(v.max() if higher else v.min())}
 
 
@@ -97,12 +99,15 @@ def analyse(cell: dict) -> dict:
         return {}
     order = sorted(stats, key=lambda r: stats[r]["mean"], reverse=higher)
     best = order[0]
-    res = {"best_mean_row": best, "best_mean": stats[best]["mean"], "rows_ranked": len(order)}
+    res = {"best_mean_row": best, "best_mean": stats[best]["mean"], "rows_ranked": len(order),
+           "seed0_ranks": {r: seed0_rank(cell["objectives"][r], higher) for r in order}}
     va = stats.get(report.VORN_AUTO)
     if va is not None:
         gap = (va["mean"] - stats[best]["mean"]) / abs(stats[best]["mean"])
+        # One standard error of the difference of the two means, relative to the best mean.
+        se = float(np.hypot(va.get("sem", 0.0), stats[best].get("sem", 0.0))) / abs(stats[best]["mean"])
         res.update(vorn_auto_mean=va["mean"], vorn_auto_rank=order.index(report.VORN_AUTO) + 1,
-                   vorn_auto_mean_gap=-gap if higher else gap,
+                   vorn_auto_mean_gap=-gap if higher else gap, vorn_auto_mean_gap_se=se,
                    vorn_auto_seed0_rank=seed0_rank(cell["objectives"][report.VORN_AUTO], higher))
     return res
 
@@ -181,7 +186,8 @@ def standing_text(c: dict) -> str:
     s = len(c["objectives"][report.VORN_AUTO])
     where = (f"its mean is the best of the {a['rows_ranked']} rows" if a["vorn_auto_rank"] == 1 else
              f"its mean ranks {a['vorn_auto_rank']} of {a['rows_ranked']}, "
-             f"{a['vorn_auto_mean_gap'] * 100:.2f}% worse than {a['best_mean_row']}'s")
+             f"{a['vorn_auto_mean_gap'] * 100:.2f}% ± {a.get('vorn_auto_mean_gap_se', 0) * 100:.2f}% "
+             f"(one standard error) worse than {a['best_mean_row']}'s")
     return (f"vorn `auto`: {where}; seed 0 is its draw number {a['vorn_auto_seed0_rank']} of {s} "
             "from the best.")
 
