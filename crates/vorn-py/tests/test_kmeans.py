@@ -222,3 +222,24 @@ def test_refit_replaces_state(blobs):
     km.set_params(n_clusters=5).fit(x[:, :4])
     assert km.cluster_centers_.shape == (5, 4)
     assert km.n_features_in_ == 4
+
+
+def test_fewer_distinct_rows_than_clusters_warns():
+    # Two distinct points, four clusters: two centroids can own no row.
+    x = np.vstack([np.zeros((50, 3)), np.ones((50, 3))]).astype(np.float32)
+    with pytest.warns(vorn.ConvergenceWarning, match=r"only 2 of the 4 clusters have members"):
+        km = vorn.KMeans(4).fit(x)
+    assert np.count_nonzero(np.bincount(km.labels_, minlength=4)) == 2
+    assert km.inertia_ == 0.0
+    # One repeated row: the same through the Clostera-style front.
+    with pytest.warns(vorn.ConvergenceWarning, match=r"only 1 of the 3 clusters"):
+        vorn.Clusterer(k=3).fit(np.ones((20, 2), np.float32))
+
+
+def test_enough_distinct_rows_do_not_warn(blobs):
+    import warnings
+
+    x, _ = blobs
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        vorn.KMeans(8, random_state=0).fit(x)

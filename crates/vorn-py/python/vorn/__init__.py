@@ -18,7 +18,13 @@ import numpy as np
 
 from . import _vorn
 from ._clusterer import Clusterer
-from ._convert import InvalidParameterError, NotFittedError, as_matrix, check_n_threads
+from ._convert import (
+    ConvergenceWarning,
+    InvalidParameterError,
+    NotFittedError,
+    as_matrix,
+    check_n_threads,
+)
 from ._kmeans import KMeans, load
 from ._vorn import __version__
 
@@ -27,6 +33,7 @@ __all__ = [
     "Clusterer",
     "NotFittedError",
     "InvalidParameterError",
+    "ConvergenceWarning",
     "assign",
     "load",
     "available_algorithms",

@@ -44,6 +44,11 @@ class NotFittedError(ValueError, AttributeError):
     """
 
 
+class ConvergenceWarning(UserWarning):
+    """The fit returned, but not the clustering asked for: fewer distinct clusters than
+    ``n_clusters`` (duplicate rows), as scikit-learn's warning of the same name."""
+
+
 def as_matrix(x: Any, name: str = "X") -> np.ndarray:
     """``x`` as a C-contiguous float32 2-D array, borrowing it when it already is one."""
     if not isinstance(x, np.ndarray) and _is_sparse(x):

@@ -12,6 +12,7 @@ import numpy as np
 from . import _progress, _vorn
 from ._base import ParamsMixin
 from ._convert import (
+    ConvergenceWarning,
     InvalidParameterError,
     NotFittedError,
     as_matrix,
@@ -327,6 +328,7 @@ class KMeans(ParamsMixin):
         t0 = time.perf_counter()
         model = _vorn.fit(x, progress=progress, **args)
         self._set_fitted(model)
+        self._warn_if_fewer_clusters(args["k"])
         if self.verbose:
             _progress.logger.info(
                 "%s: done in %.3fs: algorithm %s, %d iterations (%s), inertia %.6g",
@@ -338,6 +340,20 @@ class KMeans(ParamsMixin):
                 self.inertia_,
             )
         return self
+
+    def _warn_if_fewer_clusters(self, k: int) -> None:
+        """ConvergenceWarning when some centroids own no row in the final labels: with fewer
+        than k distinct rows the extra centroids can only duplicate others."""
+        used = int(np.count_nonzero(np.bincount(self.labels_, minlength=k)))
+        if used < k:
+            warnings.warn(
+                f"only {used} of the {k} clusters have members in the final labels: X probably "
+                f"has fewer than n_clusters distinct rows (duplicate points), and the centroids "
+                f"of the empty clusters duplicate others; ask for at most {used} "
+                f"cluster{'' if used == 1 else 's'}",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
 
     def _check_features(self, x: np.ndarray, model: "_vorn.Model") -> np.ndarray:
         if x.shape[1] != model.d:
