@@ -151,6 +151,21 @@ pub fn cluster_sizes(labels: &[u32], k: usize) -> Value {
     })
 }
 
+/// The warning `vorn cluster` prints when clusters end empty (the data has fewer distinct
+/// rows than k), or None.
+pub fn empty_warning(sizes: &Value, k: usize) -> Option<String> {
+    let empty = sizes["empty"].as_u64().unwrap_or(0) as usize;
+    (empty > 0).then(|| {
+        format!(
+            "only {} of the {k} clusters have members in the final labels: the input probably \
+             has fewer than k distinct rows (duplicate points), and the centroids of the empty \
+             clusters duplicate others; ask for at most {} clusters",
+            k - empty,
+            k - empty
+        )
+    })
+}
+
 fn path_json(p: &Option<PathBuf>) -> Value {
     match p {
         Some(p) => Value::String(p.display().to_string()),
@@ -252,6 +267,12 @@ pub fn cluster(a: ClusterArgs) -> Result<(), CliError> {
     let times = progress.finish();
 
     let n = x.n();
+    let sizes = cluster_sizes(model.labels(), model.k());
+    if let Some(msg) = empty_warning(&sizes, model.k()) {
+        if !a.quiet {
+            eprintln!("vorn: warning: {msg}");
+        }
+    }
     print_json(&json!({
         "command": "cluster",
         "input": input_json(&src, &a.input),
@@ -271,7 +292,7 @@ pub fn cluster(a: ClusterArgs) -> Result<(), CliError> {
         "stop_reason": model.stop_reason().name(),
         "inertia": model.inertia(),
         "mse": model.inertia() / n as f64,
-        "cluster_sizes": cluster_sizes(model.labels(), model.k()),
+        "cluster_sizes": sizes,
         "seconds": fit_secs,
         "total_seconds": t_all.elapsed().as_secs_f64(),
         "phase_seconds": phases_json(&times),
@@ -376,6 +397,10 @@ mod tests {
         assert!((l2 - (0.0 + 1.0 + 2.0)).abs() < 1e-12);
         let s = cluster_sizes(&[0, 0, 2], 4);
         assert_eq!(s, json!({"min": 0, "max": 2, "empty": 2}));
+        let w = empty_warning(&s, 4).expect("two empty clusters warn");
+        assert!(w.starts_with("only 2 of the 4 clusters"), "{w}");
+        assert!(w.ends_with("at most 2 clusters"), "{w}");
+        assert_eq!(empty_warning(&cluster_sizes(&[0, 1, 2, 3], 4), 4), None);
     }
 
     #[test]

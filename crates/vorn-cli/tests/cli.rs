@@ -300,6 +300,28 @@ fn progress_goes_to_stderr_and_json_to_stdout() {
 }
 
 #[test]
+fn fewer_distinct_rows_than_k_warn_on_stderr_unless_quiet() {
+    let t = Scratch::new("dups");
+    // Three distinct rows, 20 copies each, five clusters.
+    let rows: Vec<f32> = (0..60)
+        .flat_map(|i| (0..3).map(move |j| f32::from(u8::from(i / 20 == j))))
+        .collect();
+    let input = t.path("dups.npy");
+    npy::write_npy_2d(&input, &rows, 60, 3).unwrap();
+    let out = vorn(&["cluster", s(&input), "-k", "5"]);
+    let j = ok_json(&out);
+    assert_eq!(j["cluster_sizes"]["empty"], 2);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("vorn: warning: only 3 of the 5 clusters have members"),
+        "{err}"
+    );
+    let quiet = vorn(&["cluster", s(&input), "-k", "5", "--quiet"]);
+    ok_json(&quiet);
+    assert!(!String::from_utf8_lossy(&quiet.stderr).contains("warning"));
+}
+
+#[test]
 fn local_search_option_runs_and_rejects_bad_values() {
     let t = Scratch::new("local-search");
     let b = data();
