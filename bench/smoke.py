@@ -220,22 +220,19 @@ def main() -> int:
                 passed += 1
                 print(f"ok   {name}: mse {r['quality']['mse']:.4f} (class means {ref:.4f}), "
                       f"V {r['quality']['v_measure']:.4f}")
-        try:
-            check_seeds(results, tmp / "cache", threads)
-            passed += 1
-            print("ok   seeds.py reproduces seed 0, summarises the seeds, and the report cites them")
-        except Exception:  # noqa: BLE001
-            traceback.print_exc()
-            failed += 1
-            print("FAIL seeds.py")
-        try:
-            check_merge(results, tmp / "results")
-            passed += 1
-            print("ok   merge.py replaces cells and rows, records why, refuses mismatches")
-        except Exception:  # noqa: BLE001
-            traceback.print_exc()
-            failed += 1
-            print("FAIL merge.py")
+        checks = [(lambda: check_seeds(results, tmp / "cache", threads), "seeds.py",
+                   "seeds.py reproduces seed 0, summarises the seeds, and the report cites them"),
+                  (lambda: check_merge(results, tmp / "results"), "merge.py",
+                   "merge.py replaces cells and rows, records why, refuses mismatches")]
+        for check, what, ok_text in checks:
+            try:
+                check()
+                passed += 1
+                print(f"ok   {ok_text}")
+            except Exception:  # noqa: BLE001
+                traceback.print_exc()
+                failed += 1
+                print(f"FAIL {what}")
     print(f"bench smoke: {passed} passed, {failed} failed")
     return 0 if failed == 0 else 1
 
