@@ -227,49 +227,32 @@ fn warm_first_iters(k: usize, max_iter: usize, s: usize) -> usize {
 /// ([`warm_first_iters`]).
 const WARM_LONG_ROWS_PER_CENTRE: usize = 1024;
 
-/// Runs `f` on a worker of a pool of `n` threads, or of the current pool (`None`: the pool
-/// the caller runs in, else rayon's global pool).
+/// Runs `f` on a worker of a new pool of `n` threads, or of the current pool (`None`: the
+/// pool the caller runs in, else rayon's global pool).
 ///
 /// `f` itself runs on a pool thread, not on the caller's: every parallel region inside it
 /// then starts on a worker, where forking is a push onto a local deque. Called from outside
 /// any pool (the CLI's main thread, the Python binding's worker) and run there, each region
 /// would instead be injected into the pool and the caller blocked on a latch until a worker
 /// took it, a cost of tens of microseconds per region: a digits fit (k = 5, 1797 × 64) has
-/// hundreds of regions and took 3.3 ms that way against 1.7 ms on a worker (2 threads, best
-/// of 60 in-process fits; 20 Newsgroups k = 80: 321 → 251 ms).
+/// hundreds of regions and took 2.0–2.5 ms that way against 1.1–1.5 ms on a worker (2
+/// threads, best of 60 in-process fits).
 ///
-/// Pools of an explicit size are kept for the process (at most [`POOL_CACHE`] sizes) so that
-/// repeated calls do not start and join their threads every time.
+/// An explicit size gets a pool of its own for this call, so that callers on several
+/// threads (a thread pool of single-threaded fits, say) run side by side instead of queueing
+/// on one shared pool; starting it costs tens of microseconds, below the noise of a fit.
 pub(crate) fn with_threads<T: Send>(n: Option<usize>, f: impl FnOnce() -> T + Send) -> Result<T> {
     match n {
         None => Ok(rayon::scope(move |_| f())),
-        Some(t) => Ok(sized_pool(t)?.install(f)),
+        Some(t) => {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(t)
+                .thread_name(|i| format!("vorn-{i}"))
+                .build()
+                .map_err(|e| Error::param("n_threads", format!("cannot start {t} threads: {e}")))?;
+            Ok(pool.install(f))
+        }
     }
-}
-
-/// Distinct explicit thread counts whose pools [`with_threads`] keeps.
-const POOL_CACHE: usize = 8;
-
-/// The kept pool of `t` threads, started on first use (beyond [`POOL_CACHE`] sizes, a pool
-/// for this call only).
-fn sized_pool(t: usize) -> Result<std::sync::Arc<rayon::ThreadPool>> {
-    use std::sync::{Arc, Mutex};
-    static POOLS: Mutex<Vec<(usize, Arc<rayon::ThreadPool>)>> = Mutex::new(Vec::new());
-    let mut pools = POOLS.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some((_, p)) = pools.iter().find(|(n, _)| *n == t) {
-        return Ok(p.clone());
-    }
-    let pool = Arc::new(
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(t)
-            .thread_name(|i| format!("vorn-{i}"))
-            .build()
-            .map_err(|e| Error::param("n_threads", format!("cannot start {t} threads: {e}")))?,
-    );
-    if pools.len() < POOL_CACHE {
-        pools.push((t, pool.clone()));
-    }
-    Ok(pool)
 }
 
 /// Fits k-means to `x` with progress and cancellation through `mon`.
@@ -405,14 +388,32 @@ mod tests {
         .unwrap();
         assert!(idx.is_some());
         assert_eq!(n, 3);
-        // An explicit size reuses its pool: the same threads, not new ones per call.
-        let a = sized_pool(3).unwrap();
-        assert!(std::sync::Arc::ptr_eq(&a, &sized_pool(3).unwrap()));
         let name = |t| with_threads(Some(t), || std::thread::current().name().map(String::from));
         assert!(name(3).unwrap().unwrap().starts_with("vorn-"));
         // Nested calls run inline on the worker that is already in a pool.
         let nested = with_threads(Some(2), || with_threads(None, rayon::current_num_threads));
         assert_eq!(nested.unwrap().unwrap(), 2);
+    }
+
+    #[test]
+    fn explicit_sizes_from_two_threads_run_side_by_side() {
+        // Each caller waits inside its pool until the other one is inside its own: with one
+        // shared single-thread pool the second would queue and the first would time out.
+        use std::sync::mpsc::channel;
+        use std::time::Duration;
+        let (to_b, from_a) = channel();
+        let (to_a, from_b) = channel();
+        let side = |tx: std::sync::mpsc::Sender<()>, rx: std::sync::mpsc::Receiver<()>| {
+            std::thread::spawn(move || {
+                with_threads(Some(1), move || {
+                    tx.send(()).unwrap();
+                    rx.recv_timeout(Duration::from_secs(10)).is_ok()
+                })
+                .unwrap()
+            })
+        };
+        let (a, b) = (side(to_b, from_b), side(to_a, from_a));
+        assert!(a.join().unwrap() && b.join().unwrap());
     }
 
     #[test]
