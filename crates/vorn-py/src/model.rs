@@ -5,7 +5,7 @@
 //! reads the NumPy buffer (or memmap) in place.
 
 use crate::errors::{guard, to_py};
-use crate::run::{interruptible, stats_dict};
+use crate::run::{interruptible, sized, stats_dict};
 use numpy::ndarray::Array2;
 use numpy::{IntoPyArray, PyArray1, PyArray2, PyReadonlyArray2, PyUntypedArrayMethods};
 use pyo3::exceptions::PyValueError;
@@ -134,7 +134,8 @@ impl PyModel {
     ) -> PyResult<Bound<'py, PyArray1<u32>>> {
         let xv = view(&x, "X")?;
         let m = &self.inner;
-        let labels = interruptible(py, None, move |mon| m.predict_with(xv, n_threads, mon))?;
+        let small = m.is_small(xv.n());
+        let labels = sized(py, small, move |mon| m.predict_with(xv, n_threads, mon))?;
         Ok(labels.into_pyarray(py))
     }
 
@@ -149,7 +150,8 @@ impl PyModel {
         let xv = view(&x, "X")?;
         let m = &self.inner;
         let n = xv.n();
-        let out = interruptible(py, None, move |mon| m.transform_with(xv, n_threads, mon))?;
+        let small = m.is_small(n);
+        let out = sized(py, small, move |mon| m.transform_with(xv, n_threads, mon))?;
         let a = Array2::from_shape_vec((n, m.k()), out)
             .map_err(|e| PyValueError::new_err(e.to_string()))?;
         Ok(a.into_pyarray(py))

@@ -16,7 +16,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
-use vorn::{IterStats, Monitor};
+use vorn::{IterStats, Monitor, Silent};
 
 /// Longest wait between two signal checks.
 const POLL: Duration = Duration::from_millis(50);
@@ -142,4 +142,35 @@ where
             }
         })
     })
+}
+
+/// Runs `f` on the calling thread with the GIL released and without the worker thread and
+/// signal polling of [`interruptible`]: for passes of at most [`vorn::INLINE_WORK`]
+/// multiply-adds (microseconds), where starting that thread would cost more than the work
+/// and Ctrl-C has nothing to interrupt. Errors and panics map as in [`interruptible`].
+pub(crate) fn quick<T, F>(py: Python<'_>, f: F) -> PyResult<T>
+where
+    T: Send,
+    F: FnOnce(&dyn Monitor) -> vorn::Result<T> + Send,
+{
+    py.detach(
+        move || match catch_unwind(AssertUnwindSafe(|| f(&Silent))) {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(e)) => Err(to_py(e)),
+            Err(payload) => Err(panic_to_py(payload)),
+        },
+    )
+}
+
+/// [`quick`] when `small`, else [`interruptible`] without progress.
+pub(crate) fn sized<T, F>(py: Python<'_>, small: bool, f: F) -> PyResult<T>
+where
+    T: Send,
+    F: FnOnce(&dyn Monitor) -> vorn::Result<T> + Send,
+{
+    if small {
+        quick(py, f)
+    } else {
+        interruptible(py, None, f)
+    }
 }

@@ -36,6 +36,7 @@ pub use cluster::Algorithm;
 pub use error::{Error, Result};
 pub use kmeans::{
     fit, fit_with, Init, IterStats, KMeansModel, KMeansParams, Monitor, Silent, StopReason,
+    INLINE_WORK,
 };
 pub use metric::Metric;
 

@@ -201,9 +201,19 @@ fn hamerly_equals_lloyd_bitwise_and_prunes() {
 
 #[test]
 fn predict_is_batch_invariant() {
+    // 5000 × 20 × 33 multiply-adds run on the pool; batches of up to 1000 rows (below
+    // vorn::INLINE_WORK) on the calling thread.
     let b = synth::blobs(5000, 33, 20, 4);
+    assert!(b.n * 20 * b.d > vorn::INLINE_WORK && 1000 * 20 * b.d <= vorn::INLINE_WORK);
     let m = fit(view(&b.data, b.n, b.d), &KMeansParams::new(20)).unwrap();
+    let fresh = m.clone();
     let whole = m.predict(view(&b.data, b.n, b.d)).unwrap();
+    // The packed centroids kept by the model are not part of it: equal to an unused clone,
+    // and the bytes round-trip.
+    assert_eq!(m, fresh);
+    let back = vorn::KMeansModel::from_bytes(&m.to_bytes(), std::path::Path::new("mem")).unwrap();
+    assert_eq!(back, m);
+    assert_eq!(back.predict(view(&b.data, b.n, b.d)).unwrap(), whole);
     let whole_t = m.transform(view(&b.data, b.n, b.d)).unwrap();
     for batch in [1, 7, 64, 1000] {
         let mut got = Vec::new();

@@ -233,6 +233,7 @@ impl KMeansModel {
             stop,
             stats,
             n_train: n_train as usize,
+            packed: Default::default(),
         })
     }
 

@@ -10,6 +10,13 @@ use crate::error::{Error, Result};
 use crate::linalg::{assign, distances, PackedCentroids};
 use crate::metric::Metric;
 
+/// Multiply-adds (n·k·d) up to which `predict` and `transform` run on the calling thread:
+/// about 10 µs of kernel work, less than handing it to a thread pool costs (starting a pool
+/// of `n_threads`, or waking the global pool's workers). Its parallel loops run in place
+/// when the rows fit one block ([`crate::linalg::ROW_BLOCK`] rows), else hand their blocks
+/// to the global pool.
+pub const INLINE_WORK: usize = 1 << 20;
+
 /// A fitted k-means model.
 #[derive(Debug, Clone, PartialEq)]
 pub struct KMeansModel {
@@ -24,6 +31,30 @@ pub struct KMeansModel {
     pub(crate) stop: StopReason,
     pub(crate) stats: Vec<IterStats>,
     pub(crate) n_train: usize,
+    /// The centroids in panel layout for `predict` / `transform`, packed on first use.
+    pub(crate) packed: PackCache,
+}
+
+/// A lazily built [`PackedCentroids`] of a model's centroids (which never change after the
+/// model is built). Derived data: it takes no part in equality, and a clone copies it.
+#[derive(Clone, Default)]
+pub(crate) struct PackCache(std::sync::OnceLock<PackedCentroids>);
+
+impl PartialEq for PackCache {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl std::fmt::Debug for PackCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = if self.0.get().is_some() {
+            "packed"
+        } else {
+            "empty"
+        };
+        write!(f, "PackCache({state})")
+    }
 }
 
 impl KMeansModel {
@@ -53,6 +84,7 @@ impl KMeansModel {
             stop,
             stats,
             n_train,
+            packed: PackCache::default(),
         }
     }
 
@@ -98,6 +130,7 @@ impl KMeansModel {
             stop: StopReason::MaxIter,
             stats: Vec::new(),
             n_train: 0,
+            packed: PackCache::default(),
         })
     }
 
@@ -146,6 +179,33 @@ impl KMeansModel {
         self.n_train
     }
 
+    /// The centroids in panel layout (packed once, on first use).
+    fn packed(&self) -> &PackedCentroids {
+        self.packed
+            .0
+            .get_or_init(|| PackedCentroids::new(&self.centroids, self.k, self.d, self.metric))
+    }
+
+    /// Whether predicting or transforming `n` rows is below [`INLINE_WORK`].
+    pub fn is_small(&self, n: usize) -> bool {
+        n.saturating_mul(self.k).saturating_mul(self.d) <= INLINE_WORK
+    }
+
+    /// Runs `f` (the pass over `n` rows) inline on the calling thread when the pass is small,
+    /// else on `n_threads` ([`with_threads`]). Results do not depend on which.
+    fn sized<T: Send>(
+        &self,
+        n: usize,
+        n_threads: Option<usize>,
+        f: impl FnOnce() -> T + Send,
+    ) -> Result<T> {
+        if self.is_small(n) {
+            Ok(f())
+        } else {
+            with_threads(n_threads, f)
+        }
+    }
+
     fn check(&self, x: MatrixView<'_>) -> Result<Vec<f32>> {
         if x.d() != self.d {
             return Err(Error::DimensionMismatch {
@@ -169,8 +229,9 @@ impl KMeansModel {
         mon: &dyn Monitor,
     ) -> Result<Vec<u32>> {
         self.check(x)?;
-        let pc = PackedCentroids::new(&self.centroids, self.k, self.d, self.metric);
-        Ok(with_threads(n_threads, move || assign(x, &pc, &|| mon.cancelled()))??.labels)
+        let pc = self.packed();
+        let run = move || assign(x, pc, &|| mon.cancelled());
+        Ok(self.sized(x.n(), n_threads, run)??.labels)
     }
 
     /// Distance of every row to every centroid, row-major `n × k`: Euclidean distance for L2
@@ -191,7 +252,7 @@ impl KMeansModel {
             .n()
             .checked_mul(self.k)
             .ok_or_else(|| Error::param("x", "n x k distances overflow usize"))?;
-        let pc = PackedCentroids::new(&self.centroids, self.k, self.d, self.metric);
+        let pc = self.packed();
         let mut out = vec![0f32; len];
         let metric = self.metric;
         let finish = move |i: usize, s: f32| -> f32 {
@@ -202,9 +263,8 @@ impl KMeansModel {
             }
         };
         let outr = &mut out;
-        with_threads(n_threads, move || {
-            distances(x, &pc, outr, &finish, &|| mon.cancelled())
-        })??;
+        let run = move || distances(x, pc, outr, &finish, &|| mon.cancelled());
+        self.sized(x.n(), n_threads, run)??;
         Ok(out)
     }
 
