@@ -246,12 +246,12 @@ def test_enough_distinct_rows_do_not_warn(blobs):
 
 
 def test_small_calls_match_batch_results_and_map_errors():
-    # Calls of at most 2**20 multiply-adds (n * k * d) run on the calling thread, larger ones
+    # Calls of at most 2**23 multiply-adds (n * k * d) run on the calling thread, larger ones
     # on the thread pool: the same labels and distances either way, and the same errors.
-    x, _ = make_blobs(n=40_000, d=8, k=4, seed=9)
+    x, _ = make_blobs(n=160_000, d=8, k=4, seed=9)
     for metric in ("l2", "cosine"):
         km = vorn.KMeans(7, metric=metric, random_state=3, max_iter=20).fit(x)
-        assert x.shape[0] * 7 * 8 > 2**20  # the batch takes the pooled path
+        assert x.shape[0] * 7 * 8 > 2**23  # the batch takes the pooled path
         one_by_one = np.concatenate([km.predict(x[i : i + 1]) for i in range(50)])
         np.testing.assert_array_equal(one_by_one, km.labels_[:50])
         np.testing.assert_array_equal(km.predict(x[:3]), km.predict(x)[:3])

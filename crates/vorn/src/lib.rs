@@ -36,8 +36,8 @@ pub use cluster::Algorithm;
 pub use error::{Error, Result};
 pub use kmeans::{
     fit, fit_with, Init, IterStats, KMeansModel, KMeansParams, Monitor, Silent, StopReason,
-    INLINE_WORK,
 };
+pub use linalg::INLINE_WORK;
 pub use metric::Metric;
 
 /// Names of the algorithms `Algorithm::from_str` accepts (canonical names).

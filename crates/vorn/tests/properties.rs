@@ -201,11 +201,11 @@ fn hamerly_equals_lloyd_bitwise_and_prunes() {
 
 #[test]
 fn predict_is_batch_invariant() {
-    // 5000 × 20 × 33 multiply-adds run on the pool; batches of up to 1000 rows (below
+    // 5000 × 60 × 33 multiply-adds run on the pool; batches of up to 1000 rows (below
     // vorn::INLINE_WORK) on the calling thread.
     let b = synth::blobs(5000, 33, 20, 4);
-    assert!(b.n * 20 * b.d > vorn::INLINE_WORK && 1000 * 20 * b.d <= vorn::INLINE_WORK);
-    let m = fit(view(&b.data, b.n, b.d), &KMeansParams::new(20)).unwrap();
+    assert!(b.n * 60 * b.d > vorn::INLINE_WORK && 1000 * 60 * b.d <= vorn::INLINE_WORK);
+    let m = fit(view(&b.data, b.n, b.d), &KMeansParams::new(60)).unwrap();
     let fresh = m.clone();
     let whole = m.predict(view(&b.data, b.n, b.d)).unwrap();
     // The packed centroids kept by the model are not part of it: equal to an unused clone,

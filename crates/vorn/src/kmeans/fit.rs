@@ -227,8 +227,8 @@ fn warm_first_iters(k: usize, max_iter: usize, s: usize) -> usize {
 /// ([`warm_first_iters`]).
 const WARM_LONG_ROWS_PER_CENTRE: usize = 1024;
 
-/// Runs `f` on a worker of a new pool of `n` threads, or of the current pool (`None`: the
-/// pool the caller runs in, else rayon's global pool).
+/// Runs `f` on a worker of a pool of `n` threads, or of the current pool (`None`: the pool
+/// the caller runs in, else rayon's global pool).
 ///
 /// `f` itself runs on a pool thread, not on the caller's: every parallel region inside it
 /// then starts on a worker, where forking is a push onto a local deque. Called from outside
@@ -238,19 +238,54 @@ const WARM_LONG_ROWS_PER_CENTRE: usize = 1024;
 /// hundreds of regions and took 2.0–2.5 ms that way against 1.1–1.5 ms on a worker (2
 /// threads, best of 60 in-process fits).
 ///
-/// An explicit size gets a pool of its own for this call, so that callers on several
-/// threads (a thread pool of single-threaded fits, say) run side by side instead of queueing
-/// on one shared pool; starting it costs tens of microseconds, below the noise of a fit.
+/// An explicit size borrows an idle pool of that size ([`PoolCache`]): starting and joining
+/// threads on every call cost ~100–200 µs, more than a `predict` of 100 rows. A pool serves
+/// one caller at a time, so callers on several threads (single-threaded fits from a Python
+/// thread pool, say) still run side by side, each on a pool of its own.
 pub(crate) fn with_threads<T: Send>(n: Option<usize>, f: impl FnOnce() -> T + Send) -> Result<T> {
     match n {
         None => Ok(rayon::scope(move |_| f())),
         Some(t) => {
-            let pool = rayon::ThreadPoolBuilder::new()
+            let pool = PoolCache::take(t)?;
+            let out = pool.install(f);
+            PoolCache::give_back(t, pool);
+            Ok(out)
+        }
+    }
+}
+
+/// Idle thread pools by size, lent to one caller at a time by [`with_threads`].
+struct PoolCache;
+
+/// Idle pools kept in all (their threads sleep; beyond this a returned pool is dropped).
+const IDLE_POOLS: usize = 8;
+
+static IDLE: std::sync::Mutex<Vec<(usize, rayon::ThreadPool)>> = std::sync::Mutex::new(Vec::new());
+
+impl PoolCache {
+    /// An idle pool of `t` threads, or a new one.
+    fn take(t: usize) -> Result<rayon::ThreadPool> {
+        let idle = {
+            let mut v = IDLE.lock().unwrap_or_else(|e| e.into_inner());
+            v.iter()
+                .position(|(n, _)| *n == t)
+                .map(|i| v.swap_remove(i).1)
+        };
+        match idle {
+            Some(p) => Ok(p),
+            None => rayon::ThreadPoolBuilder::new()
                 .num_threads(t)
                 .thread_name(|i| format!("vorn-{i}"))
                 .build()
-                .map_err(|e| Error::param("n_threads", format!("cannot start {t} threads: {e}")))?;
-            Ok(pool.install(f))
+                .map_err(|e| Error::param("n_threads", format!("cannot start {t} threads: {e}"))),
+        }
+    }
+
+    /// Returns a pool after use (dropped when [`IDLE_POOLS`] are already kept).
+    fn give_back(t: usize, pool: rayon::ThreadPool) {
+        let mut v = IDLE.lock().unwrap_or_else(|e| e.into_inner());
+        if v.len() < IDLE_POOLS {
+            v.push((t, pool));
         }
     }
 }
@@ -393,6 +428,23 @@ mod tests {
         // Nested calls run inline on the worker that is already in a pool.
         let nested = with_threads(Some(2), || with_threads(None, rayon::current_num_threads));
         assert_eq!(nested.unwrap().unwrap(), 2);
+    }
+
+    #[test]
+    fn an_idle_pool_of_the_same_size_is_reused() {
+        // Size 5 is used by no other test, so the pool put back is the one taken next.
+        let threads = || {
+            with_threads(Some(5), || {
+                let mut ids: Vec<String> =
+                    rayon::broadcast(|_| format!("{:?}", std::thread::current().id()));
+                ids.sort();
+                ids
+            })
+            .unwrap()
+        };
+        let first = threads();
+        assert_eq!(first.len(), 5);
+        assert_eq!(threads(), first);
     }
 
     #[test]

@@ -30,7 +30,7 @@ mod stats;
 mod update;
 
 pub use fit::{fit, fit_with};
-pub use model::{KMeansModel, INLINE_WORK};
+pub use model::KMeansModel;
 pub use monitor::{Monitor, Silent};
 pub use params::{Init, KMeansParams};
 pub use stats::{IterStats, StopReason};

@@ -7,15 +7,8 @@ use super::{IterStats, Monitor, Silent, StopReason};
 use crate::cluster::Algorithm;
 use crate::data::{validate, MatrixView};
 use crate::error::{Error, Result};
-use crate::linalg::{assign, distances, PackedCentroids};
+use crate::linalg::{assign, distances, PackedCentroids, INLINE_WORK};
 use crate::metric::Metric;
-
-/// Multiply-adds (n·k·d) up to which `predict` and `transform` run on the calling thread:
-/// about 10 µs of kernel work, less than handing it to a thread pool costs (starting a pool
-/// of `n_threads`, or waking the global pool's workers). Its parallel loops run in place
-/// when the rows fit one block ([`crate::linalg::ROW_BLOCK`] rows), else hand their blocks
-/// to the global pool.
-pub const INLINE_WORK: usize = 1 << 20;
 
 /// A fitted k-means model.
 #[derive(Debug, Clone, PartialEq)]

@@ -1,6 +1,6 @@
 //! The tiled assignment pass and the all-distances pass.
 
-use super::{PackedCentroids, ROW_BLOCK};
+use super::{PackedCentroids, INLINE_WORK, ROW_BLOCK};
 use crate::data::MatrixView;
 use crate::error::{Error, Result};
 use crate::simd::{self, Acc, Isa, LaneBest, Tile, LANES, MAX_NP, MR};
@@ -203,9 +203,11 @@ pub fn assign_with(
             return Err(Error::Interrupted);
         }
         let s0 = s * slab;
+        let min = min_blocks(lab.len(), c.k(), x.d());
         lab.par_chunks_mut(ROW_BLOCK)
             .zip(sc.par_chunks_mut(ROW_BLOCK))
             .enumerate()
+            .with_min_len(min)
             .for_each(|(b, (l, v))| {
                 let r0 = s0 + b * ROW_BLOCK;
                 assign_block(isa, x, c, r0, l, v, &mut BlockScratch::default());
@@ -215,6 +217,21 @@ pub fn assign_with(
         return Err(Error::Interrupted);
     }
     Ok(())
+}
+
+/// Fewest row blocks per parallel task for a pass over `rows` rows: all of them (one task,
+/// run in order on the calling thread, no pool involved) when the caller is not a pool
+/// worker and the pass is at most [`INLINE_WORK`], else one. On a worker (a fit, a pooled
+/// `predict`) forking is cheap and the blocks are shared as usual; from any other thread
+/// each fork would be injected into the global pool and waited for.
+fn min_blocks(rows: usize, k: usize, d: usize) -> usize {
+    if rayon::current_thread_index().is_none()
+        && rows.saturating_mul(k).saturating_mul(d) <= INLINE_WORK
+    {
+        usize::MAX
+    } else {
+        1
+    }
 }
 
 /// Reusable buffers of [`assign_rows`] (one per worker).
@@ -290,8 +307,10 @@ pub fn distances<F: Fn(usize, f32) -> f32 + Sync>(
             return Err(Error::Interrupted);
         }
         let s0 = s * slab;
+        let min = min_blocks(o.len() / k, k, x.d());
         o.par_chunks_mut(ROW_BLOCK * k)
             .enumerate()
+            .with_min_len(min)
             .for_each(|(b, ob)| {
                 let r0 = s0 + b * ROW_BLOCK;
                 let r1 = r0 + ob.len() / k;
@@ -354,6 +373,36 @@ pub fn top2(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn small_passes_run_in_place_only_outside_the_pool() {
+        let (k, d) = (256, 64);
+        let rows = INLINE_WORK / (k * d);
+        // Outside any pool: one task up to INLINE_WORK, split beyond it.
+        assert_eq!(rayon::current_thread_index(), None);
+        assert_eq!(min_blocks(rows, k, d), usize::MAX);
+        assert_eq!(min_blocks(rows + 1, k, d), 1);
+        // On a pool worker (inside a fit) forking is cheap: always split.
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .unwrap();
+        assert_eq!(pool.install(|| min_blocks(1, k, d)), 1);
+        // The in-place pass gives the pooled pass's bits.
+        let mut r = crate::rng::Rng::new(3);
+        let x: Vec<f32> = (0..(rows + 1) * d).map(|_| r.normal() as f32).collect();
+        let c: Vec<f32> = (0..k * d).map(|_| r.normal() as f32).collect();
+        let pc = PackedCentroids::new(&c, k, d, crate::metric::Metric::L2);
+        let xv = MatrixView::new(&x, rows + 1, d).unwrap();
+        let inline = assign(xv.rows(0, rows), &pc, &|| false).unwrap();
+        let pooled = pool.install(|| assign(xv.rows(0, rows), &pc, &|| false).unwrap());
+        assert_eq!(inline.labels, pooled.labels);
+        assert!(inline
+            .scores
+            .iter()
+            .zip(&pooled.scores)
+            .all(|(a, b)| a.to_bits() == b.to_bits()));
+    }
     use crate::metric::Metric;
     use crate::rng::Rng;
 
