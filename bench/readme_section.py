@@ -78,6 +78,28 @@ def _seeds_lines(seeds: dict | None) -> list:
             f"(`bench/results/{seeds['_file']}`): " + "; ".join(parts) + "."]
 
 
+def _latency_lines(lat: dict) -> list:
+    """One paragraph on per-call latency of small batches (``latency.py``)."""
+    cells = {}
+    for r in lat["rows"]:
+        cells.setdefault((r["k"], r["d"], r["batch"]), {})[r["impl"]] = r["median_s"]
+    vorn, others = "vorn KMeans.predict", lambda c: {i: t for i, t in c.items() if not i.startswith("vorn")}
+    wins = [key for key, c in cells.items() if vorn in c and all(c[vorn] < t for t in others(c).values())]
+    losses = [key for key in cells if key not in wins]
+    us = lambda t: f"{t * 1e6:.0f} µs" if t < 1e-3 else f"{t * 1e3:.2f} ms"
+    L = [f"Per-call latency of `predict` on small batches (`make -C bench latency`, "
+         f"`bench/results/latency.md`): vorn is the fastest of vorn, FAISS `IndexFlatL2.search` and "
+         f"scikit-learn in {len(wins)} / {len(cells)} (centroids, rows per call) cells"]
+    if losses:
+        L[0] += "; slower in " + ", ".join(
+            f"{b} row{'s' if b > 1 else ''} against {k} × {d} ({us(cells[(k, d, b)][vorn])} vs "
+            + ", ".join(f"{i.split()[0]} {us(t)}" for i, t in others(cells[(k, d, b)]).items()
+                        if t <= cells[(k, d, b)][vorn]) + ")"
+            for k, d, b in losses) + " (a single row costs a whole 8-row kernel tile)"
+    L[0] += "."
+    return L
+
+
 def _cell_table(results: dict) -> list:
     L = ["| dataset | metric | K | vorn auto | fastest peer within 0.5% | speedup | vorn auto quality gap |",
          "|---|---|---:|---:|---|---:|---:|"]
@@ -179,6 +201,9 @@ def section(results: dict, kernel: dict | None, results_rel: str, also: dict | N
                      f"data + 64 MiB + {r.get('protocol', {}).get('bytes_per_coord', 96)} B·k·d in "
                      f"**{ok} / {len(fits)}** fits (`bench/results/rss.md`).")
             L.append("")
+    lat = BENCH / "results" / "latency.json"
+    if lat.exists():
+        L += _latency_lines(json.loads(lat.read_text())) + [""]
     L.append(f"Full tables, plots and the raw data: `bench/results/{name}.md`, `bench/results/{name}.json`"
              + (", `bench/results/kernel.md`" if kernel else "") + "; protocol: `bench/README.md`.")
     if also:
