@@ -109,6 +109,20 @@ def check_seeds(results: dict, cache: Path, threads: int):
     assert "gap in the mean over seeds" in line[0] and "ranks 2 of 2" in line[0], line
 
 
+def check_latency(out_dir: Path):
+    """latency.py end to end on a tiny shape (peers are skipped where not installed)."""
+    import subprocess
+
+    subprocess.run([sys.executable, str(BENCH / "latency.py"), "--shapes", "16x8", "--batches", "1,3",
+                    "--calls", "5", "--threads", "1", "--out", str(out_dir), "--name", "lat"],
+                   check=True, capture_output=True, text=True)
+    res = json.loads((out_dir / "lat.json").read_text())
+    vr = [r for r in res["rows"] if r["impl"] == "vorn KMeans.predict"]
+    assert [r["batch"] for r in vr] == [1, 3], vr
+    assert all(r["median_s"] > 0 and r["differs_from_vorn"] == 0 for r in vr), vr
+    assert "| 16 × 8 | 3 | vorn KMeans.predict |" in (out_dir / "lat.md").read_text()
+
+
 def check_merge(results: dict, out_dir: Path):
     """merge.py on the smoke run: whole cells, named rows, and the refusals."""
 
@@ -223,7 +237,9 @@ def main() -> int:
         checks = [(lambda: check_seeds(results, tmp / "cache", threads), "seeds.py",
                    "seeds.py reproduces seed 0, summarises the seeds, and the report cites them"),
                   (lambda: check_merge(results, tmp / "results"), "merge.py",
-                   "merge.py replaces cells and rows, records why, refuses mismatches")]
+                   "merge.py replaces cells and rows, records why, refuses mismatches"),
+                  (lambda: check_latency(tmp / "results"), "latency.py",
+                   "latency.py times predict and writes its JSON and table")]
         for check, what, ok_text in checks:
             try:
                 check()
