@@ -80,7 +80,7 @@ fn for_each_tile(
     r0: usize,
     r1: usize,
     sc: &mut Scratch,
-    mut f: impl FnMut(&Tile<'_>, usize, Option<&Acc>),
+    mut f: impl FnMut(&Tile<'_>, usize, usize, Option<&Acc>),
 ) {
     let d = x.d();
     let ntiles = (r1 - r0).div_ceil(MR);
@@ -149,7 +149,14 @@ fn for_each_tile(
                 };
                 let acc = accs.get_mut(t * gs.len() + g);
                 if last {
-                    f(&tile, t, if nchunks > 1 { acc.map(|a| &*a) } else { None });
+                    // Real rows of tile t: MR, or fewer in the zero-padded last one.
+                    let real = (r1 - r0 - t * MR).min(MR);
+                    f(
+                        &tile,
+                        t,
+                        real,
+                        if nchunks > 1 { acc.map(|a| &*a) } else { None },
+                    );
                 } else if let Some(acc) = acc {
                     simd::dot_tile(isa, &tile, acc, ch > 0);
                 }
@@ -255,8 +262,8 @@ fn assign_block(
     bs.best.clear();
     bs.best.resize((r1 - r0).div_ceil(MR), LaneBest::default());
     let best = &mut bs.best;
-    for_each_tile(isa, x, c, r0, r1, &mut bs.sc, |tile, t, init| {
-        simd::argmin_tile(isa, tile, init, &mut best[t])
+    for_each_tile(isa, x, c, r0, r1, &mut bs.sc, |tile, t, real, init| {
+        simd::argmin_tile_rows(isa, tile, real, init, &mut best[t])
     });
     for ((bt, lt), vt) in best
         .iter()
@@ -316,7 +323,7 @@ pub fn distances<F: Fn(usize, f32) -> f32 + Sync>(
                 let r1 = r0 + ob.len() / k;
                 let mut buf = [0f32; MR * MAX_NP * LANES];
                 let mut sc = Scratch::default();
-                for_each_tile(isa, x, c, r0, r1, &mut sc, |tile, t, init| {
+                for_each_tile(isa, x, c, r0, r1, &mut sc, |tile, t, _, init| {
                     simd::score_tile(isa, tile, init, &mut buf);
                     let j0 = tile.j0 as usize;
                     let cols = (tile.np * LANES).min(k - j0);
@@ -358,7 +365,7 @@ pub fn top2(
             let r1 = r0 + ob.len();
             let mut best = vec![LaneBest::default(); (r1 - r0).div_ceil(MR)];
             let mut sc = Scratch::default();
-            for_each_tile(isa, x, c, r0, r1, &mut sc, |tile, t, init| {
+            for_each_tile(isa, x, c, r0, r1, &mut sc, |tile, t, _, init| {
                 simd::argmin2_tile(isa, tile, init, &mut best[t])
             });
             for (i, e) in ob.iter_mut().enumerate() {
@@ -373,6 +380,8 @@ pub fn top2(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::metric::Metric;
+    use crate::rng::Rng;
 
     #[test]
     fn small_passes_run_in_place_only_outside_the_pool() {
@@ -389,10 +398,10 @@ mod tests {
             .unwrap();
         assert_eq!(pool.install(|| min_blocks(1, k, d)), 1);
         // The in-place pass gives the pooled pass's bits.
-        let mut r = crate::rng::Rng::new(3);
+        let mut r = Rng::new(3);
         let x: Vec<f32> = (0..(rows + 1) * d).map(|_| r.normal() as f32).collect();
         let c: Vec<f32> = (0..k * d).map(|_| r.normal() as f32).collect();
-        let pc = PackedCentroids::new(&c, k, d, crate::metric::Metric::L2);
+        let pc = PackedCentroids::new(&c, k, d, Metric::L2);
         let xv = MatrixView::new(&x, rows + 1, d).unwrap();
         let inline = assign(xv.rows(0, rows), &pc, &|| false).unwrap();
         let pooled = pool.install(|| assign(xv.rows(0, rows), &pc, &|| false).unwrap());
@@ -403,8 +412,6 @@ mod tests {
             .zip(&pooled.scores)
             .all(|(a, b)| a.to_bits() == b.to_bits()));
     }
-    use crate::metric::Metric;
-    use crate::rng::Rng;
 
     fn data(n: usize, d: usize, seed: u64) -> Vec<f32> {
         let mut r = Rng::new(seed);

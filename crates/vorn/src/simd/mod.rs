@@ -266,6 +266,29 @@ pub fn argmin_tile(isa: Isa, t: &Tile<'_>, init: Option<&Acc>, best: &mut LaneBe
     }
 }
 
+/// [`argmin_tile`] for a tile of which only the first `rows` rows are real (the others are
+/// padding whose results the caller ignores): with one real row the AVX-512 kernel computes
+/// that row alone (a one-row `predict` costs 1/8 of a tile); the bits of the real rows are
+/// those of [`argmin_tile`].
+#[inline]
+pub fn argmin_tile_rows(
+    isa: Isa,
+    t: &Tile<'_>,
+    rows: usize,
+    init: Option<&Acc>,
+    best: &mut LaneBest,
+) {
+    match isa {
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx512 if rows == 1 => {
+            t.check();
+            // SAFETY: as above.
+            unsafe { x86::argmin1_tile_avx512(t, init, best) }
+        }
+        _ => argmin_tile(isa, t, init, best),
+    }
+}
+
 /// [`argmin_tile`] that also keeps each lane's second-best score (for bound-pruned backends).
 #[inline]
 pub fn argmin2_tile(isa: Isa, t: &Tile<'_>, init: Option<&Acc>, best: &mut LaneBest) {

@@ -313,3 +313,61 @@ fn dispatch_picks_the_widest_kernel_the_cpu_has() {
     }
     assert_eq!(Some(&active()), available().last());
 }
+
+#[test]
+fn one_real_row_gives_the_bits_of_the_whole_tile() {
+    // argmin_tile_rows with one real row: row 0 as in the whole tile, on every ISA the CPU
+    // has, for full and half last panels, with and without a resumed accumulator.
+    let mut isas = vec![Isa::Scalar];
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            isas.push(Isa::Avx512);
+        }
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
+            isas.push(Isa::Avx2);
+        }
+    }
+    for &d in &[1usize, 7, 16, 64, 131] {
+        for np in 1..=MAX_NP {
+            for half in [false, true] {
+                let (x, panels, cn) = random_tile_data(d, np, (d * 7 + np) as u64);
+                let t = Tile {
+                    half,
+                    ..tile(&x, d, &panels, &cn, np)
+                };
+                let mut init = [0f32; MR * MAX_NP * LANES];
+                for (i, v) in init.iter_mut().enumerate() {
+                    *v = (i % 13) as f32 * 0.25;
+                }
+                for &isa in &isas {
+                    for acc in [None, Some(&init)] {
+                        let mut whole = LaneBest::default();
+                        argmin_tile(isa, &t, acc, &mut whole);
+                        let mut one = LaneBest::default();
+                        argmin_tile_rows(isa, &t, 1, acc, &mut one);
+                        let lanes = if half {
+                            (np - 1) * LANES + HALF
+                        } else {
+                            np * LANES
+                        };
+                        for l in 0..lanes.min(LANES) {
+                            assert_eq!(
+                                one.v[l].to_bits(),
+                                whole.v[l].to_bits(),
+                                "{isa:?} d={d} np={np} half={half}"
+                            );
+                            assert_eq!(one.idx[l], whole.idx[l]);
+                        }
+                        let (mut lw, mut sw) = ([0u32; 1], [0f32; 1]);
+                        let (mut lo, mut so) = ([0u32; 1], [0f32; 1]);
+                        finish_rows(isa, &whole, &mut lw, &mut sw);
+                        finish_rows(isa, &one, &mut lo, &mut so);
+                        assert_eq!((lw, sw[0].to_bits()), (lo, so[0].to_bits()));
+                    }
+                }
+            }
+        }
+    }
+}

@@ -9,22 +9,25 @@ use std::arch::x86_64::*;
 
 /// Accumulators of one tile: MR × NF full panels (zmm) and, when the tile's last panel is
 /// half ([`Tile::half`]), MR × 8 lanes of it (ymm; unused otherwise).
-struct Dots<const NF: usize> {
-    full: [[__m512; NF]; MR],
-    half: [__m256; MR],
+struct Dots<const NF: usize, const R: usize> {
+    full: [[__m512; NF]; R],
+    half: [__m256; R],
 }
 
 // Not `#[target_feature]` so that it can be `inline(always)`: it is only called from
 // AVX-512 functions and takes their features when inlined (a call returning 24 zmm through
 // memory cost ~30% at d = 768).
 #[inline(always)]
-unsafe fn dots<const NF: usize, const H: bool>(t: &Tile<'_>, init: Option<&Acc>) -> Dots<NF> {
+unsafe fn dots<const NF: usize, const H: bool, const R: usize>(
+    t: &Tile<'_>,
+    init: Option<&Acc>,
+) -> Dots<NF, R> {
     let mut acc = Dots {
-        full: [[_mm512_setzero_ps(); NF]; MR],
-        half: [_mm256_setzero_ps(); MR],
+        full: [[_mm512_setzero_ps(); NF]; R],
+        half: [_mm256_setzero_ps(); R],
     };
     if let Some(a) = init {
-        for i in 0..MR {
+        for i in 0..R {
             let row = a.as_ptr().add(i * MAX_NP * LANES);
             for q in 0..NF {
                 acc.full[i][q] = _mm512_loadu_ps(row.add(q * LANES));
@@ -50,12 +53,12 @@ unsafe fn dots<const NF: usize, const H: bool>(t: &Tile<'_>, init: Option<&Acc>)
     // (uniform k = 1024, 100k × 768 k = 256, blobs k = 1024: ±2%). Two tiles ahead: the same.
     let mut p0 = 0;
     while p0 < t.d {
-        for i in 0..MR {
+        for i in 0..R {
             _mm_prefetch::<_MM_HINT_T0>(x.wrapping_add(p0 + (MR + i) * rs) as *const i8);
         }
         let p1 = (p0 + LANES).min(t.d);
         for p in p0..p1 {
-            step::<NF, H>(&mut acc, b, stride, p, x.add(p), rs);
+            step::<NF, H, R>(&mut acc, b, stride, p, x.add(p), rs);
         }
         p0 = p1;
     }
@@ -65,8 +68,8 @@ unsafe fn dots<const NF: usize, const H: bool>(t: &Tile<'_>, init: Option<&Acc>)
 /// One p-step: NF panel loads (and the half panel's low 8 lanes), MR broadcasts from
 /// `xp + i*rs`, MR×NF zmm fmas (and MR ymm fmas).
 #[inline(always)]
-unsafe fn step<const NF: usize, const H: bool>(
-    acc: &mut Dots<NF>,
+unsafe fn step<const NF: usize, const H: bool, const R: usize>(
+    acc: &mut Dots<NF, R>,
     b: *const f32,
     stride: usize,
     p: usize,
@@ -83,7 +86,7 @@ unsafe fn step<const NF: usize, const H: bool>(
     } else {
         _mm256_setzero_ps()
     };
-    for i in 0..MR {
+    for i in 0..R {
         // In bounds: checked by Tile::check.
         let a = _mm512_set1_ps(*xp.add(i * rs));
         for q in 0..NF {
@@ -98,7 +101,7 @@ unsafe fn step<const NF: usize, const H: bool>(
 #[inline]
 #[target_feature(enable = "avx512f")]
 unsafe fn dot_np<const NF: usize, const H: bool>(t: &Tile<'_>, acc: &mut Acc, resume: bool) {
-    let r = dots::<NF, H>(t, if resume { Some(&*acc) } else { None });
+    let r = dots::<NF, H, MR>(t, if resume { Some(&*acc) } else { None });
     for i in 0..MR {
         let row = acc.as_mut_ptr().add(i * MAX_NP * LANES);
         for q in 0..NF {
@@ -112,12 +115,12 @@ unsafe fn dot_np<const NF: usize, const H: bool>(t: &Tile<'_>, acc: &mut Acc, re
 
 #[inline]
 #[target_feature(enable = "avx512f")]
-unsafe fn argmin_np<const NF: usize, const H: bool, const TOP2: bool>(
+unsafe fn argmin_np<const NF: usize, const H: bool, const TOP2: bool, const R: usize>(
     t: &Tile<'_>,
     init: Option<&Acc>,
     best: &mut LaneBest,
 ) {
-    let acc = dots::<NF, H>(t, init);
+    let acc = dots::<NF, H, R>(t, init);
     let m2 = _mm512_set1_ps(-2.0);
     let iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
     let mut cn = [_mm512_setzero_ps(); NF];
@@ -134,7 +137,7 @@ unsafe fn argmin_np<const NF: usize, const H: bool, const TOP2: bool>(
     } else {
         (_mm256_setzero_ps(), _mm512_setzero_si512())
     };
-    for i in 0..MR {
+    for i in 0..R {
         let vp = best.v.as_mut_ptr().add(i * LANES);
         let ip = best.idx.as_mut_ptr().add(i * LANES) as *mut __m512i;
         let sp = best.v2.as_mut_ptr().add(i * LANES);
@@ -179,7 +182,7 @@ unsafe fn score_np<const NF: usize, const H: bool>(
     init: Option<&Acc>,
     out: &mut Acc,
 ) {
-    let acc = dots::<NF, H>(t, init);
+    let acc = dots::<NF, H, MR>(t, init);
     let m2 = _mm512_set1_ps(-2.0);
     for q in 0..NF {
         let cn = _mm512_loadu_ps(t.cn.as_ptr().add(q * LANES));
@@ -226,7 +229,18 @@ pub unsafe fn dot_tile_avx512(t: &Tile<'_>, acc: &mut Acc, resume: bool) {
 /// The CPU must support AVX-512F; `t` must satisfy `Tile::check`.
 #[target_feature(enable = "avx512f")]
 pub unsafe fn argmin_tile_avx512(t: &Tile<'_>, init: Option<&Acc>, best: &mut LaneBest) {
-    by_shape!(t, argmin_np::<false>(t, init, best))
+    by_shape!(t, argmin_np::<false, MR>(t, init, best))
+}
+
+/// [`argmin_tile_avx512`] for a tile whose first row alone is real (a one-row batch): one
+/// broadcast and NF fmas per step instead of MR of each, the same bits for that row, and the
+/// other rows of `best` left as they were.
+///
+/// # Safety
+/// The CPU must support AVX-512F; `t` must satisfy `Tile::check`.
+#[target_feature(enable = "avx512f")]
+pub unsafe fn argmin1_tile_avx512(t: &Tile<'_>, init: Option<&Acc>, best: &mut LaneBest) {
+    by_shape!(t, argmin_np::<false, 1>(t, init, best))
 }
 
 /// AVX-512 top-2 arg-min tile.
@@ -235,7 +249,7 @@ pub unsafe fn argmin_tile_avx512(t: &Tile<'_>, init: Option<&Acc>, best: &mut La
 /// The CPU must support AVX-512F; `t` must satisfy `Tile::check`.
 #[target_feature(enable = "avx512f")]
 pub unsafe fn argmin2_tile_avx512(t: &Tile<'_>, init: Option<&Acc>, best: &mut LaneBest) {
-    by_shape!(t, argmin_np::<true>(t, init, best))
+    by_shape!(t, argmin_np::<true, MR>(t, init, best))
 }
 
 /// AVX-512 score tile.
