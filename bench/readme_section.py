@@ -95,7 +95,7 @@ def _latency_lines(lat: dict) -> list:
             f"{b} row{'s' if b > 1 else ''} against {k} × {d} ({us(cells[(k, d, b)][vorn])} vs "
             + ", ".join(f"{i.split()[0]} {us(t)}" for i, t in others(cells[(k, d, b)]).items()
                         if t <= cells[(k, d, b)][vorn]) + ")"
-            for k, d, b in losses) + " (a single row costs a whole 8-row kernel tile)"
+            for k, d, b in losses)
     L[0] += "."
     return L
 
