@@ -136,9 +136,8 @@ where
                 return Err(e);
             }
             match joined {
-                Ok(Ok(Ok(v))) => Ok(v),
-                Ok(Ok(Err(e))) => Err(to_py(e)),
-                Ok(Err(payload)) | Err(payload) => Err(panic_to_py(payload)),
+                Ok(out) => settle(out),
+                Err(payload) => Err(panic_to_py(payload)),
             }
         })
     })
@@ -153,13 +152,17 @@ where
     T: Send,
     F: FnOnce(&dyn Monitor) -> vorn::Result<T> + Send,
 {
-    py.detach(
-        move || match catch_unwind(AssertUnwindSafe(|| f(&Silent))) {
-            Ok(Ok(v)) => Ok(v),
-            Ok(Err(e)) => Err(to_py(e)),
-            Err(payload) => Err(panic_to_py(payload)),
-        },
-    )
+    py.detach(move || settle(catch_unwind(AssertUnwindSafe(|| f(&Silent)))))
+}
+
+/// The Python result of a core call run under `catch_unwind`: its value, its error mapped by
+/// [`to_py`], or its panic as `RuntimeError`.
+fn settle<T>(out: std::thread::Result<vorn::Result<T>>) -> PyResult<T> {
+    match out {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(to_py(e)),
+        Err(payload) => Err(panic_to_py(payload)),
+    }
 }
 
 /// [`quick`] when `small`, else [`interruptible`] without progress.
