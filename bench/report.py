@@ -313,20 +313,11 @@ KERNEL_PEAK_GFLOPS = 180.0  # vorn's assignment pass at large K on that machine 
 KERNEL_PEAK_GFLOPS_AVX2 = 105.0
 
 
-def cell_best_objective(cell: dict):
-    """The best objective among a cell's completed rows (None when none completed)."""
-    ok = [_obj(r) for r in cell["rows"] if r.get("status") == "ok" and _obj(r) is not None]
-    if not ok:
-        return None
-    higher = bool(next(r for r in cell["rows"] if r.get("status") == "ok" and _obj(r) is not None)
-                  ["quality"].get("higher_is_better"))
-    return max(ok) if higher else min(ok)
-
-
-def seeds_evidence(seeds: dict, cell: dict, tol: float = TOL):
+def seeds_evidence(seeds: dict, cell: dict, best_row: str, tol: float = TOL):
     """(fact, why) for a cell outside the quality band from a ``seeds.py`` run over the same cell,
     or None when that run does not hold it: vorn `auto`'s mean objective over the seeds against
-    every row's, and whether seed 0 is an unlucky draw or the gap is systematic."""
+    every row's, and whether seed 0 is an unlucky draw or the gap is systematic. ``best_row``:
+    the cell's best-quality row (``analyse_cell``)."""
     if not seeds:
         return None
     sc = next((c for c in seeds.get("cells", []) if (c["dataset"], c["metric"], c["k"])
@@ -349,13 +340,11 @@ def seeds_evidence(seeds: dict, cell: dict, tol: float = TOL):
             + f", and seed 0 is its draw number {a['vorn_auto_seed0_rank']} of {s}")
     if a["vorn_auto_rank"] == 1 or a["vorn_auto_mean_gap"] <= tol:
         # Whose seed 0 made the gap: vorn's below its own median, the best row's above its own.
-        best_row = next((r["row"] for r in cell["rows"] if r.get("status") == "ok" and _obj(r) is not None
-                         and r["row"] != VORN_AUTO and cell_best_objective(cell) == _obj(r)), None)
         b0 = (a.get("seed0_ranks") or {}).get(best_row)
         draws = []
         if a["vorn_auto_seed0_rank"] > (s + 1) / 2:
             draws.append(f"vorn's seed 0 is one of its worse draws (number {a['vorn_auto_seed0_rank']} of {s})")
-        if best_row and b0 is not None and b0 <= (s + 1) / 2:
+        if b0 is not None and b0 <= (s + 1) / 2:
             draws.append(f"{best_row}'s seed 0 one of its better draws (number {b0} of {s})")
         why = ("the luck of one seed per row (n_init = 1), not a worse seeding: vorn's mean over the seeds "
                "is within the band of the best mean" + (", " + " and ".join(draws) if draws else ""))
@@ -385,7 +374,7 @@ def shortfall_lines(results: dict, tol: float = TOL, seeds: dict | None = None) 
         if not a.get("vorn_auto_admitted"):
             facts.append(f"quality {a['vorn_auto_gap'] * 100:.2f}% worse than the best ({a['best_row']}), "
                          f"outside the {tol * 100:g}% band")
-            ev = seeds_evidence(seeds, c, tol)
+            ev = seeds_evidence(seeds, c, a["best_row"], tol)
             if ev:
                 facts.append(ev[0])
                 why.append(ev[1])
