@@ -112,8 +112,13 @@ fn main() {
     if std::env::var_os("ITERS").is_some() {
         for s in st {
             eprintln!(
-                "  iter {:>3} objective {:.6e} moved {:>7} scanned {:>8} assign {:.4}s update {:.4}s",
-                s.iter, s.objective, s.moved, s.rows_scanned, s.assign_secs, s.update_secs
+                "  iter {:>3} objective {:.6e} moved {:>7} scanned {:>8} assign {:.1}us update {:.1}us",
+                s.iter,
+                s.objective,
+                s.moved,
+                s.rows_scanned,
+                s.assign_secs * 1e6,
+                s.update_secs * 1e6
             );
         }
     }

@@ -246,6 +246,7 @@ fn min_blocks(rows: usize, k: usize, d: usize) -> usize {
 pub struct BlockScratch {
     best: Vec<LaneBest>,
     sc: Scratch,
+    screen: super::screen::ScreenScratch,
 }
 
 /// Labels and scores of rows `r0..r0 + labels.len()` (at most [`ROW_BLOCK`]).
@@ -258,6 +259,14 @@ fn assign_block(
     scores: &mut [f32],
     bs: &mut BlockScratch,
 ) {
+    #[cfg(target_arch = "x86_64")]
+    if isa == Isa::Avx512 {
+        if let Some(sp) = c.screen() {
+            if super::screen::screen_block(x, c, sp, r0, labels, scores, &mut bs.screen) {
+                return;
+            }
+        }
+    }
     let r1 = r0 + labels.len();
     bs.best.clear();
     bs.best.resize((r1 - r0).div_ceil(MR), LaneBest::default());

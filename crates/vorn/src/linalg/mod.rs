@@ -9,14 +9,21 @@
 //! any thread count or batch size.
 //!
 //! Negative squared distances from cancellation are clamped to 0.
+//!
+//! # Screening
+//! With AVX-512 BF16 and k ≥ 512 (k ≥ 256 when d ≥ 256) a row block is first scored in bf16
+//! and only the centroids a rigorous error bound cannot exclude are rescored exactly
+//! (`screen`): the labels and scores keep the exact pass's bits.
 
 mod assign;
 mod packed;
+mod screen;
 
 pub(crate) use assign::rows_per_poll;
 pub use assign::{assign, assign_rows, assign_with, distances, top2, AssignOutput, BlockScratch};
 pub(crate) use packed::norm_term_of;
 pub use packed::PackedCentroids;
+pub use screen::{ScreenPanels, SCREEN_MIN_K};
 
 /// Rows per parallel block.
 pub const ROW_BLOCK: usize = 64;

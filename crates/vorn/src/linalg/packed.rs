@@ -1,5 +1,6 @@
 //! Centroids packed into 16-wide panels for the micro-kernel (see [`crate::simd`]).
 
+use super::screen::{self, ScreenPanels};
 use crate::metric::Metric;
 use crate::simd::LANES;
 
@@ -20,6 +21,8 @@ pub struct PackedCentroids {
     npanels: usize,
     panels: Vec<f32>,
     cn: Vec<f32>,
+    /// bf16 screening panels ([`super::screen`]), for shapes where the screen pays.
+    screen: Option<ScreenPanels>,
 }
 
 impl PackedCentroids {
@@ -39,13 +42,35 @@ impl PackedCentroids {
             }
             cn[j] = norm_term_of(metric, c);
         }
+        let screen = if screen::wanted(k, d) {
+            ScreenPanels::new(centroids, k, d, metric)
+        } else {
+            None
+        };
         PackedCentroids {
             k,
             d,
             npanels,
             panels,
             cn,
+            screen,
         }
+    }
+
+    /// The same centroids without screening panels: every pass takes the exact kernel alone
+    /// (same labels and scores; for tests and measurements).
+    pub fn exact_only(mut self) -> Self {
+        self.screen = None;
+        self
+    }
+
+    /// Whether passes against these centroids are bf16-screened.
+    pub fn screened(&self) -> bool {
+        self.screen.is_some()
+    }
+
+    pub(crate) fn screen(&self) -> Option<&ScreenPanels> {
+        self.screen.as_ref()
     }
 
     /// Number of centroids.

@@ -21,11 +21,15 @@
 //! lowest centroid id) and a store (all scores, for `transform`).
 //!
 //! Kernels: AVX-512F (`x86`), AVX2 + FMA (`avx2`, for CPUs without AVX-512) and the scalar
-//! twin. `VORN_SIMD=scalar` forces the scalar twin, `VORN_SIMD=avx2` the AVX2 kernel;
+//! twin; with AVX-512 BF16, `bf16` screens large-k passes at twice the fp32 rate and rescores
+//! the candidates with the fp32 chain (same bits; `crate::linalg`'s screen, `VORN_BF16=0`
+//! turns it off). `VORN_SIMD=scalar` forces the scalar twin, `VORN_SIMD=avx2` the AVX2 kernel;
 //! `VORN_SIMD=avx512` insists on AVX-512.
 
 #[cfg(target_arch = "x86_64")]
 mod avx2;
+#[cfg(target_arch = "x86_64")]
+pub mod bf16;
 mod scalar;
 pub mod vector;
 #[cfg(target_arch = "x86_64")]

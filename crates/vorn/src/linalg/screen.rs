@@ -1,0 +1,439 @@
+//! The bf16-screened assignment pass: approximate scores at twice the fp32 rate, exact fp32
+//! rescoring of the few centroids that can still be the nearest, labels and scores with the
+//! bits of the exact pass.
+//!
+//! # Maths
+//! The exact pass computes, for row x and centroid c_j, `s_j = fl(cn_j − 2·fl_dot(x, c_j))`
+//! (a sequential fp32 fma chain, [`crate::simd`]), and labels x with the lowest j of minimal
+//! s_j. Distances are translation invariant, so the screen works on centred values
+//! `x̄ = fl(x − μ)`, `c̄_j = fl(c_j − μ)` (L2: μ = mean of the centroids; cosine: μ = 0) rounded
+//! to bf16 (unit roundoff u_b = 2⁻⁸) and computes `s̃_j = c̄n_j − 2·x̃·c̃_j` with `vdpbf16ps`
+//! (exact bf16 products, fp32 sums). For every j,
+//!
+//! ```text
+//!   | (s̃_j − S) − s_j | ≤ α·m̄_j + γ,     S = ‖x‖² − ‖x̄‖² (the same for every j),
+//!   α = A·‖x̄‖,  A = 2·(2u_b + u_b² + 2γ_{2d}·(1+u_b)²)·1.01,  m̄_j = ‖c̄_j‖,
+//! ```
+//!
+//! by |x̃_p c̃_p − x̄_p c̄_p| ≤ (2u_b + u_b²)|x̄_p c̄_p|, the fp32 summation bound
+//! γ_n = n·u/(1 − n·u) (u = 2⁻²⁴) and Cauchy–Schwarz Σ|x̄_p c̄_p| ≤ ‖x̄‖‖c̄_j‖ (Higham,
+//! *Accuracy and Stability of Numerical Algorithms*, §3.1). The row's slack γ collects the
+//! rest, each term an upper bound: the exact pass's own error (2γ_d + 2u)(C + 2·‖x‖·M), the
+//! centring's rounding 2⁻²²(‖x̄‖ + M̄)², the roundings of s̃ and of s̃ ± α·m̄
+//! 4u(C̄ + (2 + A)·‖x̄‖·M̄), and the flushing of subnormals by `vdpbf16ps`
+//! d·2⁻¹²⁴(‖x̄‖ + M̄ + 1) (C, M, C̄, M̄: largest norm term and norm of the centroids,
+//! uncentred and centred), all times 1.01.
+//!
+//! Let U = min_j (s̃_j + α·m̄_j). Every centroid with `s̃_j − α·m̄_j > U + 2γ` has
+//! s_j > s_{j*} ≥ min s for the j* attaining U, strictly, so it is neither the nearest nor
+//! tied with it. The others (the candidates: 1.1–1.5 per row on the benchmark's data with
+//! k = 256–1024) are rescored exactly, a whole panel of 16 at a time with the exact pass's
+//! chain ([`simd::bf16::exact_pairs`]), and the lowest id of minimal exact score wins: the
+//! exact pass's label and score, bit for bit. Rows whose norms are too large for the bound
+//! to be finite (‖x̄‖·M̄ > 10³⁰) take the exact pass.
+//!
+//! # When
+//! Only with AVX-512 BF16, k ≥ [`SCREEN_MIN_K`] (below it rescoring a panel costs too large a
+//! share of a row's screen) and 16 ≤ d ≤ 8192; `VORN_BF16=0` turns it off. Memory: the bf16
+//! panels (k·d·2 bytes) next to the fp32 ones; per worker ROW_BLOCK × k floats of bounds.
+
+use super::{PackedCentroids, ROW_BLOCK};
+use crate::data::MatrixView;
+use crate::metric::Metric;
+use crate::simd::{self, Isa, LANES, MAX_NP, MR};
+use std::sync::OnceLock;
+
+/// Fewest centroids for which the screen is used (from 512 at any d ≥ 16, from 256 when
+/// d ≥ 256; see [`wanted`]).
+pub const SCREEN_MIN_K: usize = 256;
+
+const U32: f64 = 1.0 / (1u64 << 24) as f64;
+
+/// Whether the screen runs at all on this machine (AVX-512 BF16, not disabled).
+pub fn enabled() -> bool {
+    static ON: OnceLock<bool> = OnceLock::new();
+    *ON.get_or_init(|| {
+        #[cfg(target_arch = "x86_64")]
+        {
+            simd::active() == Isa::Avx512
+                && simd::bf16::available()
+                && std::env::var("VORN_BF16").map_or(true, |v| v != "0")
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        false
+    })
+}
+
+/// Whether centroids of this shape get screening panels. Below these shapes the per-row
+/// costs (conversion, bounds, the candidate scan and rescoring, ≈ 2d + k/4 cycles) eat the
+/// halved dot-product time (`examples/assign_gflops`, 2 threads, GFLOP/s exact → screened):
+/// uniform 1M × 64, k = 256: 185 → 169, k = 1024: 201 → 244; blobs 200k × 128, k = 256:
+/// 201 → 194, k = 512: 214 → 243, k = 1024: 214 → 292; anisotropic 100k × 768, k = 256:
+/// 216 → 248; Fashion-MNIST k = 256: 219 → 251; GloVe 400k × 50, k = 1024: 201 → 214.
+pub fn wanted(k: usize, d: usize) -> bool {
+    (k >= 512 || (k >= SCREEN_MIN_K && d >= 256)) && (16..=8192).contains(&d) && enabled()
+}
+
+/// Centroids centred, rounded to bf16 and packed for [`simd::bf16::screen_tile`].
+#[derive(Debug, Clone)]
+pub struct ScreenPanels {
+    d2: usize,
+    mu: Vec<f32>,
+    /// npanels × d2 × 16 words (a word: dimensions 2p, 2p+1 of one centroid).
+    panels: Vec<u32>,
+    /// Centred norm terms (‖c̄‖², or 1 for cosine); +∞ on padding.
+    cn: Vec<f32>,
+    /// ‖c̄_j‖; 0 on padding.
+    m: Vec<f32>,
+    /// C + 2·M·‖x‖ = c_term + m_max·‖x‖ coefficients of the slack (uncentred).
+    c_max: f64,
+    m_max: f64,
+    /// Centred C̄, M̄.
+    cb_max: f64,
+    mb_max: f64,
+    /// ‖μ‖ (bounds ‖x‖ ≤ ‖x̄‖ + ‖μ‖).
+    mu_norm: f64,
+}
+
+impl ScreenPanels {
+    /// Packs row-major `k × d` centroids; `None` when their norms are out of the bound's range.
+    pub fn new(c: &[f32], k: usize, d: usize, metric: Metric) -> Option<Self> {
+        let npanels = k.div_ceil(LANES);
+        let mut mu = vec![0f32; d];
+        if metric == Metric::L2 {
+            let mut s = vec![0f64; d];
+            for row in c.chunks(d) {
+                for (a, &v) in s.iter_mut().zip(row) {
+                    *a += v as f64;
+                }
+            }
+            for (m, a) in mu.iter_mut().zip(&s) {
+                *m = (a / k as f64) as f32;
+            }
+        }
+        let d2 = d.div_ceil(2);
+        let mut panels = vec![0u32; npanels * d2 * LANES];
+        let mut cn = vec![f32::INFINITY; npanels * LANES];
+        let mut m = vec![0f32; npanels * LANES];
+        let mut words = vec![0u16; 2 * d2];
+        let (mut c_max, mut m_max, mut cb_max, mut mb_max) = (0f64, 0f64, 0f64, 0f64);
+        for j in 0..k {
+            let row = &c[j * d..(j + 1) * d];
+            // SAFETY: `wanted` (the only caller's condition) checked the CPU.
+            #[cfg(target_arch = "x86_64")]
+            unsafe {
+                simd::bf16::to_bf16(row, &mu, &mut words)
+            };
+            let (q, l) = (j / LANES, j % LANES);
+            for p in 0..d2 {
+                panels[(q * d2 + p) * LANES + l] =
+                    words[2 * p] as u32 | (words[2 * p + 1] as u32) << 16;
+            }
+            let n2: f64 = row.iter().map(|&v| v as f64 * v as f64).sum();
+            let nb2: f64 = row
+                .iter()
+                .zip(&mu)
+                .map(|(&v, &u)| ((v - u) as f64).powi(2))
+                .sum();
+            let (term, bterm) = match metric {
+                Metric::L2 => (n2, nb2),
+                Metric::Cosine => (1.0, 1.0),
+            };
+            cn[j] = bterm as f32;
+            m[j] = nb2.sqrt() as f32;
+            c_max = c_max.max(term);
+            m_max = m_max.max(n2.sqrt());
+            cb_max = cb_max.max(bterm);
+            mb_max = mb_max.max(nb2.sqrt());
+        }
+        let mu_norm = mu.iter().map(|&v| v as f64 * v as f64).sum::<f64>().sqrt();
+        let ok = [c_max, m_max, cb_max, mb_max, mu_norm]
+            .iter()
+            .all(|v| v.is_finite() && *v < 1e30);
+        ok.then_some(ScreenPanels {
+            d2,
+            mu,
+            panels,
+            cn,
+            m,
+            c_max,
+            m_max,
+            cb_max,
+            mb_max,
+            mu_norm,
+        })
+    }
+
+    /// (α, 2γ) of a row with centred squared norm `xb2` (see the module doc), or `None` when
+    /// the bound is out of range.
+    fn margins(&self, d: usize, xb2: f64) -> Option<(f32, f32)> {
+        let ub: f64 = 1.0 / 256.0;
+        let g = |n: f64| n * U32 / (1.0 - n * U32);
+        let a =
+            2.0 * (2.0 * ub + ub * ub + 2.0 * g(2.0 * self.d2 as f64) * (1.0 + ub).powi(2)) * 1.01;
+        let xb = xb2.sqrt() * 1.01;
+        let x = xb + self.mu_norm * 1.01;
+        let (mb, cb) = (self.mb_max, self.cb_max);
+        if !(xb * mb.max(1.0) <= 1e30 && x * self.m_max.max(1.0) <= 1e30) {
+            return None;
+        }
+        let gamma = 1.01
+            * ((2.0 * g(d as f64) + 2.0 * U32) * (self.c_max + 2.0 * x * self.m_max)
+                + (xb + mb).powi(2) / (1u64 << 22) as f64
+                + 4.0 * U32 * (cb + (2.0 + a) * xb * mb)
+                + d as f64 * 2f64.powi(-124) * (xb + mb + 1.0));
+        // Rounded up so that the f32 values bound the f64 ones.
+        Some((up(a * xb), up(2.0 * gamma)))
+    }
+}
+
+/// The smallest f32 ≥ v (v ≥ 0, finite).
+fn up(v: f64) -> f32 {
+    let f = v as f32;
+    if (f as f64) < v {
+        f.next_up()
+    } else {
+        f
+    }
+}
+
+/// Per-worker buffers of the screened pass.
+#[derive(Default)]
+pub struct ScreenScratch {
+    xb: Vec<u16>,
+    lower: Vec<f32>,
+    umin: Vec<f32>,
+    pairs: Vec<(u32, u32)>,
+}
+
+/// Panels per centroid block: ~384 KiB of bf16 panels.
+fn panels_per_block(d2: usize) -> usize {
+    let p = (384 * 1024 / (d2 * LANES * 4).max(1)).max(MAX_NP);
+    p - p % MAX_NP
+}
+
+/// Labels and scores of rows `r0..r0 + labels.len()` (at most [`ROW_BLOCK`]) through the
+/// screen; `false` (nothing written) when a row's bound is out of range.
+#[cfg(target_arch = "x86_64")]
+pub(super) fn screen_block(
+    x: MatrixView<'_>,
+    c: &PackedCentroids,
+    sp: &ScreenPanels,
+    r0: usize,
+    labels: &mut [u32],
+    scores: &mut [f32],
+    s: &mut ScreenScratch,
+) -> bool {
+    let (d, k, d2) = (x.d(), c.k(), sp.d2);
+    let rows = labels.len();
+    assert!(rows <= ROW_BLOCK && r0 + rows <= x.n());
+    let np = c.npanels();
+    let kp = np * LANES;
+    let tiles = rows.div_ceil(MR);
+    // Real rows are overwritten below; the padding rows of the last tile are zero.
+    let w = 2 * d2;
+    if s.xb.len() < tiles * MR * w {
+        s.xb.resize(tiles * MR * w, 0);
+    }
+    s.xb[rows * w..tiles * MR * w].fill(0);
+    let mut alpha = [[0f32; MR]; ROW_BLOCK / MR];
+    let mut slack = [0f32; ROW_BLOCK];
+    for i in 0..rows {
+        let row = x.row(r0 + i);
+        // SAFETY: `wanted` checked the CPU; lengths as `to_bf16` requires.
+        let xb2 =
+            unsafe { simd::bf16::to_bf16(row, &sp.mu, &mut s.xb[i * 2 * d2..(i + 1) * 2 * d2]) };
+        let Some((a, g2)) = sp.margins(d, xb2 as f64) else {
+            return false;
+        };
+        alpha[i / MR][i % MR] = a;
+        slack[i] = g2;
+    }
+    // Every bound of the block's tiles is written by the screen before it is read.
+    if s.lower.len() < tiles * MR * kp {
+        s.lower.resize(tiles * MR * kp, 0.0);
+    }
+    s.umin.clear();
+    s.umin.resize(tiles * MR * LANES, f32::INFINITY);
+    let block = panels_per_block(d2);
+    let xw = s.xb.as_ptr() as *const u32;
+    let mut qb = 0;
+    while qb < np {
+        let qe = (qb + block).min(np);
+        let mut q = qb;
+        while q < qe {
+            let left = qe - q;
+            let g = if left == 4 { 2 } else { left.min(MAX_NP) };
+            for t in 0..tiles {
+                // SAFETY: the CPU was checked; the row words, panels q..q+g, their norm
+                // terms and the bound rows of tile t are in bounds by construction.
+                unsafe {
+                    let xp = xw.add(t * MR * d2);
+                    let pp = sp.panels.as_ptr().add(q * d2 * LANES);
+                    let cp = sp.cn.as_ptr().add(q * LANES);
+                    let mp = sp.m.as_ptr().add(q * LANES);
+                    let lp = s.lower.as_mut_ptr().add(t * MR * kp + q * LANES);
+                    let um = s.umin.as_mut_ptr().add(t * MR * LANES);
+                    let (ps, al) = (d2 * LANES, &alpha[t]);
+                    use simd::bf16::screen_tile;
+                    match g {
+                        1 => screen_tile::<1>(xp, d2, d2, pp, ps, cp, mp, al, lp, kp, um),
+                        2 => screen_tile::<2>(xp, d2, d2, pp, ps, cp, mp, al, lp, kp, um),
+                        _ => screen_tile::<3>(xp, d2, d2, pp, ps, cp, mp, al, lp, kp, um),
+                    }
+                }
+            }
+            q += g;
+        }
+        qb = qe;
+    }
+    // Candidates: panels holding a centroid whose lower bound is within the threshold.
+    s.pairs.clear();
+    for i in 0..rows {
+        let u = s.umin[i * LANES..(i + 1) * LANES]
+            .iter()
+            .fold(f32::INFINITY, |a, &b| a.min(b));
+        let thr = up(u as f64 + slack[i] as f64);
+        let lo = &s.lower[i * kp..(i + 1) * kp];
+        // SAFETY: the CPU was checked; `lo` holds np panels.
+        unsafe { simd::bf16::panels_at_most(lo, thr, i as u32, &mut s.pairs) };
+    }
+    // Exact rescoring, 8 pairs at a time, merged per row: lowest id of minimal score.
+    for (v, l) in scores.iter_mut().zip(labels.iter_mut()) {
+        *v = f32::INFINITY;
+        *l = u32::MAX;
+    }
+    let mut best = [(0f32, 0u32); MR];
+    for chunk in s.pairs.chunks(MR) {
+        let pick = |r: usize| chunk[r.min(chunk.len() - 1)];
+        let rp: [*const f32; MR] = std::array::from_fn(|r| x.row(r0 + pick(r).0 as usize).as_ptr());
+        let pp: [*const f32; MR] = std::array::from_fn(|r| {
+            let q = pick(r).1 as usize;
+            c.panels(q, q + 1).as_ptr()
+        });
+        let cp: [*const f32; MR] = std::array::from_fn(|r| {
+            let q = pick(r).1 as usize;
+            c.cn(q, q + 1).as_ptr()
+        });
+        let lanes: [u32; MR] =
+            std::array::from_fn(|r| (k - pick(r).1 as usize * LANES).min(LANES) as u32);
+        // SAFETY: AVX-512F checked; rows hold d floats, panels d·16, norm terms 16.
+        unsafe { simd::bf16::exact_pairs(&rp, &pp, &cp, &lanes, d, &mut best) };
+        for (&(i, q), &(v, lane)) in chunk.iter().zip(&best) {
+            let (i, j) = (i as usize, q * LANES as u32 + lane);
+            // Panels come in ascending order per row: a tie keeps the earlier (lower) id.
+            if v < scores[i] || labels[i] == u32::MAX {
+                scores[i] = v;
+                labels[i] = j;
+            }
+        }
+    }
+    // Every row has a candidate (the centroid attaining U); anything else is a bug, and
+    // the exact pass then redoes the block.
+    debug_assert!(labels.iter().all(|&l| l != u32::MAX));
+    labels.iter().all(|&l| l != u32::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::linalg::{assign, assign_with};
+    use crate::rng::Rng;
+
+    /// Screened pass == the scalar twin's exact pass, labels and score bits.
+    /// Returns whether the centroids were screened.
+    fn check(x: &[f32], n: usize, c: &[f32], k: usize, d: usize, metric: Metric) -> bool {
+        let pc = PackedCentroids::new(c, k, d, metric);
+        let xv = MatrixView::new(x, n, d).unwrap();
+        let got = assign(xv, &pc, &|| false).unwrap();
+        let (mut labels, mut scores) = (vec![0u32; n], vec![0f32; n]);
+        assign_with(Isa::Scalar, xv, &pc, &mut labels, &mut scores, &|| false).unwrap();
+        for i in 0..n {
+            assert_eq!(
+                (got.labels[i], got.scores[i].to_bits()),
+                (labels[i], scores[i].to_bits()),
+                "{metric:?} k {k} d {d} row {i}: {} vs {}",
+                got.scores[i],
+                scores[i]
+            );
+        }
+        pc.screened()
+    }
+
+    fn normal(r: &mut Rng, len: usize, scale: f32, offset: f32) -> Vec<f32> {
+        (0..len)
+            .map(|_| offset + scale * r.normal() as f32)
+            .collect()
+    }
+
+    #[test]
+    fn screened_labels_and_scores_are_the_exact_pass_bits() {
+        let mut r = Rng::new(11);
+        for &(k, d) in &[(512, 64), (600, 50), (1024, 16), (257, 300), (256, 768)] {
+            assert_eq!(wanted(k, d), enabled());
+            for metric in [Metric::L2, Metric::Cosine] {
+                let n = 700;
+                // Rows near the centroids (small gaps between the nearest two), off-centre.
+                let c = normal(&mut r, k * d, 1.0, 3.0);
+                let mut x = Vec::with_capacity(n * d);
+                for i in 0..n {
+                    let j = (i * 7) % k;
+                    x.extend(
+                        c[j * d..(j + 1) * d]
+                            .iter()
+                            .map(|&v| v + 0.05 * r.normal() as f32),
+                    );
+                }
+                assert_eq!(check(&x, n, &c, k, d, metric), wanted(k, d));
+                // Plain random rows.
+                let x = normal(&mut r, n * d, 2.0, -1.0);
+                assert_eq!(check(&x, n, &c, k, d, metric), wanted(k, d));
+            }
+        }
+    }
+
+    #[test]
+    fn exact_ties_go_to_the_lowest_id_as_in_the_exact_pass() {
+        // Small-integer data and duplicated centroids: many exactly equal scores.
+        let (n, k, d) = (600, 520, 32);
+        let mut r = Rng::new(5);
+        let mut c: Vec<f32> = (0..k * d).map(|_| (r.below(3) as f32) - 1.0).collect();
+        for j in (0..k).step_by(5) {
+            let src = (j * 13 + 1) % k;
+            let row = c[src * d..(src + 1) * d].to_vec();
+            c[j * d..(j + 1) * d].copy_from_slice(&row);
+        }
+        let mut x: Vec<f32> = (0..n * d).map(|_| (r.below(3) as f32) - 1.0).collect();
+        // Some rows sit exactly on (duplicated) centroids.
+        for i in (0..n).step_by(3) {
+            let j = (i * 5) % k;
+            let row = c[j * d..(j + 1) * d].to_vec();
+            x[i * d..(i + 1) * d].copy_from_slice(&row);
+        }
+        assert_eq!(check(&x, n, &c, k, d, Metric::L2), wanted(k, d));
+        assert_eq!(check(&x, n, &c, k, d, Metric::Cosine), wanted(k, d));
+    }
+
+    #[test]
+    fn extreme_scales_stay_exact() {
+        // Tiny values (subnormal squares), huge ones (no screening panels: norms past the
+        // bound's range) and large offsets (centring).
+        let (n, k, d) = (300, 512, 24);
+        let mut r = Rng::new(9);
+        for &(scale, offset) in &[(1e-19f32, 0.0f32), (1e15, 0.0), (1.0, 1e6), (1e-3, 1e4)] {
+            let c = normal(&mut r, k * d, scale, offset);
+            let x = normal(&mut r, n * d, scale, offset);
+            let screened = check(&x, n, &c, k, d, Metric::L2);
+            assert_eq!(screened, wanted(k, d) && scale < 1e10, "scale {scale}");
+        }
+    }
+
+    #[test]
+    fn below_the_threshold_no_screen_is_built() {
+        let c = vec![0.5f32; 600 * 300];
+        for (k, d) in [(SCREEN_MIN_K - 1, 300), (511, 64), (512, 8), (300, 255)] {
+            let pc = PackedCentroids::new(&c[..k * d], k, d, Metric::L2);
+            assert!(!pc.screened(), "k {k} d {d}");
+        }
+    }
+}

@@ -1,0 +1,169 @@
+//! AVX-512 BF16 screening kernels and the exact rescoring kernel (see [`crate::linalg`]'s
+//! `screen` module for the error bound that makes the screen safe).
+//!
+//! * [`to_bf16`]: `(x − μ)` rounded to bf16 (round to nearest even), 16 values per
+//!   instruction; a u32 word holds dimensions (2p, 2p+1) in its low and high half.
+//! * [`screen_tile`]: for [`MR`] rows (bf16 words, row stride `xs`) × NP panels of 16
+//!   centroids (bf16 word p of lane l at `p*16 + l`), the approximate scores
+//!   `s̃ = c̄n − 2·Σ x̄·c̄` by `vdpbf16ps` (two products per lane and instruction, fp32
+//!   accumulation: twice the fp32 fma rate), then per lane `lower = s̃ − α_i·m_j` (stored) and
+//!   `upper = s̃ + α_i·m_j` folded into a running lane-wise minimum per row.
+//! * [`exact_pairs`]: exact fp32 scores of up to 8 (row, panel) pairs, each pair the same
+//!   strictly sequential fma chain and final fma as the tiled kernel ([`super::x86`]), so the
+//!   same bits; the 8 chains are interleaved so the pass is bound by loads, not by the fma
+//!   latency of one chain.
+#![allow(unsafe_op_in_unsafe_fn)]
+
+use super::{LANES, MR};
+use std::arch::x86_64::*;
+
+/// Whether the CPU has the BF16 dot-product instructions (and AVX-512F).
+pub fn available() -> bool {
+    std::arch::is_x86_feature_detected!("avx512f")
+        && std::arch::is_x86_feature_detected!("avx512bf16")
+}
+
+/// Writes `src − mu` (fp32 subtraction) rounded to bf16 into `dst` (length `src.len()`
+/// rounded up to even; the pad is zero) and returns Σ (src − mu)² summed in fp32 over 16
+/// lanes (relative error ≤ γ_{d/16+4}).
+///
+/// # Safety
+/// The CPU must support AVX-512F and AVX-512 BF16 ([`available`]).
+#[target_feature(enable = "avx512f,avx512bf16")]
+pub unsafe fn to_bf16(src: &[f32], mu: &[f32], dst: &mut [u16]) -> f32 {
+    let d = src.len();
+    assert!(mu.len() == d && dst.len() == d.next_multiple_of(2));
+    let mut sq = _mm512_setzero_ps();
+    let mut p = 0;
+    while p + LANES <= d {
+        let v = _mm512_sub_ps(
+            _mm512_loadu_ps(src.as_ptr().add(p)),
+            _mm512_loadu_ps(mu.as_ptr().add(p)),
+        );
+        sq = _mm512_fmadd_ps(v, v, sq);
+        let b: __m256i = std::mem::transmute(_mm512_cvtneps_pbh(v));
+        _mm256_storeu_si256(dst.as_mut_ptr().add(p) as *mut __m256i, b);
+        p += LANES;
+    }
+    if p < d {
+        let m: __mmask16 = (1u32 << (d - p)) as u16 - 1;
+        let v = _mm512_sub_ps(
+            _mm512_maskz_loadu_ps(m, src.as_ptr().add(p)),
+            _mm512_maskz_loadu_ps(m, mu.as_ptr().add(p)),
+        );
+        sq = _mm512_fmadd_ps(v, v, sq);
+        let b: __m256i = std::mem::transmute(_mm512_cvtneps_pbh(v));
+        let mut tmp = [0u16; LANES];
+        _mm256_storeu_si256(tmp.as_mut_ptr() as *mut __m256i, b);
+        let rest = dst.len() - p;
+        dst[p..].copy_from_slice(&tmp[..rest]);
+    }
+    _mm512_reduce_add_ps(sq)
+}
+
+/// Appends `(row, q)` for every 16-value panel q of `lower` holding a value ≤ `thr`.
+///
+/// # Safety
+/// The CPU must support AVX-512F; `lower.len()` is a multiple of 16.
+#[target_feature(enable = "avx512f")]
+pub unsafe fn panels_at_most(lower: &[f32], thr: f32, row: u32, out: &mut Vec<(u32, u32)>) {
+    assert!(lower.len().is_multiple_of(LANES));
+    let t = _mm512_set1_ps(thr);
+    for q in 0..lower.len() / LANES {
+        let v = _mm512_loadu_ps(lower.as_ptr().add(q * LANES));
+        if _mm512_cmp_ps_mask::<_CMP_LE_OQ>(v, t) != 0 {
+            out.push((row, q as u32));
+        }
+    }
+}
+
+/// Screens MR rows against NP panels (see the module doc).
+///
+/// # Safety
+/// The CPU must support AVX-512F and AVX-512 BF16. `xb` holds MR rows of `d2` words at stride
+/// `xs`; panel q's `d2 × 16` words start at `panels + q*pstride`; `cn`, `m` hold NP·16
+/// values; `lower + i*ls + q*16 .. +16` and `umin + i*16 .. +16` are writable for i < MR.
+#[target_feature(enable = "avx512f,avx512bf16")]
+#[allow(clippy::too_many_arguments)]
+pub unsafe fn screen_tile<const NP: usize>(
+    xb: *const u32,
+    xs: usize,
+    d2: usize,
+    panels: *const u32,
+    pstride: usize,
+    cn: *const f32,
+    m: *const f32,
+    alpha: &[f32; MR],
+    lower: *mut f32,
+    ls: usize,
+    umin: *mut f32,
+) {
+    let mut acc = [[_mm512_setzero_ps(); NP]; MR];
+    for p in 0..d2 {
+        let mut b = [_mm512_setzero_si512(); NP];
+        for q in 0..NP {
+            b[q] = _mm512_loadu_si512(panels.add(q * pstride + p * LANES) as *const __m512i);
+        }
+        for i in 0..MR {
+            let a = _mm512_set1_epi32(*xb.add(i * xs + p) as i32);
+            for q in 0..NP {
+                acc[i][q] = _mm512_dpbf16_ps(
+                    acc[i][q],
+                    std::mem::transmute::<__m512i, __m512bh>(a),
+                    std::mem::transmute::<__m512i, __m512bh>(b[q]),
+                );
+            }
+        }
+    }
+    let m2 = _mm512_set1_ps(-2.0);
+    for q in 0..NP {
+        let c = _mm512_loadu_ps(cn.add(q * LANES));
+        let mq = _mm512_loadu_ps(m.add(q * LANES));
+        for i in 0..MR {
+            let s = _mm512_fmadd_ps(m2, acc[i][q], c);
+            let al = _mm512_set1_ps(alpha[i]);
+            let lo = _mm512_fnmadd_ps(al, mq, s);
+            let up = _mm512_fmadd_ps(al, mq, s);
+            _mm512_storeu_ps(lower.add(i * ls + q * LANES), lo);
+            let u = umin.add(i * LANES);
+            _mm512_storeu_ps(u, _mm512_min_ps(_mm512_loadu_ps(u), up));
+        }
+    }
+}
+
+/// For 8 (row, panel) pairs: the least exact score `fma(−2, x_r·c, cn)` over the panel's
+/// first `lanes[r]` centroids and the lowest lane attaining it. `rows[r]` points at a row of
+/// `d` floats, `panels[r]` at a `d × 16` fp32 panel, `cn[r]` at its 16 norm terms.
+///
+/// # Safety
+/// The CPU must support AVX-512F; every pointer must be valid for the sizes above;
+/// 1 ≤ `lanes[r]` ≤ 16.
+#[target_feature(enable = "avx512f")]
+pub unsafe fn exact_pairs(
+    rows: &[*const f32; MR],
+    panels: &[*const f32; MR],
+    cn: &[*const f32; MR],
+    lanes: &[u32; MR],
+    d: usize,
+    best: &mut [(f32, u32); MR],
+) {
+    let mut acc = [_mm512_setzero_ps(); MR];
+    for p in 0..d {
+        for r in 0..MR {
+            acc[r] = _mm512_fmadd_ps(
+                _mm512_set1_ps(*rows[r].add(p)),
+                _mm512_loadu_ps(panels[r].add(p * LANES)),
+                acc[r],
+            );
+        }
+    }
+    let m2 = _mm512_set1_ps(-2.0);
+    let inf = _mm512_set1_ps(f32::INFINITY);
+    for r in 0..MR {
+        let s = _mm512_fmadd_ps(m2, acc[r], _mm512_loadu_ps(cn[r]));
+        let valid = ((1u32 << lanes[r]) - 1) as __mmask16;
+        let m = _mm512_reduce_min_ps(_mm512_mask_mov_ps(inf, valid, s));
+        let eq = _mm512_mask_cmp_ps_mask::<_CMP_EQ_OQ>(valid, s, _mm512_set1_ps(m));
+        best[r] = (m, (eq as u32).trailing_zeros());
+    }
+}
