@@ -138,7 +138,7 @@ impl<'a> Scorer<'a> {
             return self.d2_few(cands, t);
         }
         let (n, d) = (self.x.n(), self.x.d());
-        let pc = PackedCentroids::new(cands, t, d, self.metric);
+        let pc = PackedCentroids::new_exact(cands, t, d, self.metric);
         let isa = simd::active();
         let mut out = vec![0f32; n * t];
         out.par_chunks_mut(TILES_PER_TASK * MR * t)

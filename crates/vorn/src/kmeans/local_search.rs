@@ -126,7 +126,7 @@ pub(super) fn local_search(
         x,
         norms,
         metric,
-        &PackedCentroids::new(c, k, d, metric),
+        &PackedCentroids::new_exact(c, k, d, metric),
         mon,
     )?;
     // Candidates of several steps share one kernel pass (up to MAX_NP panels): the pass
@@ -282,7 +282,7 @@ fn apply_swap(
         }
         let hn: Vec<f32> = hit.iter().map(|&i| norms[i]).collect();
         let v = MatrixView::new(rows, hit.len(), d)?;
-        let pc = PackedCentroids::new(c, k, d, metric);
+        let pc = PackedCentroids::new_exact(c, k, d, metric);
         for (&i, e) in hit.iter().zip(nearest_two(v, &hn, metric, &pc, mon)?) {
             near[i] = e;
         }

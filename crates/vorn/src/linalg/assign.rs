@@ -262,7 +262,7 @@ fn assign_block(
     #[cfg(target_arch = "x86_64")]
     if isa == Isa::Avx512 {
         if let Some(sp) = c.screen() {
-            if super::screen::screen_block(x, c, sp, r0, labels, scores, &mut bs.screen) {
+            if super::screen::screen_block(x, c, sp, r0, labels, scores, None, &mut bs.screen) {
                 return;
             }
         }
@@ -369,19 +369,48 @@ pub fn top2(
             return Err(Error::Interrupted);
         }
         let s0 = s * slab;
-        o.par_chunks_mut(ROW_BLOCK).enumerate().for_each(|(b, ob)| {
-            let r0 = s0 + b * ROW_BLOCK;
-            let r1 = r0 + ob.len();
-            let mut best = vec![LaneBest::default(); (r1 - r0).div_ceil(MR)];
-            let mut sc = Scratch::default();
-            for_each_tile(isa, x, c, r0, r1, &mut sc, |tile, t, _, init| {
-                simd::argmin2_tile(isa, tile, init, &mut best[t])
+        // One screen scratch per worker (a fresh one per block would first-touch its pages).
+        let init = super::screen::ScreenScratch::default;
+        o.par_chunks_mut(ROW_BLOCK)
+            .enumerate()
+            .for_each_init(init, |ss, (b, ob)| {
+                let _ = &ss;
+                let r0 = s0 + b * ROW_BLOCK;
+                let r1 = r0 + ob.len();
+                #[cfg(target_arch = "x86_64")]
+                if let (Isa::Avx512, Some(sp), true) =
+                    (isa, c.screen(), k >= super::screen::TOP2_MIN_K)
+                {
+                    let mut l = [0u32; ROW_BLOCK];
+                    let mut v = [0f32; ROW_BLOCK];
+                    let mut v2 = [0f32; ROW_BLOCK];
+                    let m = ob.len();
+                    if super::screen::screen_block(
+                        x,
+                        c,
+                        sp,
+                        r0,
+                        &mut l[..m],
+                        &mut v[..m],
+                        Some(&mut v2[..m]),
+                        ss,
+                    ) {
+                        for (i, e) in ob.iter_mut().enumerate() {
+                            *e = (l[i], v[i], v2[i]);
+                        }
+                        return;
+                    }
+                }
+                let mut best = vec![LaneBest::default(); (r1 - r0).div_ceil(MR)];
+                let mut sc = Scratch::default();
+                for_each_tile(isa, x, c, r0, r1, &mut sc, |tile, t, _, init| {
+                    simd::argmin2_tile(isa, tile, init, &mut best[t])
+                });
+                for (i, e) in ob.iter_mut().enumerate() {
+                    let (b1, id, b2) = best[i / MR].finish2(i % MR);
+                    *e = (id, b1, b2);
+                }
             });
-            for (i, e) in ob.iter_mut().enumerate() {
-                let (b1, id, b2) = best[i / MR].finish2(i % MR);
-                *e = (id, b1, b2);
-            }
-        });
     }
     Ok(())
 }

@@ -23,7 +23,7 @@ pub(crate) use assign::rows_per_poll;
 pub use assign::{assign, assign_rows, assign_with, distances, top2, AssignOutput, BlockScratch};
 pub(crate) use packed::norm_term_of;
 pub use packed::PackedCentroids;
-pub use screen::{ScreenPanels, SCREEN_MIN_K};
+pub use screen::{ScreenPanels, SCREEN_MIN_K, TOP2_MIN_K};
 
 /// Rows per parallel block.
 pub const ROW_BLOCK: usize = 64;

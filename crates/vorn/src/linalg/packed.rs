@@ -28,7 +28,19 @@ pub struct PackedCentroids {
 impl PackedCentroids {
     /// Packs row-major `k × d` centroids. For cosine the norm term is the constant 1, so the
     /// arg-min of `1 − 2·x·c` is the arg-max of the cosine whatever ‖x‖ is (centroids are unit).
+    /// With AVX-512 BF16 and a large k, bf16 screening panels are packed as well
+    /// ([`super::screen`]); passes give the same bits with or without them.
     pub fn new(centroids: &[f32], k: usize, d: usize, metric: Metric) -> Self {
+        Self::pack(centroids, k, d, metric, screen::wanted(k, d))
+    }
+
+    /// [`Self::new`] without screening panels, for callers that only compute distances
+    /// (all scores, or nearest pairs during seeding) and would pay for packing them.
+    pub fn new_exact(centroids: &[f32], k: usize, d: usize, metric: Metric) -> Self {
+        Self::pack(centroids, k, d, metric, false)
+    }
+
+    fn pack(centroids: &[f32], k: usize, d: usize, metric: Metric, screened: bool) -> Self {
         assert_eq!(centroids.len(), k * d);
         let npanels = k.div_ceil(LANES);
         let mut panels = vec![0f32; npanels * d * LANES];
@@ -42,7 +54,7 @@ impl PackedCentroids {
             }
             cn[j] = norm_term_of(metric, c);
         }
-        let screen = if screen::wanted(k, d) {
+        let screen = if screened {
             ScreenPanels::new(centroids, k, d, metric)
         } else {
             None

@@ -49,6 +49,12 @@ pub const SCREEN_MIN_K: usize = 256;
 
 const U32: f64 = 1.0 / (1u64 << 24) as f64;
 
+/// Fewest centroids for which the top-2 pass (Hamerly's) is screened: its candidates are
+/// those within the second least upper bound, 2.5–2.9 panels per row on the benchmark's data
+/// (1.1–1.7 for the arg-min), and at k = 256 their rescoring costs a third of the screen
+/// (anisotropic 100k × 768, k = 256: first Hamerly pass 0.22 → 0.33 s screened).
+pub const TOP2_MIN_K: usize = 512;
+
 /// Whether the screen runs at all on this machine (AVX-512 BF16, not disabled).
 pub fn enabled() -> bool {
     static ON: OnceLock<bool> = OnceLock::new();
@@ -213,7 +219,10 @@ fn panels_per_block(d2: usize) -> usize {
 }
 
 /// Labels and scores of rows `r0..r0 + labels.len()` (at most [`ROW_BLOCK`]) through the
-/// screen; `false` (nothing written) when a row's bound is out of range.
+/// screen, and with `second` each row's second-best score (the exact pass's top-2: the
+/// second least score of the multiset; candidates are then those within the second least
+/// upper bound, which no other centroid can undercut); `false` when a row's bound is out of
+/// range (the caller then runs the exact pass, which overwrites anything written).
 #[cfg(target_arch = "x86_64")]
 pub(super) fn screen_block(
     x: MatrixView<'_>,
@@ -222,8 +231,11 @@ pub(super) fn screen_block(
     r0: usize,
     labels: &mut [u32],
     scores: &mut [f32],
+    mut second: Option<&mut [f32]>,
     s: &mut ScreenScratch,
 ) -> bool {
+    let two = second.is_some();
+    let uw = if two { 2 * LANES } else { LANES };
     let (d, k, d2) = (x.d(), c.k(), sp.d2);
     let rows = labels.len();
     assert!(rows <= ROW_BLOCK && r0 + rows <= x.n());
@@ -254,7 +266,7 @@ pub(super) fn screen_block(
         s.lower.resize(tiles * MR * kp, 0.0);
     }
     s.umin.clear();
-    s.umin.resize(tiles * MR * LANES, f32::INFINITY);
+    s.umin.resize(tiles * MR * uw, f32::INFINITY);
     let block = panels_per_block(d2);
     let xw = s.xb.as_ptr() as *const u32;
     let mut qb = 0;
@@ -273,13 +285,28 @@ pub(super) fn screen_block(
                     let cp = sp.cn.as_ptr().add(q * LANES);
                     let mp = sp.m.as_ptr().add(q * LANES);
                     let lp = s.lower.as_mut_ptr().add(t * MR * kp + q * LANES);
-                    let um = s.umin.as_mut_ptr().add(t * MR * LANES);
+                    let um = s.umin.as_mut_ptr().add(t * MR * uw);
                     let (ps, al) = (d2 * LANES, &alpha[t]);
                     use simd::bf16::screen_tile;
-                    match g {
-                        1 => screen_tile::<1>(xp, d2, d2, pp, ps, cp, mp, al, lp, kp, um),
-                        2 => screen_tile::<2>(xp, d2, d2, pp, ps, cp, mp, al, lp, kp, um),
-                        _ => screen_tile::<3>(xp, d2, d2, pp, ps, cp, mp, al, lp, kp, um),
+                    match (g, two) {
+                        (1, false) => {
+                            screen_tile::<1, false>(xp, d2, d2, pp, ps, cp, mp, al, lp, kp, um)
+                        }
+                        (2, false) => {
+                            screen_tile::<2, false>(xp, d2, d2, pp, ps, cp, mp, al, lp, kp, um)
+                        }
+                        (_, false) => {
+                            screen_tile::<3, false>(xp, d2, d2, pp, ps, cp, mp, al, lp, kp, um)
+                        }
+                        (1, true) => {
+                            screen_tile::<1, true>(xp, d2, d2, pp, ps, cp, mp, al, lp, kp, um)
+                        }
+                        (2, true) => {
+                            screen_tile::<2, true>(xp, d2, d2, pp, ps, cp, mp, al, lp, kp, um)
+                        }
+                        (_, true) => {
+                            screen_tile::<3, true>(xp, d2, d2, pp, ps, cp, mp, al, lp, kp, um)
+                        }
                     }
                 }
             }
@@ -290,9 +317,19 @@ pub(super) fn screen_block(
     // Candidates: panels holding a centroid whose lower bound is within the threshold.
     s.pairs.clear();
     for i in 0..rows {
-        let u = s.umin[i * LANES..(i + 1) * LANES]
-            .iter()
-            .fold(f32::INFINITY, |a, &b| a.min(b));
+        let lanes = &s.umin[i * uw..(i + 1) * uw];
+        let u = if two {
+            // Second least of the multiset of upper bounds: the second least of the lanes'
+            // least values, or a lane's second value.
+            let (mut a, mut b) = (f32::INFINITY, f32::INFINITY);
+            for &v in &lanes[..LANES] {
+                b = b.min(a.max(v));
+                a = a.min(v);
+            }
+            lanes[LANES..].iter().fold(b, |m, &v| m.min(v))
+        } else {
+            lanes.iter().fold(f32::INFINITY, |a, &b| a.min(b))
+        };
         let thr = up(u as f64 + slack[i] as f64);
         let lo = &s.lower[i * kp..(i + 1) * kp];
         // SAFETY: the CPU was checked; `lo` holds np panels.
@@ -303,7 +340,7 @@ pub(super) fn screen_block(
         *v = f32::INFINITY;
         *l = u32::MAX;
     }
-    let mut best = [(0f32, 0u32); MR];
+    let mut best = [(0f32, 0u32, 0f32); MR];
     for chunk in s.pairs.chunks(MR) {
         let pick = |r: usize| chunk[r.min(chunk.len() - 1)];
         let rp: [*const f32; MR] = std::array::from_fn(|r| x.row(r0 + pick(r).0 as usize).as_ptr());
@@ -319,10 +356,20 @@ pub(super) fn screen_block(
             std::array::from_fn(|r| (k - pick(r).1 as usize * LANES).min(LANES) as u32);
         // SAFETY: AVX-512F checked; rows hold d floats, panels d·16, norm terms 16.
         unsafe { simd::bf16::exact_pairs(&rp, &pp, &cp, &lanes, d, &mut best) };
-        for (&(i, q), &(v, lane)) in chunk.iter().zip(&best) {
+        for (&(i, q), &(v, lane, v2)) in chunk.iter().zip(&best) {
             let (i, j) = (i as usize, q * LANES as u32 + lane);
             // Panels come in ascending order per row: a tie keeps the earlier (lower) id.
-            if v < scores[i] || labels[i] == u32::MAX {
+            let first = labels[i] == u32::MAX;
+            if let Some(sec) = second.as_deref_mut() {
+                sec[i] = if first {
+                    v2
+                } else if v < scores[i] {
+                    scores[i].min(v2)
+                } else {
+                    sec[i].min(v)
+                };
+            }
+            if first || v < scores[i] {
                 scores[i] = v;
                 labels[i] = j;
             }
@@ -337,7 +384,7 @@ pub(super) fn screen_block(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::linalg::{assign, assign_with};
+    use crate::linalg::{assign, assign_with, top2};
     use crate::rng::Rng;
 
     /// Screened pass == the scalar twin's exact pass, labels and score bits.
@@ -355,6 +402,25 @@ mod tests {
                 "{metric:?} k {k} d {d} row {i}: {} vs {}",
                 got.scores[i],
                 scores[i]
+            );
+        }
+        // Top-2 (Hamerly's pass): label, best and second-best score bits of the exact pass.
+        let mut got2 = vec![(0u32, 0f32, 0f32); n];
+        let mut want2 = got2.clone();
+        top2(xv, &pc, &mut got2, &|| false).unwrap();
+        top2(xv, &pc.clone().exact_only(), &mut want2, &|| false).unwrap();
+        for i in 0..n {
+            let bits = |e: (u32, f32, f32)| (e.0, e.1.to_bits(), e.2.to_bits());
+            assert_eq!(
+                bits(got2[i]),
+                bits(want2[i]),
+                "{metric:?} k {k} d {d} row {i}: top-2 {:?} vs {:?}",
+                got2[i],
+                want2[i]
+            );
+            assert_eq!(
+                (want2[i].0, want2[i].1.to_bits()),
+                (labels[i], scores[i].to_bits())
             );
         }
         pc.screened()

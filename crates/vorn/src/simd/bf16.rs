@@ -77,15 +77,18 @@ pub unsafe fn panels_at_most(lower: &[f32], thr: f32, row: u32, out: &mut Vec<(u
     }
 }
 
-/// Screens MR rows against NP panels (see the module doc).
+/// Screens MR rows against NP panels (see the module doc). With `TWO` the running minimum
+/// is lane-wise top-2: `umin + i*32 .. +16` the least upper bounds, `+16 .. +32` the second
+/// least.
 ///
 /// # Safety
 /// The CPU must support AVX-512F and AVX-512 BF16. `xb` holds MR rows of `d2` words at stride
 /// `xs`; panel q's `d2 × 16` words start at `panels + q*pstride`; `cn`, `m` hold NP·16
-/// values; `lower + i*ls + q*16 .. +16` and `umin + i*16 .. +16` are writable for i < MR.
+/// values; `lower + i*ls + q*16 .. +16` and `umin + i*16·(1 + TWO) ..` (16 or 32 values) are
+/// writable for i < MR.
 #[target_feature(enable = "avx512f,avx512bf16")]
 #[allow(clippy::too_many_arguments)]
-pub unsafe fn screen_tile<const NP: usize>(
+pub unsafe fn screen_tile<const NP: usize, const TWO: bool>(
     xb: *const u32,
     xs: usize,
     d2: usize,
@@ -116,23 +119,37 @@ pub unsafe fn screen_tile<const NP: usize>(
         }
     }
     let m2 = _mm512_set1_ps(-2.0);
-    for q in 0..NP {
-        let c = _mm512_loadu_ps(cn.add(q * LANES));
-        let mq = _mm512_loadu_ps(m.add(q * LANES));
-        for i in 0..MR {
-            let s = _mm512_fmadd_ps(m2, acc[i][q], c);
-            let al = _mm512_set1_ps(alpha[i]);
+    let w = if TWO { 2 * LANES } else { LANES };
+    for i in 0..MR {
+        let al = _mm512_set1_ps(alpha[i]);
+        let u = umin.add(i * w);
+        let mut u1 = _mm512_loadu_ps(u);
+        let mut u2 = if TWO {
+            _mm512_loadu_ps(u.add(LANES))
+        } else {
+            u1
+        };
+        for q in 0..NP {
+            let mq = _mm512_loadu_ps(m.add(q * LANES));
+            let s = _mm512_fmadd_ps(m2, acc[i][q], _mm512_loadu_ps(cn.add(q * LANES)));
             let lo = _mm512_fnmadd_ps(al, mq, s);
             let up = _mm512_fmadd_ps(al, mq, s);
             _mm512_storeu_ps(lower.add(i * ls + q * LANES), lo);
-            let u = umin.add(i * LANES);
-            _mm512_storeu_ps(u, _mm512_min_ps(_mm512_loadu_ps(u), up));
+            if TWO {
+                u2 = _mm512_min_ps(u2, _mm512_max_ps(u1, up));
+            }
+            u1 = _mm512_min_ps(u1, up);
+        }
+        _mm512_storeu_ps(u, u1);
+        if TWO {
+            _mm512_storeu_ps(u.add(LANES), u2);
         }
     }
 }
 
 /// For 8 (row, panel) pairs: the least exact score `fma(−2, x_r·c, cn)` over the panel's
-/// first `lanes[r]` centroids and the lowest lane attaining it. `rows[r]` points at a row of
+/// first `lanes[r]` centroids, the lowest lane attaining it, and the second least score (of
+/// the multiset: equal to the least on a tie; +∞ with one lane). `rows[r]` points at a row of
 /// `d` floats, `panels[r]` at a `d × 16` fp32 panel, `cn[r]` at its 16 norm terms.
 ///
 /// # Safety
@@ -145,7 +162,7 @@ pub unsafe fn exact_pairs(
     cn: &[*const f32; MR],
     lanes: &[u32; MR],
     d: usize,
-    best: &mut [(f32, u32); MR],
+    best: &mut [(f32, u32, f32); MR],
 ) {
     let mut acc = [_mm512_setzero_ps(); MR];
     for p in 0..d {
@@ -164,6 +181,9 @@ pub unsafe fn exact_pairs(
         let valid = ((1u32 << lanes[r]) - 1) as __mmask16;
         let m = _mm512_reduce_min_ps(_mm512_mask_mov_ps(inf, valid, s));
         let eq = _mm512_mask_cmp_ps_mask::<_CMP_EQ_OQ>(valid, s, _mm512_set1_ps(m));
-        best[r] = (m, (eq as u32).trailing_zeros());
+        let lane = (eq as u32).trailing_zeros();
+        let others = valid & !(1u32 << lane) as __mmask16;
+        let m2nd = _mm512_reduce_min_ps(_mm512_mask_mov_ps(inf, others, s));
+        best[r] = (m, lane, m2nd);
     }
 }
