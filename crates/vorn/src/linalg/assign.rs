@@ -259,8 +259,10 @@ fn assign_block(
     scores: &mut [f32],
     bs: &mut BlockScratch,
 ) {
+    // A block of fewer than MR rows (a small predict) keeps the exact kernel, which computes
+    // a lone row alone; the screen always computes whole tiles of MR rows.
     #[cfg(target_arch = "x86_64")]
-    if isa == Isa::Avx512 {
+    if isa == Isa::Avx512 && labels.len() >= MR {
         if let Some(sp) = c.screen() {
             if super::screen::screen_block(x, c, sp, r0, labels, scores, None, &mut bs.screen) {
                 return;
@@ -378,9 +380,11 @@ pub fn top2(
                 let r0 = s0 + b * ROW_BLOCK;
                 let r1 = r0 + ob.len();
                 #[cfg(target_arch = "x86_64")]
-                if let (Isa::Avx512, Some(sp), true) =
-                    (isa, c.screen(), k >= super::screen::TOP2_MIN_K)
-                {
+                if let (Isa::Avx512, Some(sp), true) = (
+                    isa,
+                    c.screen(),
+                    k >= super::screen::TOP2_MIN_K && ob.len() >= MR,
+                ) {
                     let mut l = [0u32; ROW_BLOCK];
                     let mut v = [0f32; ROW_BLOCK];
                     let mut v2 = [0f32; ROW_BLOCK];

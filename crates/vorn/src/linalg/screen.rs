@@ -26,16 +26,17 @@
 //!
 //! Let U = min_j (s̃_j + α·m̄_j). Every centroid with `s̃_j − α·m̄_j > U + 2γ` has
 //! s_j > s_{j*} ≥ min s for the j* attaining U, strictly, so it is neither the nearest nor
-//! tied with it. The others (the candidates: 1.1–1.5 per row on the benchmark's data with
-//! k = 256–1024) are rescored exactly, a whole panel of 16 at a time with the exact pass's
-//! chain ([`simd::bf16::exact_pairs`]), and the lowest id of minimal exact score wins: the
-//! exact pass's label and score, bit for bit. Rows whose norms are too large for the bound
+//! tied with it. The others (the candidates: 1.1–1.7 per row on the benchmark's data with
+//! k = 256–1024) are rescored exactly with the exact pass's chain
+//! ([`simd::bf16::exact_dots`], from a row-major copy of the centroids), and the lowest id
+//! of minimal exact score wins: the exact pass's label and score, bit for bit. Rows whose norms are too large for the bound
 //! to be finite (‖x̄‖·M̄ > 10³⁰) take the exact pass.
 //!
 //! # When
-//! Only with AVX-512 BF16, k ≥ [`SCREEN_MIN_K`] (below it rescoring a panel costs too large a
-//! share of a row's screen) and 16 ≤ d ≤ 8192; `VORN_BF16=0` turns it off. Memory: the bf16
-//! panels (k·d·2 bytes) next to the fp32 ones; per worker ROW_BLOCK × k floats of bounds.
+//! Only with AVX-512 BF16, shapes where the halved dot products outweigh the per-row costs
+//! ([`wanted`]; Hamerly's top-2 pass from [`TOP2_MIN_K`]) and 16 ≤ d ≤ 8192; `VORN_BF16=0`
+//! turns it off. Memory: bf16 panels (k·d·2 bytes) and a row-major copy (k·d·4 bytes) next to
+//! the fp32 panels; per worker ROW_BLOCK × k floats of bounds.
 
 use super::{PackedCentroids, ROW_BLOCK};
 use crate::data::MatrixView;
@@ -50,9 +51,9 @@ pub const SCREEN_MIN_K: usize = 256;
 const U32: f64 = 1.0 / (1u64 << 24) as f64;
 
 /// Fewest centroids for which the top-2 pass (Hamerly's) is screened: its candidates are
-/// those within the second least upper bound, 2.5–2.9 panels per row on the benchmark's data
-/// (1.1–1.7 for the arg-min), and at k = 256 their rescoring costs a third of the screen
-/// (anisotropic 100k × 768, k = 256: first Hamerly pass 0.22 → 0.33 s screened).
+/// those within the second least upper bound, about twice the arg-min's (2.5–2.9 per row on
+/// the benchmark's data), and at k = 256 the screen gained nothing measurable (anisotropic
+/// 100k × 768: first Hamerly pass 0.19 s exact, 0.18–0.21 s screened).
 pub const TOP2_MIN_K: usize = 512;
 
 /// Whether the screen runs at all on this machine (AVX-512 BF16, not disabled).
@@ -71,11 +72,13 @@ pub fn enabled() -> bool {
 }
 
 /// Whether centroids of this shape get screening panels. Below these shapes the per-row
-/// costs (conversion, bounds, the candidate scan and rescoring, ≈ 2d + k/4 cycles) eat the
-/// halved dot-product time (`examples/assign_gflops`, 2 threads, GFLOP/s exact → screened):
-/// uniform 1M × 64, k = 256: 185 → 169, k = 1024: 201 → 244; blobs 200k × 128, k = 256:
-/// 201 → 194, k = 512: 214 → 243, k = 1024: 214 → 292; anisotropic 100k × 768, k = 256:
-/// 216 → 248; Fashion-MNIST k = 256: 219 → 251; GloVe 400k × 50, k = 1024: 201 → 214.
+/// costs (conversion, bounds, the candidate scan and rescoring) eat the halved dot-product
+/// time (`examples/assign_gflops`, 2 threads, GFLOP/s exact → screened, alternating runs):
+/// uniform 1M × 64, k = 128: 175 → 106, k = 256: 184 → 159, k = 1024: 201 → 238–244; blobs
+/// 200k × 128, k = 128: no gain, k = 256: 192 → 201 (within the noise, left out),
+/// k = 512: 214 → 243, k = 1024: 214 → 271–305; anisotropic 100k × 768, k = 256: 216 → 280;
+/// normal 100k × 768, k = 256: 190 → 227; Fashion-MNIST k = 256: 219 → 251; GloVe 400k × 50,
+/// k = 1024: 201 → 214.
 pub fn wanted(k: usize, d: usize) -> bool {
     (k >= 512 || (k >= SCREEN_MIN_K && d >= 256)) && (16..=8192).contains(&d) && enabled()
 }
@@ -91,6 +94,8 @@ pub struct ScreenPanels {
     cn: Vec<f32>,
     /// ‖c̄_j‖; 0 on padding.
     m: Vec<f32>,
+    /// The centroids, row-major `k × d` (exact rescoring reads a candidate's own row).
+    rows: Vec<f32>,
     /// C + 2·M·‖x‖ = c_term + m_max·‖x‖ coefficients of the slack (uncentred).
     c_max: f64,
     m_max: f64,
@@ -162,6 +167,7 @@ impl ScreenPanels {
             panels,
             cn,
             m,
+            rows: c.to_vec(),
             c_max,
             m_max,
             cb_max,
@@ -333,38 +339,32 @@ pub(super) fn screen_block(
         let thr = up(u as f64 + slack[i] as f64);
         let lo = &s.lower[i * kp..(i + 1) * kp];
         // SAFETY: the CPU was checked; `lo` holds np panels.
-        unsafe { simd::bf16::panels_at_most(lo, thr, i as u32, &mut s.pairs) };
+        unsafe { simd::bf16::candidates_at_most(lo, thr, k, i as u32, &mut s.pairs) };
     }
-    // Exact rescoring, 8 pairs at a time, merged per row: lowest id of minimal score.
+    // Exact rescoring, 16 (row, centroid) pairs at a time from the row-major centroids
+    // (a candidate costs its own d floats, not a whole panel's 16·d), merged per row in
+    // ascending centroid id: the lowest id of minimal score, and the multiset's second.
     for (v, l) in scores.iter_mut().zip(labels.iter_mut()) {
         *v = f32::INFINITY;
         *l = u32::MAX;
     }
-    let mut best = [(0f32, 0u32, 0f32); MR];
-    for chunk in s.pairs.chunks(MR) {
+    for chunk in s.pairs.chunks(16) {
         let pick = |r: usize| chunk[r.min(chunk.len() - 1)];
-        let rp: [*const f32; MR] = std::array::from_fn(|r| x.row(r0 + pick(r).0 as usize).as_ptr());
-        let pp: [*const f32; MR] = std::array::from_fn(|r| {
-            let q = pick(r).1 as usize;
-            c.panels(q, q + 1).as_ptr()
-        });
-        let cp: [*const f32; MR] = std::array::from_fn(|r| {
-            let q = pick(r).1 as usize;
-            c.cn(q, q + 1).as_ptr()
-        });
-        let lanes: [u32; MR] =
-            std::array::from_fn(|r| (k - pick(r).1 as usize * LANES).min(LANES) as u32);
-        // SAFETY: AVX-512F checked; rows hold d floats, panels d·16, norm terms 16.
-        unsafe { simd::bf16::exact_pairs(&rp, &pp, &cp, &lanes, d, &mut best) };
-        for (&(i, q), &(v, lane, v2)) in chunk.iter().zip(&best) {
-            let (i, j) = (i as usize, q * LANES as u32 + lane);
-            // Panels come in ascending order per row: a tie keeps the earlier (lower) id.
+        let rp: [*const f32; 16] = std::array::from_fn(|r| x.row(r0 + pick(r).0 as usize).as_ptr());
+        let cp: [*const f32; 16] =
+            std::array::from_fn(|r| sp.rows[pick(r).1 as usize * d..].as_ptr());
+        // SAFETY: AVX-512F checked; every row and centroid holds d floats.
+        let dots = unsafe { simd::bf16::exact_dots(&rp, &cp, d) };
+        for (&(i, j), &dot) in chunk.iter().zip(&dots) {
+            let i = i as usize;
+            // The exact kernel's score: fma(−2, x·c, ‖c‖²).
+            let v = (-2f32).mul_add(dot, c.norm_term(j as usize));
             let first = labels[i] == u32::MAX;
             if let Some(sec) = second.as_deref_mut() {
                 sec[i] = if first {
-                    v2
+                    f32::INFINITY
                 } else if v < scores[i] {
-                    scores[i].min(v2)
+                    scores[i]
                 } else {
                     sec[i].min(v)
                 };

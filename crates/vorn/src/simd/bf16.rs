@@ -61,20 +61,49 @@ pub unsafe fn to_bf16(src: &[f32], mu: &[f32], dst: &mut [u16]) -> f32 {
     _mm512_reduce_add_ps(sq)
 }
 
-/// Appends `(row, q)` for every 16-value panel q of `lower` holding a value ≤ `thr`.
+/// Appends `(row, j)` for every centroid j < `k` whose value in `lower` is ≤ `thr`, in
+/// ascending j.
 ///
 /// # Safety
 /// The CPU must support AVX-512F; `lower.len()` is a multiple of 16.
 #[target_feature(enable = "avx512f")]
-pub unsafe fn panels_at_most(lower: &[f32], thr: f32, row: u32, out: &mut Vec<(u32, u32)>) {
+pub unsafe fn candidates_at_most(
+    lower: &[f32],
+    thr: f32,
+    k: usize,
+    row: u32,
+    out: &mut Vec<(u32, u32)>,
+) {
     assert!(lower.len().is_multiple_of(LANES));
     let t = _mm512_set1_ps(thr);
     for q in 0..lower.len() / LANES {
         let v = _mm512_loadu_ps(lower.as_ptr().add(q * LANES));
-        if _mm512_cmp_ps_mask::<_CMP_LE_OQ>(v, t) != 0 {
-            out.push((row, q as u32));
+        let mut m = _mm512_cmp_ps_mask::<_CMP_LE_OQ>(v, t) as u32;
+        while m != 0 {
+            let j = q * LANES + m.trailing_zeros() as usize;
+            if j < k {
+                out.push((row, j as u32));
+            }
+            m &= m - 1;
         }
     }
+}
+
+/// Exact dot products `x_r · c_r` of 16 (row, centroid) pairs, each the exact pass's strictly
+/// sequential fma chain from 0 (the same bits as a lane of [`super::x86`]'s kernel); the
+/// 16 independent chains hide the fma latency.
+///
+/// # Safety
+/// The CPU must support AVX-512F (which implies FMA); every pointer is valid for `d` floats.
+#[target_feature(enable = "avx512f,fma")]
+pub unsafe fn exact_dots(rows: &[*const f32; 16], cents: &[*const f32; 16], d: usize) -> [f32; 16] {
+    let mut acc = [0f32; 16];
+    for p in 0..d {
+        for r in 0..16 {
+            acc[r] = (*rows[r].add(p)).mul_add(*cents[r].add(p), acc[r]);
+        }
+    }
+    acc
 }
 
 /// Screens MR rows against NP panels (see the module doc). With `TWO` the running minimum
@@ -144,46 +173,5 @@ pub unsafe fn screen_tile<const NP: usize, const TWO: bool>(
         if TWO {
             _mm512_storeu_ps(u.add(LANES), u2);
         }
-    }
-}
-
-/// For 8 (row, panel) pairs: the least exact score `fma(−2, x_r·c, cn)` over the panel's
-/// first `lanes[r]` centroids, the lowest lane attaining it, and the second least score (of
-/// the multiset: equal to the least on a tie; +∞ with one lane). `rows[r]` points at a row of
-/// `d` floats, `panels[r]` at a `d × 16` fp32 panel, `cn[r]` at its 16 norm terms.
-///
-/// # Safety
-/// The CPU must support AVX-512F; every pointer must be valid for the sizes above;
-/// 1 ≤ `lanes[r]` ≤ 16.
-#[target_feature(enable = "avx512f")]
-pub unsafe fn exact_pairs(
-    rows: &[*const f32; MR],
-    panels: &[*const f32; MR],
-    cn: &[*const f32; MR],
-    lanes: &[u32; MR],
-    d: usize,
-    best: &mut [(f32, u32, f32); MR],
-) {
-    let mut acc = [_mm512_setzero_ps(); MR];
-    for p in 0..d {
-        for r in 0..MR {
-            acc[r] = _mm512_fmadd_ps(
-                _mm512_set1_ps(*rows[r].add(p)),
-                _mm512_loadu_ps(panels[r].add(p * LANES)),
-                acc[r],
-            );
-        }
-    }
-    let m2 = _mm512_set1_ps(-2.0);
-    let inf = _mm512_set1_ps(f32::INFINITY);
-    for r in 0..MR {
-        let s = _mm512_fmadd_ps(m2, acc[r], _mm512_loadu_ps(cn[r]));
-        let valid = ((1u32 << lanes[r]) - 1) as __mmask16;
-        let m = _mm512_reduce_min_ps(_mm512_mask_mov_ps(inf, valid, s));
-        let eq = _mm512_mask_cmp_ps_mask::<_CMP_EQ_OQ>(valid, s, _mm512_set1_ps(m));
-        let lane = (eq as u32).trailing_zeros();
-        let others = valid & !(1u32 << lane) as __mmask16;
-        let m2nd = _mm512_reduce_min_ps(_mm512_mask_mov_ps(inf, others, s));
-        best[r] = (m, lane, m2nd);
     }
 }
