@@ -137,6 +137,7 @@ def main():
                                 if l.startswith("model name"))
     except (OSError, StopIteration):
         pass
+    res["vorn_bf16_screen"] = bf16_screen(res["versions"])
 
     # ---- practical FP32 peak: numpy sgemm
     m = a.gemm_size
@@ -225,6 +226,17 @@ def _share(loads):
     return statistics.median(vals) if vals else None
 
 
+def bf16_screen(v: dict) -> bool:
+    """Whether vorn screens large-K passes in bf16 here: AVX-512 kernels, a CPU with
+    AVX-512 BF16 and VORN_BF16 not 0 (the rule of crates/vorn/src/linalg/screen.rs)."""
+    try:
+        flags = open("/proc/cpuinfo").read()
+    except OSError:
+        return False
+    return ((v.get("details") or {}).get("vorn_simd_runtime") == "avx512"
+            and " avx512_bf16" in flags and os.environ.get("VORN_BF16", "1") != "0")
+
+
 def render(res) -> str:
     L = ["# Kernel benchmark: one assignment pass (distances + argmin, labels out)\n"]
     v = res["versions"]
@@ -234,6 +246,13 @@ def render(res) -> str:
              f"(SIMD `{det.get('vorn_simd_runtime')}`), faiss-cpu {v.get('faiss-cpu')} "
              f"(`{(det.get('faiss_compile_options') or '').strip()}`), numpy {v.get('numpy')}. "
              f"loadavg at start {res.get('loadavg_start')}, at end {res.get('loadavg_end')}.\n")
+    if res.get("vorn_bf16_screen"):
+        L.append("vorn's pass is bf16-screened at K ≥ 512 (K ≥ 256 when D ≥ 256): `vdpbf16ps` "
+                 "scores every centroid at twice the fp32 rate, a rigorous error bound keeps the "
+                 "few that can still be nearest and those are rescored with the exact fp32 chain, "
+                 "so its labels and scores are the exact pass's bits (the check below compares "
+                 "them with FAISS's); its GFLOP/s count the 2·N·K·D flops of the exact pass, "
+                 "hence above the fp32 sgemm peak. `VORN_BF16=0` turns the screen off.\n")
     g = res["gemm"]
     L.append(f"Practical FP32 peak: numpy sgemm {g['m']}×{g['n']}×{g['k']} = **{g['gflops']:.1f} GFLOP/s** "
              f"(median {g['median_s'] * 1000:.1f} ms; best of {len(g['times_s'])}: "
