@@ -210,6 +210,7 @@ def test_predict_with_wrong_dimension(x_small):
         (dict(n_clusters=True), TypeError, "n_clusters.*bool"),
         (dict(n_clusters="3"), TypeError, "n_clusters"),
         (dict(n_clusters=2**40), ValueError, "n_clusters"),
+        (dict(n_clusters=2**64), ValueError, r"n_clusters must be an int >= 1 and <= \d+, got"),
         (dict(metric="manhattan"), ValueError, "unknown metric"),
         (dict(metric=2), TypeError, "metric must be a string"),
         (dict(algorithm="elkan2"), ValueError, "unknown algorithm"),
@@ -219,7 +220,8 @@ def test_predict_with_wrong_dimension(x_small):
         (dict(init=np.zeros((3, 5), complex)), TypeError, "complex"),
         (dict(n_init=0), ValueError, "n_init"),
         (dict(n_init="many"), TypeError, "n_init"),
-        (dict(max_iter=0), ValueError, "max_iter"),
+        # Below the minimum the message names the minimum only (not a 2**63 - 1 maximum).
+        (dict(max_iter=0), ValueError, r"^max_iter must be an int >= 1, got 0$"),
         (dict(tol=-1.0), ValueError, "tol"),
         (dict(tol=float("nan")), ValueError, "tol"),
         (dict(tol="small"), TypeError, "tol"),

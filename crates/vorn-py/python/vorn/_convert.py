@@ -131,7 +131,9 @@ def check_int(
             f"{name} must be {kind}, got {type(value).__name__} {value!r}"
         )
     v = int(value)
-    if not minimum <= v <= maximum:
+    if v < minimum:
+        raise InvalidParameterError(f"{name} must be {kind}, got {v}")
+    if v > maximum:
         raise InvalidParameterError(f"{name} must be {kind} and <= {maximum}, got {v}")
     return v
 

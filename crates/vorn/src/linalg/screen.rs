@@ -29,8 +29,8 @@
 //! tied with it. The others (the candidates: 1.1–1.7 per row on the benchmark's data with
 //! k = 256–1024) are rescored exactly with the exact pass's chain
 //! ([`simd::bf16::exact_dots`], from a row-major copy of the centroids), and the lowest id
-//! of minimal exact score wins: the exact pass's label and score, bit for bit. Rows whose norms are too large for the bound
-//! to be finite (‖x̄‖·M̄ > 10³⁰) take the exact pass.
+//! of minimal exact score wins: the exact pass's label and score, bit for bit. Rows whose
+//! norms are too large for the bound to be finite (‖x̄‖·M̄ > 10³⁰) take the exact pass.
 //!
 //! # When
 //! Only with AVX-512 BF16, shapes where the halved dot products outweigh the per-row costs
