@@ -371,12 +371,10 @@ pub fn top2(
             return Err(Error::Interrupted);
         }
         let s0 = s * slab;
-        // One screen scratch per worker (a fresh one per block would first-touch its pages).
-        let init = super::screen::ScreenScratch::default;
-        o.par_chunks_mut(ROW_BLOCK)
-            .enumerate()
-            .for_each_init(init, |ss, (b, ob)| {
-                let _ = &ss;
+        // One scratch per worker (a fresh screen buffer per block would first-touch its pages).
+        o.par_chunks_mut(ROW_BLOCK).enumerate().for_each_init(
+            BlockScratch::default,
+            |bs, (b, ob)| {
                 let r0 = s0 + b * ROW_BLOCK;
                 let r1 = r0 + ob.len();
                 #[cfg(target_arch = "x86_64")]
@@ -397,7 +395,7 @@ pub fn top2(
                         &mut l[..m],
                         &mut v[..m],
                         Some(&mut v2[..m]),
-                        ss,
+                        &mut bs.screen,
                     ) {
                         for (i, e) in ob.iter_mut().enumerate() {
                             *e = (l[i], v[i], v2[i]);
@@ -405,16 +403,18 @@ pub fn top2(
                         return;
                     }
                 }
-                let mut best = vec![LaneBest::default(); (r1 - r0).div_ceil(MR)];
-                let mut sc = Scratch::default();
-                for_each_tile(isa, x, c, r0, r1, &mut sc, |tile, t, _, init| {
+                bs.best.clear();
+                bs.best.resize((r1 - r0).div_ceil(MR), LaneBest::default());
+                let best = &mut bs.best;
+                for_each_tile(isa, x, c, r0, r1, &mut bs.sc, |tile, t, _, init| {
                     simd::argmin2_tile(isa, tile, init, &mut best[t])
                 });
                 for (i, e) in ob.iter_mut().enumerate() {
                     let (b1, id, b2) = best[i / MR].finish2(i % MR);
                     *e = (id, b1, b2);
                 }
-            });
+            },
+        );
     }
     Ok(())
 }

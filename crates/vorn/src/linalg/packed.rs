@@ -34,8 +34,9 @@ impl PackedCentroids {
         Self::pack(centroids, k, d, metric, screen::wanted(k, d))
     }
 
-    /// [`Self::new`] without screening panels, for callers that only compute distances
-    /// (all scores, or nearest pairs during seeding) and would pay for packing them.
+    /// [`Self::new`] without screening panels: every pass takes the exact kernel alone (the
+    /// same bits), for callers that only compute distances (all scores, or nearest pairs
+    /// during seeding) and would pay for packing them, and for tests.
     pub fn new_exact(centroids: &[f32], k: usize, d: usize, metric: Metric) -> Self {
         Self::pack(centroids, k, d, metric, false)
     }
@@ -67,13 +68,6 @@ impl PackedCentroids {
             cn,
             screen,
         }
-    }
-
-    /// The same centroids without screening panels: every pass takes the exact kernel alone
-    /// (same labels and scores; for tests and measurements).
-    pub fn exact_only(mut self) -> Self {
-        self.screen = None;
-        self
     }
 
     /// Whether passes against these centroids are bf16-screened.

@@ -212,7 +212,7 @@ fn up(v: f64) -> f32 {
 /// Per-worker buffers of the screened pass.
 #[derive(Default)]
 pub struct ScreenScratch {
-    xb: Vec<u16>,
+    xb: Vec<u32>,
     lower: Vec<f32>,
     umin: Vec<f32>,
     pairs: Vec<(u32, u32)>,
@@ -248,19 +248,23 @@ pub(super) fn screen_block(
     let np = c.npanels();
     let kp = np * LANES;
     let tiles = rows.div_ceil(MR);
-    // Real rows are overwritten below; the padding rows of the last tile are zero.
-    let w = 2 * d2;
-    if s.xb.len() < tiles * MR * w {
-        s.xb.resize(tiles * MR * w, 0);
+    // Real rows are overwritten below; the padding rows of the last tile are zero. Words
+    // are u32 (the kernel reads pairs of bf16 as one aligned word).
+    if s.xb.len() < tiles * MR * d2 {
+        s.xb.resize(tiles * MR * d2, 0);
     }
-    s.xb[rows * w..tiles * MR * w].fill(0);
+    s.xb[rows * d2..tiles * MR * d2].fill(0);
     let mut alpha = [[0f32; MR]; ROW_BLOCK / MR];
     let mut slack = [0f32; ROW_BLOCK];
     for i in 0..rows {
         let row = x.row(r0 + i);
-        // SAFETY: `wanted` checked the CPU; lengths as `to_bf16` requires.
-        let xb2 =
-            unsafe { simd::bf16::to_bf16(row, &sp.mu, &mut s.xb[i * 2 * d2..(i + 1) * 2 * d2]) };
+        let words = &mut s.xb[i * d2..(i + 1) * d2];
+        // SAFETY: a u32 buffer viewed as twice as many u16 (alignment 4 ≥ 2); `wanted`
+        // checked the CPU; lengths as `to_bf16` requires.
+        let xb2 = unsafe {
+            let halves = std::slice::from_raw_parts_mut(words.as_mut_ptr() as *mut u16, 2 * d2);
+            simd::bf16::to_bf16(row, &sp.mu, halves)
+        };
         let Some((a, g2)) = sp.margins(d, xb2 as f64) else {
             return false;
         };
@@ -274,7 +278,7 @@ pub(super) fn screen_block(
     s.umin.clear();
     s.umin.resize(tiles * MR * uw, f32::INFINITY);
     let block = panels_per_block(d2);
-    let xw = s.xb.as_ptr() as *const u32;
+    let xw = s.xb.as_ptr();
     let mut qb = 0;
     while qb < np {
         let qe = (qb + block).min(np);
@@ -408,7 +412,8 @@ mod tests {
         let mut got2 = vec![(0u32, 0f32, 0f32); n];
         let mut want2 = got2.clone();
         top2(xv, &pc, &mut got2, &|| false).unwrap();
-        top2(xv, &pc.clone().exact_only(), &mut want2, &|| false).unwrap();
+        let exact = PackedCentroids::new_exact(c, k, d, metric);
+        top2(xv, &exact, &mut want2, &|| false).unwrap();
         for i in 0..n {
             let bits = |e: (u32, f32, f32)| (e.0, e.1.to_bits(), e.2.to_bits());
             assert_eq!(
