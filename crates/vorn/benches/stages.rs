@@ -1,4 +1,5 @@
-//! Criterion benches of the hot stages: one assignment pass (tiled kernel, fused arg-min),
+//! Criterion benches of the hot stages: one assignment pass (tiled kernel, fused arg-min; where
+//! the bf16 screen applies, also the exact kernel alone as `assign_exact`),
 //! the top-2 pass used by Hamerly rescans, the all-distances pass (`transform`), and whole
 //! fits per backend. `cargo bench -p vorn --bench stages`. Timings belong here and in
 //! `bench/`, never in tests.
@@ -32,6 +33,12 @@ fn passes(c: &mut Criterion) {
         g.bench_function(BenchmarkId::new("assign", &id), |b| {
             b.iter(|| black_box(assign(xv, &pc, &|| false).unwrap()))
         });
+        if pc.screened() {
+            let exact = PackedCentroids::new_exact(&cs, k, d, Metric::L2);
+            g.bench_function(BenchmarkId::new("assign_exact", &id), |b| {
+                b.iter(|| black_box(assign(xv, &exact, &|| false).unwrap()))
+            });
+        }
         let mut out = vec![(0u32, 0f32, 0f32); n];
         g.bench_function(BenchmarkId::new("top2", &id), |b| {
             b.iter(|| top2(xv, &pc, &mut out, &|| false).unwrap())
