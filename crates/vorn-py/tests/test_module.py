@@ -22,11 +22,12 @@ def test_capabilities():
     assert isinstance(vorn.__version__, str)
 
 
+@pytest.mark.parametrize("k", [37, 600])  # 600: the bf16-screened pass where the CPU has it
 @pytest.mark.parametrize("metric", ["l2", "cosine"])
-def test_assign_matches_brute_force(metric):
+def test_assign_matches_brute_force(metric, k):
     x, _ = make_blobs(n=500, d=20, k=5, seed=4)
     rng = np.random.default_rng(1)
-    c = rng.standard_normal((37, 20)).astype(np.float32)
+    c = rng.standard_normal((k, 20)).astype(np.float32)
     labels = vorn.assign(x, c, metric=metric)
     assert labels.dtype == np.int32 and labels.shape == (500,)
     if metric == "l2":
@@ -43,6 +44,9 @@ def test_assign_matches_brute_force(metric):
     np.testing.assert_allclose(d[rows, labels[rows]], d[rows, ref[rows]], rtol=1e-4, atol=1e-4)
     for t in (1, 2):
         assert vorn.assign(x, c, metric=metric, n_threads=t).tobytes() == labels.tobytes()
+    # Any batch size, including batches too small to be screened: the same labels.
+    for a, b in ((0, 3), (3, 10), (100, 164), (437, 500)):
+        assert vorn.assign(x[a:b], c, metric=metric).tobytes() == labels[a:b].tobytes()
 
 
 def test_assign_equals_predict(blobs):
