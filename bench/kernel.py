@@ -247,7 +247,7 @@ def render(res) -> str:
              f"(`{(det.get('faiss_compile_options') or '').strip()}`), numpy {v.get('numpy')}. "
              f"loadavg at start {res.get('loadavg_start')}, at end {res.get('loadavg_end')}.\n")
     if res.get("vorn_bf16_screen"):
-        L.append("vorn's pass is bf16-screened at K ≥ 512 (K ≥ 256 when D ≥ 256): `vdpbf16ps` "
+        L.append("vorn's pass is bf16-screened at K ≥ 512 (K ≥ 256 when D ≥ 128): `vdpbf16ps` "
                  "scores every centroid at twice the fp32 rate, a rigorous error bound keeps the "
                  "few that can still be nearest and those are rescored with the exact fp32 chain, "
                  "so its labels and scores are the exact pass's bits (the check below compares "

@@ -134,7 +134,7 @@ def _kernel_lines(kernel: dict) -> list:
         L.append(f"| {s['n']:,} × {s['d']}, {s['k']} | {gf('vorn.assign')} | {gf('faiss IndexFlatL2.search')} | "
                  f"{gf('numpy matmul+argmin')} | {'–' if wrong is None else f'{wrong:.1e}'} |")
     if kernel.get("vorn_bf16_screen"):
-        L += ["", "vorn screens the passes with K ≥ 512 (K ≥ 256 when D ≥ 256) in bf16 and rescores "
+        L += ["", "vorn screens the passes with K ≥ 512 (K ≥ 256 when D ≥ 128) in bf16 and rescores "
               "the centroids an error bound cannot exclude with its exact fp32 chain: the labels are "
               "the exact pass's, and GFLOP/s count the exact pass's 2·N·K·D flops, hence above sgemm "
               "(`bench/results/kernel.md`)."]

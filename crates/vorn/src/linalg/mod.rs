@@ -11,7 +11,7 @@
 //! Negative squared distances from cancellation are clamped to 0.
 //!
 //! # Screening
-//! With AVX-512 BF16 and k ≥ 512 (k ≥ 256 when d ≥ 256) a row block is first scored in bf16
+//! With AVX-512 BF16 and k ≥ 512 (k ≥ 256 when d ≥ 128) a row block is first scored in bf16
 //! and only the centroids a rigorous error bound cannot exclude are rescored exactly
 //! (`screen`): the labels and scores keep the exact pass's bits.
 

@@ -45,10 +45,17 @@ use crate::simd::{self, Isa, LANES, MAX_NP, MR};
 use std::sync::OnceLock;
 
 /// Fewest centroids for which the screen is used (from 512 at any d ≥ 16, from 256 when
-/// d ≥ 256; see [`wanted`]).
+/// d ≥ 128; see [`wanted`]).
 pub const SCREEN_MIN_K: usize = 256;
 
 const U32: f64 = 1.0 / (1u64 << 24) as f64;
+/// Coefficient of the centring's rounding term, 2⁻²².
+const CENTRE_ERR: f64 = 1.0 / (1u64 << 22) as f64;
+
+/// γ_n = n·u/(1 − n·u), the fp32 summation bound of n terms.
+fn gamma_n(n: f64) -> f64 {
+    n * U32 / (1.0 - n * U32)
+}
 
 /// Fewest centroids for which the top-2 pass (Hamerly's) is screened: its candidates are
 /// those within the second least upper bound, about twice the arg-min's (2.5–2.9 per row on
@@ -74,13 +81,12 @@ pub fn enabled() -> bool {
 /// Whether centroids of this shape get screening panels. Below these shapes the per-row
 /// costs (conversion, bounds, the candidate scan and rescoring) eat the halved dot-product
 /// time (`examples/assign_gflops`, 2 threads, GFLOP/s exact → screened, alternating runs):
-/// uniform 1M × 64, k = 128: 175 → 106, k = 256: 184 → 159, k = 1024: 201 → 238–244; blobs
-/// 200k × 128, k = 128: no gain, k = 256: 192 → 201 (within the noise, left out),
-/// k = 512: 214 → 243, k = 1024: 214 → 271–305; anisotropic 100k × 768, k = 256: 216 → 280;
-/// normal 100k × 768, k = 256: 190 → 227; Fashion-MNIST k = 256: 219 → 251; GloVe 400k × 50,
-/// k = 1024: 201 → 214.
+/// uniform 1M × 64, k = 128: 175 → 106, k = 256: 196 → 166–174, k = 1024: 201 → 238–244;
+/// blobs 200k × 128, k = 256: 195–205 → 215–234, k = 512: 214 → 243, k = 1024: 214 → 271–305;
+/// normal 100k × 128, k = 256: 206–212 → 217–230; anisotropic 100k × 768, k = 256: 216 → 280;
+/// Fashion-MNIST k = 256: 219 → 251; GloVe 400k × 50, k = 1024: 201 → 214.
 pub fn wanted(k: usize, d: usize) -> bool {
-    (k >= 512 || (k >= SCREEN_MIN_K && d >= 256)) && (16..=8192).contains(&d) && enabled()
+    (k >= 512 || (k >= SCREEN_MIN_K && d >= 128)) && (16..=8192).contains(&d) && enabled()
 }
 
 /// Centroids centred, rounded to bf16 and packed for [`simd::bf16::screen_tile`].
@@ -104,6 +110,12 @@ pub struct ScreenPanels {
     mb_max: f64,
     /// ‖μ‖ (bounds ‖x‖ ≤ ‖x̄‖ + ‖μ‖).
     mu_norm: f64,
+    /// A of the module doc.
+    a: f64,
+    /// 2γ_d + 2u: the exact pass's relative error.
+    exact_err: f64,
+    /// d·2⁻¹²⁴: the subnormal flushing term's coefficient.
+    flush: f64,
 }
 
 impl ScreenPanels {
@@ -173,16 +185,20 @@ impl ScreenPanels {
             cb_max,
             mb_max,
             mu_norm,
+            a: {
+                let ub: f64 = 1.0 / 256.0;
+                2.0 * (2.0 * ub + ub * ub + 2.0 * gamma_n(2.0 * d2 as f64) * (1.0 + ub).powi(2))
+                    * 1.01
+            },
+            exact_err: 2.0 * gamma_n(d as f64) + 2.0 * U32,
+            flush: d as f64 * 2f64.powi(-124),
         })
     }
 
     /// (α, 2γ) of a row with centred squared norm `xb2` (see the module doc), or `None` when
     /// the bound is out of range.
-    fn margins(&self, d: usize, xb2: f64) -> Option<(f32, f32)> {
-        let ub: f64 = 1.0 / 256.0;
-        let g = |n: f64| n * U32 / (1.0 - n * U32);
-        let a =
-            2.0 * (2.0 * ub + ub * ub + 2.0 * g(2.0 * self.d2 as f64) * (1.0 + ub).powi(2)) * 1.01;
+    #[inline]
+    fn margins(&self, xb2: f64) -> Option<(f32, f32)> {
         let xb = xb2.sqrt() * 1.01;
         let x = xb + self.mu_norm * 1.01;
         let (mb, cb) = (self.mb_max, self.cb_max);
@@ -190,12 +206,12 @@ impl ScreenPanels {
             return None;
         }
         let gamma = 1.01
-            * ((2.0 * g(d as f64) + 2.0 * U32) * (self.c_max + 2.0 * x * self.m_max)
-                + (xb + mb).powi(2) / (1u64 << 22) as f64
-                + 4.0 * U32 * (cb + (2.0 + a) * xb * mb)
-                + d as f64 * 2f64.powi(-124) * (xb + mb + 1.0));
+            * (self.exact_err * (self.c_max + 2.0 * x * self.m_max)
+                + (xb + mb) * (xb + mb) * CENTRE_ERR
+                + 4.0 * U32 * (cb + (2.0 + self.a) * xb * mb)
+                + self.flush * (xb + mb + 1.0));
         // Rounded up so that the f32 values bound the f64 ones.
-        Some((up(a * xb), up(2.0 * gamma)))
+        Some((up(self.a * xb), up(2.0 * gamma)))
     }
 }
 
@@ -265,7 +281,7 @@ pub(super) fn screen_block(
             let halves = std::slice::from_raw_parts_mut(words.as_mut_ptr() as *mut u16, 2 * d2);
             simd::bf16::to_bf16(row, &sp.mu, halves)
         };
-        let Some((a, g2)) = sp.margins(d, xb2 as f64) else {
+        let Some((a, g2)) = sp.margins(xb2 as f64) else {
             return false;
         };
         alpha[i / MR][i % MR] = a;
@@ -338,7 +354,13 @@ pub(super) fn screen_block(
             }
             lanes[LANES..].iter().fold(b, |m, &v| m.min(v))
         } else {
-            lanes.iter().fold(f32::INFINITY, |a, &b| a.min(b))
+            // A 4-way tree (16 sequential dependent mins cost ~3 cycles each).
+            let m4: [f32; 4] = std::array::from_fn(|j| {
+                lanes[j]
+                    .min(lanes[j + 4])
+                    .min(lanes[j + 8].min(lanes[j + 12]))
+            });
+            m4[0].min(m4[1]).min(m4[2].min(m4[3]))
         };
         let thr = up(u as f64 + slack[i] as f64);
         let lo = &s.lower[i * kp..(i + 1) * kp];
@@ -440,7 +462,14 @@ mod tests {
     #[test]
     fn screened_labels_and_scores_are_the_exact_pass_bits() {
         let mut r = Rng::new(11);
-        for &(k, d) in &[(512, 64), (600, 50), (1024, 16), (257, 300), (256, 768)] {
+        for &(k, d) in &[
+            (512, 64),
+            (600, 50),
+            (1024, 16),
+            (257, 300),
+            (256, 768),
+            (256, 128),
+        ] {
             assert_eq!(wanted(k, d), enabled());
             for metric in [Metric::L2, Metric::Cosine] {
                 let n = 700;
@@ -502,7 +531,7 @@ mod tests {
     #[test]
     fn below_the_threshold_no_screen_is_built() {
         let c = vec![0.5f32; 600 * 300];
-        for (k, d) in [(SCREEN_MIN_K - 1, 300), (511, 64), (512, 8), (300, 255)] {
+        for (k, d) in [(SCREEN_MIN_K - 1, 300), (511, 64), (512, 8), (300, 127)] {
             let pc = PackedCentroids::new(&c[..k * d], k, d, Metric::L2);
             assert!(!pc.screened(), "k {k} d {d}");
         }
