@@ -36,7 +36,7 @@
 //! Only with AVX-512 BF16, shapes where the halved dot products outweigh the per-row costs
 //! ([`wanted`]; Hamerly's top-2 pass from [`TOP2_MIN_K`]) and 16 ≤ d ≤ 8192; `VORN_BF16=0`
 //! turns it off. Memory: bf16 panels (k·d·2 bytes) and a row-major copy (k·d·4 bytes) next to
-//! the fp32 panels; per worker ROW_BLOCK × k floats of bounds.
+//! the fp32 panels; per worker ROW_BLOCK × k floats of bounds (hence k ≤ [`SCREEN_MAX_K`]).
 
 use super::{PackedCentroids, ROW_BLOCK};
 use crate::data::MatrixView;
@@ -86,8 +86,15 @@ pub fn enabled() -> bool {
 /// normal 100k × 128, k = 256: 206–212 → 217–230; anisotropic 100k × 768, k = 256: 216 → 280;
 /// Fashion-MNIST k = 256: 219 → 251; GloVe 400k × 50, k = 1024: 201 → 214.
 pub fn wanted(k: usize, d: usize) -> bool {
-    (k >= 512 || (k >= SCREEN_MIN_K && d >= 128)) && (16..=8192).contains(&d) && enabled()
+    (k >= 512 || (k >= SCREEN_MIN_K && d >= 128))
+        && k <= SCREEN_MAX_K
+        && (16..=8192).contains(&d)
+        && enabled()
 }
+
+/// Most centroids for which the screen is used: its per-worker bounds (ROW_BLOCK × k floats)
+/// stay within 16 MiB.
+pub const SCREEN_MAX_K: usize = 1 << 16;
 
 /// Centroids centred, rounded to bf16 and packed for [`simd::bf16::screen_tile`].
 #[derive(Debug, Clone)]
@@ -530,8 +537,14 @@ mod tests {
 
     #[test]
     fn below_the_threshold_no_screen_is_built() {
-        let c = vec![0.5f32; 600 * 300];
-        for (k, d) in [(SCREEN_MIN_K - 1, 300), (511, 64), (512, 8), (300, 127)] {
+        let c = vec![0.5f32; (SCREEN_MAX_K + 1) * 16];
+        for (k, d) in [
+            (SCREEN_MIN_K - 1, 300),
+            (511, 64),
+            (512, 8),
+            (300, 127),
+            (SCREEN_MAX_K + 1, 16),
+        ] {
             let pc = PackedCentroids::new(&c[..k * d], k, d, Metric::L2);
             assert!(!pc.screened(), "k {k} d {d}");
         }
