@@ -21,7 +21,7 @@ pub struct PackedCentroids {
     npanels: usize,
     panels: Vec<f32>,
     cn: Vec<f32>,
-    /// bf16 screening panels ([`super::screen`]), for shapes where the screen pays.
+    /// bf16 screening panels (the `screen` module), for shapes where the screen pays.
     screen: Option<ScreenPanels>,
 }
 
@@ -29,7 +29,7 @@ impl PackedCentroids {
     /// Packs row-major `k × d` centroids. For cosine the norm term is the constant 1, so the
     /// arg-min of `1 − 2·x·c` is the arg-max of the cosine whatever ‖x‖ is (centroids are unit).
     /// With AVX-512 BF16 and a large k, bf16 screening panels are packed as well
-    /// ([`super::screen`]); passes give the same bits with or without them.
+    /// (see [`crate::linalg`]); passes give the same bits with or without them.
     pub fn new(centroids: &[f32], k: usize, d: usize, metric: Metric) -> Self {
         Self::pack(centroids, k, d, metric, screen::wanted(k, d))
     }

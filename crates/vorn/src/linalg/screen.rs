@@ -45,7 +45,7 @@ use crate::simd::{self, Isa, LANES, MAX_NP, MR};
 use std::sync::OnceLock;
 
 /// Fewest centroids for which the screen is used (from 512 at any d ≥ 16, from 256 when
-/// d ≥ 128; see [`wanted`]).
+/// d ≥ 128; see `wanted`).
 pub const SCREEN_MIN_K: usize = 256;
 
 const U32: f64 = 1.0 / (1u64 << 24) as f64;

@@ -8,10 +8,10 @@
 //!   `s̃ = c̄n − 2·Σ x̄·c̄` by `vdpbf16ps` (two products per lane and instruction, fp32
 //!   accumulation: twice the fp32 fma rate), then per lane `lower = s̃ − α_i·m_j` (stored) and
 //!   `upper = s̃ + α_i·m_j` folded into a running lane-wise minimum per row.
-//! * [`exact_pairs`]: exact fp32 scores of up to 8 (row, panel) pairs, each pair the same
-//!   strictly sequential fma chain and final fma as the tiled kernel ([`super::x86`]), so the
-//!   same bits; the 8 chains are interleaved so the pass is bound by loads, not by the fma
-//!   latency of one chain.
+//! * [`candidates_at_most`]: the centroids whose lower bound is within a row's threshold.
+//! * [`exact_dots`]: exact fp32 dot products of 16 (row, centroid) pairs, each the same
+//!   strictly sequential fma chain as the tiled kernel (the `x86` module), so the same bits;
+//!   the 16 chains are interleaved so the fma latency of one chain is hidden.
 #![allow(unsafe_op_in_unsafe_fn)]
 
 use super::{LANES, MR};
@@ -90,7 +90,7 @@ pub unsafe fn candidates_at_most(
 }
 
 /// Exact dot products `x_r · c_r` of 16 (row, centroid) pairs, each the exact pass's strictly
-/// sequential fma chain from 0 (the same bits as a lane of [`super::x86`]'s kernel); the
+/// sequential fma chain from 0 (the same bits as a lane of the tiled `x86` kernel); the
 /// 16 independent chains hide the fma latency.
 ///
 /// # Safety
