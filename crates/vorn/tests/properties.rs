@@ -169,33 +169,45 @@ fn bit_identical_across_thread_counts() {
 
 #[test]
 fn hamerly_equals_lloyd_bitwise_and_prunes() {
-    for metric in [Metric::L2, Metric::Cosine] {
-        let x = gaussian(20_000, 8, 12);
-        let p = KMeansParams::new(64)
-            .metric(metric)
-            .seed(1)
-            .tol(0.0)
-            .max_iter(40);
-        let l = fit(view(&x, 20_000, 8), &p.clone().algorithm(Algorithm::Lloyd)).unwrap();
-        let h = fit(
-            view(&x, 20_000, 8),
-            &p.clone().algorithm(Algorithm::Hamerly),
-        )
-        .unwrap();
-        assert!(l.n_iter() > 10);
-        assert_eq!(l.labels(), h.labels());
-        assert_eq!(l.n_iter(), h.n_iter());
-        assert!(l
-            .centroids()
-            .iter()
-            .zip(h.centroids())
-            .all(|(a, b)| a.to_bits() == b.to_bits()));
-        let scanned: usize = h.iteration_stats().iter().map(|s| s.rows_scanned).sum();
-        let total: usize = l.iteration_stats().iter().map(|s| s.rows_scanned).sum();
-        assert!(
-            scanned * 2 < total,
-            "{metric:?}: hamerly scanned {scanned} of {total}"
-        );
+    // Shapes where Lloyd fuses its update into the pass (k > 32 per-row sums; k <= 32
+    // grouped sums) and one where it does not (k > chunk/8): Hamerly's centroids, labels and
+    // objective are Lloyd's bits in all of them.
+    for (n, d, k, prune) in [
+        (20_000usize, 8usize, 64usize, true),
+        (6_000, 24, 12, false),
+        (3_000, 40, 400, false),
+    ] {
+        for metric in [Metric::L2, Metric::Cosine] {
+            let x = gaussian(n, d, 12);
+            let p = KMeansParams::new(k)
+                .metric(metric)
+                .seed(1)
+                .tol(0.0)
+                .max_iter(40);
+            let l = fit(view(&x, n, d), &p.clone().algorithm(Algorithm::Lloyd)).unwrap();
+            let h = fit(view(&x, n, d), &p.clone().algorithm(Algorithm::Hamerly)).unwrap();
+            assert!(l.n_iter() > 3, "{n} x {d}, k = {k}");
+            assert_eq!(l.labels(), h.labels());
+            assert_eq!(l.n_iter(), h.n_iter());
+            assert_eq!(
+                l.inertia().to_bits(),
+                h.inertia().to_bits(),
+                "{n} x {d}, k = {k}"
+            );
+            assert!(l
+                .centroids()
+                .iter()
+                .zip(h.centroids())
+                .all(|(a, b)| a.to_bits() == b.to_bits()));
+            if prune {
+                let scanned: usize = h.iteration_stats().iter().map(|s| s.rows_scanned).sum();
+                let total: usize = l.iteration_stats().iter().map(|s| s.rows_scanned).sum();
+                assert!(
+                    scanned * 2 < total,
+                    "{metric:?}: hamerly scanned {scanned} of {total}"
+                );
+            }
+        }
     }
 }
 

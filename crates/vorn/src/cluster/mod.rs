@@ -3,7 +3,7 @@
 //! | name      | assignment                                   | exact? |
 //! |-----------|----------------------------------------------|--------|
 //! | `lloyd`   | every row × every centroid, tiled GEMM kernel | yes    |
-//! | `hamerly` | Hamerly bounds (2010) skip rows whose label provably cannot change; the rest go through the same kernel | yes: same labels as `lloyd` |
+//! | `hamerly` | Hamerly bounds (2010) skip rows whose label provably cannot change; the rest go through the same kernel | yes: the same labels, centroids and objective as `lloyd`, bit for bit |
 //!
 //! `auto` is a static function of (n, d, k, metric) — see [`select`] — so the same call always
 //! runs the same backend. It also trains on at most 512 rows per centre (see
@@ -55,7 +55,7 @@ impl Algorithm {
 /// The `auto` backend rule: `hamerly` for L2 with k ≥ 64 centres in d ≥ 128 dimensions
 /// and n·k·d ≥ 2³¹ (a pass of at least ~4 GFLOP), `lloyd` otherwise.
 ///
-/// Both give the same labels; the choice is only about time. Hamerly's bounds skip the
+/// Both give the same bits (labels, centroids, objective); the choice is only about time. Hamerly's bounds skip the
 /// distance computations of rows whose label provably cannot change, but each iteration pays
 /// for bound bookkeeping and its full passes need the two best scores, so it only wins when
 /// the bounds prune most rows of long passes. Derived from the committed benchmark runs

@@ -24,8 +24,10 @@
 //! bits at any thread count. The means (or unit directions), the objective
 //! J(labels_t, C_t) = Σ_j Σ_lanes E[j] and the empty-cluster repair are then exactly those of
 //! the update. The association of the sums differs from the unfused update, so which path
-//! runs is a static function of (n, k, d): [`eligible`]. Extra memory: (WAVE + 1)·k·(d + 9)
-//! f64, at most ~19 MiB.
+//! runs is a static function of (n, k, d): [`eligible`]. Backends that label rows another way
+//! (Hamerly's bounds) add them up with [`update_in_chunks`], the same chunks without the
+//! assignment, so at every shape all backends return the same centroids and objective bits.
+//! Extra memory: (WAVE + 1)·k·(d + 9) f64, at most ~19 MiB.
 
 use super::update::{finish_centroid, inv_norm, repair, Update};
 use super::Monitor;
@@ -102,101 +104,80 @@ pub(crate) fn assign_update(
     new_c: &mut [f32],
     mon: &dyn Monitor,
 ) -> Result<Update> {
+    assert_eq!(scores.len(), labels.len());
+    chunked_pass(x, norms, metric, c, labels, Some(scores), new_c, mon)
+}
+
+/// The update of [`assign_update`] alone, for labels computed by another exact backend
+/// (Hamerly's): the same chunks, the same per-element arithmetic and the same order of the
+/// sums, so given the same labels it returns the same bits as the fused pass. With it every
+/// backend gives Lloyd's centroids bit for bit at the shapes where Lloyd fuses. Requires
+/// [`eligible`]`(n, k, d)`.
+pub(crate) fn update_in_chunks(
+    x: MatrixView<'_>,
+    norms: &[f32],
+    metric: Metric,
+    c: &[f32],
+    labels: &mut [u32],
+    new_c: &mut [f32],
+    mon: &dyn Monitor,
+) -> Result<Update> {
+    chunked_pass(x, norms, metric, c, labels, None, new_c, mon)
+}
+
+/// The chunked pass: when `scores` is given, each row block is labelled first (into
+/// `labels` and `scores`); then its rows are added into the chunk's partials.
+#[allow(clippy::too_many_arguments)]
+fn chunked_pass(
+    x: MatrixView<'_>,
+    norms: &[f32],
+    metric: Metric,
+    c: &[f32],
+    labels: &mut [u32],
+    mut scores: Option<&mut [f32]>,
+    new_c: &mut [f32],
+    mon: &dyn Monitor,
+) -> Result<Update> {
     let (n, d) = (x.n(), x.d());
     let k = c.len() / d;
     debug_assert!(eligible(n, k, d));
     let isa = simd::active();
-    let pc = PackedCentroids::new(c, k, d, metric);
+    let pc = scores
+        .is_some()
+        .then(|| PackedCentroids::new(c, k, d, metric));
     let c64: Vec<f64> = c.iter().map(|&v| v as f64).collect();
     let ch = chunk_rows(n);
     let nchunks = n.div_ceil(ch);
     let mut total = Partial::new(k, d);
     let mut parts: Vec<Partial> = (0..WAVE.min(nchunks)).map(|_| Partial::new(k, d)).collect();
+    let ctx = Ctx {
+        isa,
+        x,
+        norms,
+        metric,
+        c64: &c64,
+        k,
+    };
     for w0 in (0..nchunks).step_by(WAVE) {
         if mon.cancelled() {
             return Err(Error::Interrupted);
         }
         let w1 = (w0 + WAVE).min(nchunks);
         let (a, b) = (w0 * ch, (w1 * ch).min(n));
-        labels[a..b]
-            .par_chunks_mut(ch)
-            .zip(scores[a..b].par_chunks_mut(ch))
-            .zip(parts.par_iter_mut())
-            .enumerate()
-            .for_each(|(q, ((lab, sc), part))| {
-                part.clear();
-                let mut bs = BlockScratch::default();
-                let (mut order, mut scales) = (Vec::new(), Vec::new());
-                let c0 = a + q * ch;
-                for (blk, (l, s)) in lab
-                    .chunks_mut(ROW_BLOCK)
-                    .zip(sc.chunks_mut(ROW_BLOCK))
-                    .enumerate()
-                {
-                    let r0 = c0 + blk * ROW_BLOCK;
-                    assign_rows(isa, x, &pc, r0, l, s, &mut bs);
-                    // With few clusters the block's rows are grouped by cluster (ascending
-                    // rows within a cluster), so each cluster's partials are read and written
-                    // once per block; with many, groups would be single rows and the grouping
-                    // is skipped (static in k, so the association of the sums is too).
-                    let cosine = metric == Metric::Cosine;
-                    if k > GROUP_K_MAX {
-                        for (o, &j) in l.iter().enumerate() {
-                            let (i, j) = (r0 + o, j as usize);
-                            part.counts[j] += 1;
-                            simd::vector::accumulate(
-                                isa,
-                                x.row(i),
-                                inv_norm(metric, norms, i),
-                                &c64[j * d..(j + 1) * d],
-                                &mut part.sums[j * d..(j + 1) * d],
-                                &mut part.lanes[j],
-                            );
-                        }
-                        continue;
-                    }
-                    // Counting sort by cluster, stable in the row: the same groups in the
-                    // same order as sorting the (cluster, row) pairs, without the sort
-                    // (~5% of a digits 1797 × 64, k = 10 fit on one thread).
-                    let mut start = [0u32; GROUP_K_MAX + 1];
-                    for &j in l.iter() {
-                        start[j as usize + 1] += 1;
-                    }
-                    for j in 0..k {
-                        start[j + 1] += start[j];
-                    }
-                    let mut fill = start;
-                    order.resize(l.len(), 0u32);
-                    for (o, &j) in l.iter().enumerate() {
-                        let f = &mut fill[j as usize];
-                        order[*f as usize] = (r0 + o) as u32;
-                        *f += 1;
-                    }
-                    for j in 0..k {
-                        let rows = &order[start[j] as usize..start[j + 1] as usize];
-                        if rows.is_empty() {
-                            continue;
-                        }
-                        scales.clear();
-                        if cosine {
-                            scales
-                                .extend(rows.iter().map(|&i| inv_norm(metric, norms, i as usize)));
-                        }
-                        part.counts[j] += rows.len();
-                        simd::vector::accumulate_group(
-                            isa,
-                            x.as_slice(),
-                            d,
-                            rows,
-                            cosine.then_some(&scales[..]),
-                            &c64[j * d..(j + 1) * d],
-                            &mut part.sums[j * d..(j + 1) * d],
-                            &mut part.lanes[j],
-                            ROW_BLOCK * d,
-                        );
-                    }
-                }
-            });
+        let lab = labels[a..b].par_chunks_mut(ch);
+        match (scores.as_deref_mut(), &pc) {
+            (Some(sc), Some(pc)) => lab
+                .zip(sc[a..b].par_chunks_mut(ch))
+                .zip(parts.par_iter_mut())
+                .enumerate()
+                .for_each(|(q, ((lab, sc), part))| {
+                    ctx.chunk(a + q * ch, lab, Some((pc, sc)), part)
+                }),
+            _ => lab
+                .zip(parts.par_iter_mut())
+                .enumerate()
+                .for_each(|(q, (lab, part))| ctx.chunk(a + q * ch, lab, None, part)),
+        }
         for part in &parts[..w1 - w0] {
             total.add(part);
         }
@@ -218,6 +199,102 @@ pub(crate) fn assign_update(
         objective,
         empty_splits: repair(x, norms, metric, labels, &total.counts, new_c),
     })
+}
+
+/// What every chunk of one pass shares.
+struct Ctx<'a> {
+    isa: simd::Isa,
+    x: MatrixView<'a>,
+    norms: &'a [f32],
+    metric: Metric,
+    c64: &'a [f64],
+    k: usize,
+}
+
+impl Ctx<'_> {
+    /// One chunk starting at row `c0`: per row block, label it (when `assign` is given),
+    /// then add its rows into `part`.
+    fn chunk(
+        &self,
+        c0: usize,
+        lab: &mut [u32],
+        mut assign: Option<(&PackedCentroids, &mut [f32])>,
+        part: &mut Partial,
+    ) {
+        let (x, d, k, isa, metric) = (self.x, self.x.d(), self.k, self.isa, self.metric);
+        part.clear();
+        let mut bs = BlockScratch::default();
+        let (mut order, mut scales) = (Vec::new(), Vec::new());
+        for (blk, l) in lab.chunks_mut(ROW_BLOCK).enumerate() {
+            let r0 = c0 + blk * ROW_BLOCK;
+            if let Some((pc, sc)) = assign.as_mut() {
+                let s = &mut sc[blk * ROW_BLOCK..blk * ROW_BLOCK + l.len()];
+                assign_rows(isa, x, pc, r0, l, s, &mut bs);
+            }
+            // With few clusters the block's rows are grouped by cluster (ascending rows
+            // within a cluster), so each cluster's partials are read and written once per
+            // block; with many, groups would be single rows and the grouping is skipped
+            // (static in k, so the association of the sums is too).
+            let cosine = metric == Metric::Cosine;
+            if k > GROUP_K_MAX {
+                for (o, &j) in l.iter().enumerate() {
+                    let (i, j) = (r0 + o, j as usize);
+                    part.counts[j] += 1;
+                    simd::vector::accumulate(
+                        isa,
+                        x.row(i),
+                        inv_norm(metric, self.norms, i),
+                        &self.c64[j * d..(j + 1) * d],
+                        &mut part.sums[j * d..(j + 1) * d],
+                        &mut part.lanes[j],
+                    );
+                }
+                continue;
+            }
+            // Counting sort by cluster, stable in the row: the same groups in the same order
+            // as sorting the (cluster, row) pairs, without the sort (~5% of a digits
+            // 1797 × 64, k = 10 fit on one thread).
+            let mut start = [0u32; GROUP_K_MAX + 1];
+            for &j in l.iter() {
+                start[j as usize + 1] += 1;
+            }
+            for j in 0..k {
+                start[j + 1] += start[j];
+            }
+            let mut fill = start;
+            order.resize(l.len(), 0u32);
+            for (o, &j) in l.iter().enumerate() {
+                let f = &mut fill[j as usize];
+                order[*f as usize] = (r0 + o) as u32;
+                *f += 1;
+            }
+            for j in 0..k {
+                let rows = &order[start[j] as usize..start[j + 1] as usize];
+                if rows.is_empty() {
+                    continue;
+                }
+                scales.clear();
+                if cosine {
+                    scales.extend(
+                        rows.iter()
+                            .map(|&i| inv_norm(metric, self.norms, i as usize)),
+                    );
+                }
+                part.counts[j] += rows.len();
+                simd::vector::accumulate_group(
+                    isa,
+                    x.as_slice(),
+                    d,
+                    rows,
+                    cosine.then_some(&scales[..]),
+                    &self.c64[j * d..(j + 1) * d],
+                    &mut part.sums[j * d..(j + 1) * d],
+                    &mut part.lanes[j],
+                    ROW_BLOCK * d,
+                );
+            }
+        }
+    }
 }
 
 #[cfg(test)]

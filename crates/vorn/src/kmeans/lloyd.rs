@@ -6,7 +6,7 @@
 //! labels_t, which are therefore always consistent (labels are the assignment to the returned
 //! centroids). J is non-increasing: J(l_t, C_t) ≤ J(l_{t−1}, C_t) ≤ J(l_{t−1}, C_{t−1}).
 
-use super::fused::{assign_update, eligible};
+use super::fused::{assign_update, eligible, update_in_chunks};
 use super::update::update;
 use super::{IterStats, KMeansParams, Monitor, StopReason};
 use crate::data::MatrixView;
@@ -98,7 +98,10 @@ pub(crate) fn run(
     let mut labels = vec![0u32; n];
     let mut prev_labels = vec![u32::MAX; n];
     let mut prev_obj: Option<f64> = None;
-    let fused = assigner.dense() && eligible(n, c.len() / x.d(), x.d());
+    // Where the dense pass fuses with the update, other backends sum in the same chunks
+    // (`update_in_chunks`), so every backend returns the same bits.
+    let chunked = eligible(n, c.len() / x.d(), x.d());
+    let fused = assigner.dense() && chunked;
     let mut scores = vec![0f32; if fused { n } else { 0 }];
     let mut stats = Vec::new();
     for t in 1..=p.max_iter {
@@ -121,11 +124,12 @@ pub(crate) fn run(
         } else {
             let scanned = assigner.assign(x, norms, &c, &mut labels, mon)?;
             let t1 = Instant::now();
-            (
-                scanned,
-                update(x, norms, p.metric, &labels, &c, &mut next),
-                t1,
-            )
+            let u = if chunked {
+                update_in_chunks(x, norms, p.metric, &c, &mut labels, &mut next, mon)?
+            } else {
+                update(x, norms, p.metric, &labels, &c, &mut next)
+            };
+            (scanned, u, t1)
         };
         let moved = labels
             .iter()
