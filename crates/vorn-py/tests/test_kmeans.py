@@ -172,6 +172,9 @@ def test_lloyd_and_hamerly_agree(blobs):
     a = vorn.KMeans(8, algorithm="lloyd").fit(x)
     b = vorn.KMeans(8, algorithm="hamerly").fit(x)
     np.testing.assert_array_equal(a.labels_, b.labels_)
+    # Same bits, not just the same labels: centroids and inertia too.
+    np.testing.assert_array_equal(a.cluster_centers_.view(np.uint32), b.cluster_centers_.view(np.uint32))
+    assert a.inertia_ == b.inertia_
     assert b.iteration_stats_[-1]["rows_scanned"] <= x.shape[0]
 
 

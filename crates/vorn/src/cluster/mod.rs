@@ -43,10 +43,11 @@ impl Algorithm {
         }
     }
 
-    /// The concrete backend for a fit of `n` training rows, `d` dims and `k` clusters.
+    /// The concrete backend that runs a fit of `n` training rows, `d` dims and `k` clusters
+    /// on this CPU (`auto`: [`select_on`] with the active kernels).
     pub fn resolve(self, n: usize, d: usize, k: usize, metric: Metric) -> Algorithm {
         match self {
-            Algorithm::Auto => select(n, d, k, metric),
+            Algorithm::Auto => select_on(crate::simd::active(), n, d, k, metric),
             a => a,
         }
     }
@@ -70,12 +71,47 @@ impl Algorithm {
 /// little to prune; low dimension makes a distance as cheap as a bound test; short passes do
 /// not repay the bookkeeping; spherical data (unit rows, cosine) has centres too close for the
 /// triangle inequality to separate.
+///
+/// This is `auto`'s *plan*: it is the same on every CPU, and what depends on the backend
+/// beyond time (the warm start of `kmeans::fit`, which only Lloyd-planned fits take) follows
+/// the plan, so `auto` returns the same bits everywhere. Which backend then executes a
+/// Hamerly plan is [`select_on`].
 pub fn select(n: usize, d: usize, k: usize, metric: Metric) -> Algorithm {
     let work = n.saturating_mul(d).saturating_mul(k);
     if metric == Metric::L2 && k >= 64 && d >= 128 && work >= 1 << 31 {
         Algorithm::Hamerly
     } else {
         Algorithm::Lloyd
+    }
+}
+
+/// Centres from which AVX-512 runs a Hamerly plan with Hamerly; below, with Lloyd.
+pub const HAMERLY_MIN_K_AVX512: usize = 512;
+
+/// The backend that executes `auto` on `isa`: [`select`]'s plan, except that AVX-512 runs a
+/// Hamerly plan with fewer than [`HAMERLY_MIN_K_AVX512`] centres with Lloyd. Both backends
+/// return the same bits (labels, centroids, objective; `tests/properties.rs`), so this choice
+/// changes only the time, and it may depend on the CPU.
+///
+/// Why: the AVX-512 kernel (and from k = 256 at d ≥ 128 its bf16 screen) makes Lloyd's
+/// fused pass so cheap that Hamerly's bookkeeping, its top-2 passes (screened only from
+/// k = 512) and its separate update no longer pay below k = 512; with AVX2 they do.
+/// Benchmark rows, 2 threads, 25-iteration cap, fit + labels, seconds, lloyd → hamerly.
+/// AVX-512 (AMD EPYC, `bench/results/full.json`, medians of 3; then three alternating
+/// runs of `bench/runner.py` on 2026-12-03): blobs 200k × 128, k = 128: 0.477 → 0.813 and
+/// 0.755 → 0.869; k = 256: 0.493 → 0.620 and 0.667 → 0.715; k = 512: 1.100 → 1.136 and
+/// 1.438 → 1.334; k = 1024: 3.242 → 2.903; anisotropic 100k × 768, k = 64: 0.438 → 0.663
+/// and 0.522 → 0.527; k = 128: 1.321 → 1.760 and 1.938 → 2.023; k = 256: 3.164 → 3.459
+/// and 3.76 → 4.60. AVX2 (AMD EPYC without AVX-512, `bench/results/full-avx2.json`):
+/// blobs k = 128: 1.289 → 1.135; k = 256: 1.480 → 1.157; k = 512: 3.160 → 2.893; k = 1024:
+/// 7.655 → 7.284; anisotropic k = 128: 2.912 → 2.675 (k = 256: 8.4 → 10.3, the one cell
+/// where the AVX2 plan loses).
+pub fn select_on(isa: crate::simd::Isa, n: usize, d: usize, k: usize, metric: Metric) -> Algorithm {
+    match select(n, d, k, metric) {
+        Algorithm::Hamerly if isa == crate::simd::Isa::Avx512 && k < HAMERLY_MIN_K_AVX512 => {
+            Algorithm::Lloyd
+        }
+        a => a,
     }
 }
 
@@ -128,5 +164,30 @@ mod tests {
         for a in Algorithm::ALL {
             assert_eq!(a.name().parse::<Algorithm>().unwrap(), a);
         }
+    }
+
+    #[test]
+    fn avx512_runs_hamerly_plans_below_512_centres_with_lloyd() {
+        use crate::simd::Isa;
+        let l2 = Metric::L2;
+        for (n, d, k) in [
+            (200_000, 128, 128),
+            (200_000, 128, 256),
+            (100_000, 768, 256),
+        ] {
+            assert_eq!(select(n, d, k, l2), Algorithm::Hamerly);
+            assert_eq!(select_on(Isa::Avx2, n, d, k, l2), Algorithm::Hamerly);
+            assert_eq!(select_on(Isa::Scalar, n, d, k, l2), Algorithm::Hamerly);
+            assert_eq!(select_on(Isa::Avx512, n, d, k, l2), Algorithm::Lloyd);
+        }
+        for isa in [Isa::Scalar, Isa::Avx2, Isa::Avx512] {
+            assert_eq!(select_on(isa, 200_000, 128, 512, l2), Algorithm::Hamerly);
+            // Lloyd plans stay Lloyd everywhere.
+            assert_eq!(select_on(isa, 1_000_000, 64, 1024, l2), Algorithm::Lloyd);
+        }
+        assert_eq!(
+            Algorithm::Auto.resolve(200_000, 128, 256, l2),
+            select_on(crate::simd::active(), 200_000, 128, 256, l2)
+        );
     }
 }

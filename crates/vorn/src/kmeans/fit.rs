@@ -142,7 +142,7 @@ const WARM_HEAVY_WORK: usize = 1 << 31;
 ///   +0.07% across these twelve fits. Fashion-MNIST k = 40 (seeds 0–5):
 ///   1.15/0.79/1.26/1.02/1.27/1.18 s → 0.74/0.71/0.79/0.78/0.62/0.83 s, objective
 ///   +0.16/−0.07/−0.03/−0.00/+0.03/+0.18% (mean +0.05%, inside the seed-to-seed spread).
-/// * **Compute-bound Lloyd passes**: k > 64, the resolved backend is Lloyd, a pass does
+/// * **Compute-bound Lloyd passes**: k > 64, `auto` plans Lloyd ([`crate::cluster::select`]), a pass does
 ///   n·k·d ≥ 2³¹ and s ≥ 64 rows per centre. Every full pass then costs 2·n·k·d flops at the
 ///   kernel's peak, and the first stage's passes cost s/n of that. Hamerly is left out: its
 ///   late iterations are already cheap (bounds prune most rows), and the extra iterations the
@@ -171,7 +171,7 @@ fn warm_rows(
     d: usize,
     k: usize,
     p: &KMeansParams,
-    algorithm: Algorithm,
+    plan: Algorithm,
 ) -> Option<usize> {
     let bytes = n.saturating_mul(d).saturating_mul(4);
     if p.algorithm != Algorithm::Auto
@@ -188,7 +188,7 @@ fn warm_rows(
         && (WARM_MID_BYTES..4 * WARM_BYTES).contains(&bytes)
         && s >= WARM_MID_ROWS_PER_CENTRE * k;
     let compute_bound = k > WARM_K_MAX
-        && algorithm == Algorithm::Lloyd
+        && plan == Algorithm::Lloyd
         && n.saturating_mul(k).saturating_mul(d) >= WARM_HEAVY_WORK
         && s >= WARM_HEAVY_ROWS_PER_CENTRE * k;
     (memory_bound || mid || compute_bound).then_some(s)
@@ -331,9 +331,15 @@ fn fit_inner(x: MatrixView<'_>, p: &KMeansParams, mon: &dyn Monitor) -> Result<K
         Some(b) => (MatrixView::new(b, m, d)?, &train_norms[..]),
         None => (x, &norms[..]),
     };
+    // The backend that runs, and `auto`'s CPU-independent plan, which alone decides the
+    // warm start (the backends return the same bits; `cluster::select_on`).
     let algorithm = p.algorithm.resolve(m, d, k, p.metric);
+    let plan = match p.algorithm {
+        Algorithm::Auto => crate::cluster::select(m, d, k, p.metric),
+        a => a,
+    };
     // Warm-start subset when `auto` trains on all rows (see `warm_rows`), gathered once.
-    let warm: Option<(Vec<f32>, Vec<f32>)> = warm_rows(n, d, k, p, algorithm).map(|s| {
+    let warm: Option<(Vec<f32>, Vec<f32>)> = warm_rows(n, d, k, p, plan).map(|s| {
         let idx = Rng::derive(p.seed, WARM_STREAM).sample_indices(n, s);
         (
             gather_rows(x, &idx),
