@@ -166,13 +166,7 @@ const WARM_HEAVY_WORK: usize = 1 << 31;
 ///   → 0.115/0.098/0.108 s, +0.18/−0.04/−0.39% (objective changes of both signs, inside
 ///   the seed-to-seed spread). Below 16 MiB (digits: 0.5 MB) a fit is milliseconds of
 ///   fixed costs and a subset would only add a gather.
-fn warm_rows(
-    n: usize,
-    d: usize,
-    k: usize,
-    p: &KMeansParams,
-    plan: Algorithm,
-) -> Option<usize> {
+fn warm_rows(n: usize, d: usize, k: usize, p: &KMeansParams, plan: Algorithm) -> Option<usize> {
     let bytes = n.saturating_mul(d).saturating_mul(4);
     if p.algorithm != Algorithm::Auto
         || p.max_iter < 4

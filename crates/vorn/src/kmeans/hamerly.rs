@@ -42,7 +42,9 @@ pub(crate) struct Hamerly {
     upper: Vec<f32>,
     lower: Vec<f32>,
     /// Passes to run as direct full rescans (no per-row tests, no gather; they also
-    /// re-tighten every bound) before testing the bounds again.
+    /// re-tighten every bound) before testing the bounds again. All but the last of them are
+    /// plain Lloyd passes ([`Assigner::plain_next`]: best score only, fused with the update
+    /// where Lloyd fuses), since only the last one's bounds are ever used.
     full_left: usize,
     /// Length of the next run of full passes when a tested pass prunes too little; doubles
     /// on each failure, back to 1 on success, so data where bounds never prune (high d,
@@ -101,6 +103,16 @@ fn bounds_from_scores(norm2: f32, best: f32, second: f32, e: f64) -> (f32, f32) 
 }
 
 impl Assigner for Hamerly {
+    /// A full pass with at least one more full pass after it: its bounds would be
+    /// recomputed by that last one before any test, so only its labels matter.
+    fn plain_next(&self) -> bool {
+        self.full_left >= 2
+    }
+
+    fn plain_done(&mut self) {
+        self.full_left -= 1;
+    }
+
     fn assign(
         &mut self,
         x: MatrixView<'_>,

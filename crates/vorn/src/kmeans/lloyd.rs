@@ -33,6 +33,16 @@ pub(crate) trait Assigner {
     fn dense(&self) -> bool {
         false
     }
+
+    /// True when the next pass needs only the labels (a backend's full pass whose bounds a
+    /// later full pass recomputes anyway): `run` then labels with the plain dense pass
+    /// (fused with the update where Lloyd fuses) and calls [`Assigner::plain_done`].
+    fn plain_next(&self) -> bool {
+        false
+    }
+
+    /// Tells the backend that `run` made its next pass a plain one.
+    fn plain_done(&mut self) {}
 }
 
 /// Plain Lloyd: every row against every centroid through the tiled kernel.
@@ -103,13 +113,19 @@ pub(crate) fn run(
     let chunked = eligible(n, c.len() / x.d(), x.d());
     let fused = assigner.dense() && chunked;
     let mut scores = vec![0f32; if fused { n } else { 0 }];
+    let mut dense = Dense::new(p.metric);
     let mut stats = Vec::new();
     for t in 1..=p.max_iter {
         if mon.cancelled() {
             return Err(Error::Interrupted);
         }
         let t0 = Instant::now();
-        let (scanned, upd, t1) = if fused {
+        let plain = !fused && assigner.plain_next();
+        if plain {
+            assigner.plain_done();
+        }
+        let (scanned, upd, t1) = if fused || (plain && chunked) {
+            scores.resize(n, 0.0);
             let u = assign_update(
                 x,
                 norms,
@@ -122,7 +138,8 @@ pub(crate) fn run(
             )?;
             (n, u, Instant::now())
         } else {
-            let scanned = assigner.assign(x, norms, &c, &mut labels, mon)?;
+            let a: &mut dyn Assigner = if plain { &mut dense } else { &mut *assigner };
+            let scanned = a.assign(x, norms, &c, &mut labels, mon)?;
             let t1 = Instant::now();
             let u = if chunked {
                 update_in_chunks(x, norms, p.metric, &c, &mut labels, &mut next, mon)?
@@ -173,4 +190,79 @@ pub(crate) fn run(
         prev_labels.copy_from_slice(&labels);
     }
     unreachable!("max_iter >= 1 is validated")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::validate;
+    use crate::kmeans::hamerly::Hamerly;
+    use crate::kmeans::Silent;
+    use crate::metric::Metric;
+    use crate::rng::Rng;
+
+    /// Hamerly, counting the passes `run` made plain.
+    struct Counting(Hamerly, usize);
+
+    impl Assigner for Counting {
+        fn assign(
+            &mut self,
+            x: MatrixView<'_>,
+            norms: &[f32],
+            c: &[f32],
+            labels: &mut [u32],
+            mon: &dyn Monitor,
+        ) -> Result<usize> {
+            self.0.assign(x, norms, c, labels, mon)
+        }
+        fn plain_next(&self) -> bool {
+            self.0.plain_next()
+        }
+        fn plain_done(&mut self) {
+            self.1 += 1;
+            self.0.plain_done()
+        }
+    }
+
+    #[test]
+    fn plain_passes_of_a_bounded_backend_keep_lloyds_bits() {
+        // Unstructured gaussian data: the bounds prune little, Hamerly backs off into runs of
+        // full passes, and all but the last of each run are plain. Fused (k·d small) and
+        // unfused (k > chunk/8) shapes.
+        let mut r = Rng::new(5);
+        for &(n, d, k) in &[(4000usize, 24usize, 20usize), (2000, 16, 300)] {
+            assert_eq!(super::eligible(n, k, d), k == 20);
+            let data: Vec<f32> = (0..n * d).map(|_| r.normal() as f32).collect();
+            let x = MatrixView::new(&data, n, d).unwrap();
+            for metric in [Metric::L2, Metric::Cosine] {
+                let norms = validate(x, metric).unwrap();
+                let p = KMeansParams::new(k).metric(metric).tol(0.0).max_iter(30);
+                let mut c0 = data[..k * d].to_vec();
+                if metric == Metric::Cosine {
+                    crate::kmeans::init::normalize_rows(&mut c0, d);
+                }
+                let l = run(
+                    x,
+                    &norms,
+                    &p,
+                    c0.clone(),
+                    &mut Dense::new(metric),
+                    0,
+                    &Silent,
+                )
+                .unwrap();
+                let mut h = Counting(Hamerly::new(metric), 0);
+                let b = run(x, &norms, &p, c0, &mut h, 0, &Silent).unwrap();
+                assert!(h.1 > 0, "{n} x {d}, k = {k}, {metric:?}: no plain pass");
+                assert_eq!(l.labels, b.labels);
+                assert_eq!(l.n_iter, b.n_iter);
+                assert_eq!(l.objective.to_bits(), b.objective.to_bits());
+                assert!(l
+                    .centroids
+                    .iter()
+                    .zip(&b.centroids)
+                    .all(|(u, v)| u.to_bits() == v.to_bits()));
+            }
+        }
+    }
 }
