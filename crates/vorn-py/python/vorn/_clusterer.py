@@ -56,9 +56,9 @@ _TRAINING_SAMPLES = {
 }
 
 _ALGORITHM_DOCS = {
-    "auto": "Pick 'lloyd' or 'hamerly' statically from (n, d, k).",
+    "auto": "Plan 'lloyd' or 'hamerly' statically from (n, d, k, metric); AVX-512 runs hamerly plans below k = 512 with lloyd (same bits).",
     "lloyd": "Exact Lloyd: every row against every centroid through the tiled GEMM kernel.",
-    "hamerly": "Exact Lloyd with Hamerly bound pruning (same labels as 'lloyd').",
+    "hamerly": "Exact Lloyd with Hamerly bound pruning (the same bits as 'lloyd').",
     "clostera-dense-exact-row": "Alias of 'lloyd' with k-means++ seeding.",
     "clostera-dense-exact-random": "Alias of 'lloyd' with random seeding.",
     "clostera-dense-exact-nredo": "Alias of 'lloyd' with k-means++ seeding and 3 restarts.",

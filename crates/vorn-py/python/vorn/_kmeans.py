@@ -56,9 +56,11 @@ class KMeans(ParamsMixin):
         centroids (``"angular"`` is an alias); rows of zero norm are rejected.
     algorithm : {"auto", "lloyd", "hamerly"}, default "auto"
         Backend. ``"lloyd"``: every row against every centroid through the tiled kernel;
-        ``"hamerly"``: bound pruning with the same labels. ``"auto"`` picks statically from
-        (n, d, k, metric): ``"hamerly"`` for l2 with k >= 64, d >= 128 and
-        n·k·d >= 2**31, else ``"lloyd"``;
+        ``"hamerly"``: bound pruning with the same result, bit for bit (labels,
+        centroids, inertia). ``"auto"`` plans statically from (n, d, k, metric):
+        ``"hamerly"`` for l2 with k >= 64, d >= 128 and n·k·d >= 2**31, else ``"lloyd"``;
+        on CPUs with AVX-512 a ``"hamerly"`` plan with k < 512 runs as ``"lloyd"``,
+        which is faster there (same bits, so the result does not depend on the CPU);
         when neither ``sample_size`` nor ``max_points_per_centroid`` is set and
         n > 2·max(512·k, 131072), ``"auto"`` also trains on a uniform sample of
         max(512·k, clamp(1024·k, 65536, 131072)) rows, progressively: first on every second sampled row (up to
@@ -69,7 +71,7 @@ class KMeans(ParamsMixin):
         min(n/4, 32 MiB) rows (up to ``max_iter`` // 2 iterations) when that subset keeps
         at least 256 rows per centre: Fashion-MNIST k = 5–40 and 100k x 768 k = 32 took
         15–40% less time, objective -0.07% to +0.18% over 18 fits. It does the same when
-        it runs ``"lloyd"`` at k > 64 on all rows with n·k·d >= 2**31 and the subset keeps
+        it plans ``"lloyd"`` at k > 64 on all rows with n·k·d >= 2**31 and the subset keeps
         at least 64 rows per centre: 1M x 64 and GloVe 400k x 50 at k = 1024 took 25–45%
         less time, objective within 0.11% over 6 fits. The backend
         used is ``algorithm_``. ``"elkan"`` and ``"full"`` are

@@ -13,7 +13,9 @@
 //! E_i = 4(d + 4)·2⁻²⁴·(‖x_i‖ + max‖c‖)² (+ the unit-norm defect for cosine), a standard
 //! fma dot-product error bound with slack. If lb² − u² > 2E_i then every s_j exceeds s_a,
 //! so the kernel would pick a as well. Bounds from scores are widened by E_i in the safe
-//! direction. Cosine works in the same Euclidean geometry on the raw rows, since
+//! direction.
+//! The update then sums the rows in Lloyd's order (`fused::update_in_chunks` where Lloyd
+//! fuses, the plain update elsewhere), so centroids and objective are Lloyd's bits too. Cosine works in the same Euclidean geometry on the raw rows, since
 //! argmin_j ‖x − c_j‖² = argmin_j (1 − 2·x·c_j) for unit c_j.
 //!
 //! Memory: the bounds (two f32 per row), and per pass the ids of the rows to rescan (4 bytes
