@@ -265,3 +265,40 @@ def test_small_calls_match_batch_results_and_map_errors():
             km.predict(bad)
         with pytest.raises(ValueError, match="features"):
             km.predict(x[:1, :-1])
+
+
+AUTO_CHILD = """
+import hashlib, sys
+import numpy as np, vorn
+rng = np.random.default_rng(3)
+centres = rng.normal(size=(64, 128)).astype(np.float32) * 4
+x = (centres[rng.integers(0, 64, 65536)] + rng.normal(size=(65536, 128))).astype(np.float32)
+km = vorn.KMeans(256, max_iter=4, random_state=1, n_threads=2).fit(x)
+h = hashlib.sha256(km.cluster_centers_.tobytes() + km.labels_.tobytes())
+print(km.algorithm_, h.hexdigest(), repr(km.inertia_))
+"""
+
+
+def test_auto_gives_the_same_bits_on_every_instruction_set():
+    # n·k·d = 2**31: `auto` plans Hamerly; AVX-512 runs that plan with Lloyd (k < 512) and
+    # AVX2 with Hamerly. The backends agree bit for bit, so the result must not depend on
+    # the kernels (VORN_SIMD=avx2 forces the AVX2 ones on an AVX-512 CPU).
+    import os
+    import subprocess
+    import sys
+
+    def run(simd):
+        env = dict(os.environ)
+        env.pop("VORN_SIMD", None)
+        if simd:
+            env["VORN_SIMD"] = simd
+        out = subprocess.run(
+            [sys.executable, "-c", AUTO_CHILD], env=env, capture_output=True, text=True,
+            timeout=300,
+        )
+        assert out.returncode == 0, out.stderr
+        return out.stdout.split()
+
+    native, avx2 = run(None), run("avx2")
+    assert native[0] in ("lloyd", "hamerly") and avx2[0] in ("lloyd", "hamerly")
+    assert native[1:] == avx2[1:]
