@@ -56,10 +56,10 @@ impl Algorithm {
 /// The `auto` backend rule: `hamerly` for L2 with k ≥ 64 centres in d ≥ 128 dimensions
 /// and n·k·d ≥ 2³¹ (a pass of at least ~4 GFLOP), `lloyd` otherwise.
 ///
-/// Both give the same bits (labels, centroids, objective); the choice is only about time. Hamerly's bounds skip the
-/// distance computations of rows whose label provably cannot change, but each iteration pays
-/// for bound bookkeeping and its full passes need the two best scores, so it only wins when
-/// the bounds prune most rows of long passes. Derived from the committed benchmark runs
+/// Both give the same bits (labels, centroids, objective); the choice is only about time.
+/// Hamerly's bounds skip the distance computations of rows whose label provably cannot
+/// change, but each iteration pays for bound bookkeeping and its full passes need the two
+/// best scores, so it only wins when the bounds prune most rows of long passes. Derived from the committed benchmark runs
 /// (2 threads, 25-iteration cap, fit + labels, medians of 3, lloyd → hamerly). Medium run
 /// (`bench/results/medium.md`): blobs 200k × 128, k = 256: 1.30 → 1.04 s; anisotropic
 /// 100k × 768, k = 64: 1.19 → 1.10 s; but uniform 1M × 64, k = 256: 7.4 → 8.4 s; GloVe

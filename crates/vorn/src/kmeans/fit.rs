@@ -142,9 +142,9 @@ const WARM_HEAVY_WORK: usize = 1 << 31;
 ///   +0.07% across these twelve fits. Fashion-MNIST k = 40 (seeds 0–5):
 ///   1.15/0.79/1.26/1.02/1.27/1.18 s → 0.74/0.71/0.79/0.78/0.62/0.83 s, objective
 ///   +0.16/−0.07/−0.03/−0.00/+0.03/+0.18% (mean +0.05%, inside the seed-to-seed spread).
-/// * **Compute-bound Lloyd passes**: k > 64, `auto` plans Lloyd ([`crate::cluster::select`]), a pass does
-///   n·k·d ≥ 2³¹ and s ≥ 64 rows per centre. Every full pass then costs 2·n·k·d flops at the
-///   kernel's peak, and the first stage's passes cost s/n of that. Hamerly is left out: its
+/// * **Compute-bound Lloyd passes**: k > 64, `auto` plans Lloyd ([`crate::cluster::select`]),
+///   a pass does n·k·d ≥ 2³¹ and s ≥ 64 rows per centre. Every full pass then costs
+///   2·n·k·d flops at the kernel's peak, and the first stage's passes cost s/n of that. Hamerly is left out: its
 ///   late iterations are already cheap (bounds prune most rows), and the extra iterations the
 ///   two stages take cancel the gain (aniso 100k × 768, k = 128: 2.02/2.20 s → 2.12/2.16 s;
 ///   blobs k = 512: 2.02/1.88 → 1.92/2.00 s, seeds 0–1). Measured as above (seeds 0–2, one
