@@ -134,7 +134,7 @@ fn chunked_pass(
     metric: Metric,
     c: &[f32],
     labels: &mut [u32],
-    mut scores: Option<&mut [f32]>,
+    scores: Option<&mut [f32]>,
     new_c: &mut [f32],
     mon: &dyn Monitor,
 ) -> Result<Update> {
@@ -142,9 +142,8 @@ fn chunked_pass(
     let k = c.len() / d;
     debug_assert!(eligible(n, k, d));
     let isa = simd::active();
-    let pc = scores
-        .is_some()
-        .then(|| PackedCentroids::new(c, k, d, metric));
+    // The centroids packed for the kernel, with the score buffer, when the pass assigns.
+    let mut assign = scores.map(|sc| (PackedCentroids::new(c, k, d, metric), sc));
     let c64: Vec<f64> = c.iter().map(|&v| v as f64).collect();
     let ch = chunk_rows(n);
     let nchunks = n.div_ceil(ch);
@@ -165,15 +164,15 @@ fn chunked_pass(
         let w1 = (w0 + WAVE).min(nchunks);
         let (a, b) = (w0 * ch, (w1 * ch).min(n));
         let lab = labels[a..b].par_chunks_mut(ch);
-        match (scores.as_deref_mut(), &pc) {
-            (Some(sc), Some(pc)) => lab
+        match assign.as_mut() {
+            Some((pc, sc)) => lab
                 .zip(sc[a..b].par_chunks_mut(ch))
                 .zip(parts.par_iter_mut())
                 .enumerate()
                 .for_each(|(q, ((lab, sc), part))| {
-                    ctx.chunk(a + q * ch, lab, Some((pc, sc)), part)
+                    ctx.chunk(a + q * ch, lab, Some((&*pc, sc)), part)
                 }),
-            _ => lab
+            None => lab
                 .zip(parts.par_iter_mut())
                 .enumerate()
                 .for_each(|(q, (lab, part))| ctx.chunk(a + q * ch, lab, None, part)),

@@ -112,7 +112,8 @@ pub(crate) fn run(
     // (`update_in_chunks`), so every backend returns the same bits.
     let chunked = eligible(n, c.len() / x.d(), x.d());
     let fused = assigner.dense() && chunked;
-    let mut scores = vec![0f32; if fused { n } else { 0 }];
+    // Kernel scores of the fused passes (sized on the first one).
+    let mut scores = Vec::new();
     let mut dense = Dense::new(p.metric);
     let mut stats = Vec::new();
     for t in 1..=p.max_iter {
