@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::linalg::{norm_term_of, PackedCentroids};
 use crate::metric::Metric;
 use crate::rng::Rng;
-use crate::simd::{self, vector::FEW, Tile, LANES, MAX_NP, MR};
+use crate::simd::{self, dots, Tile, LANES, MAX_NP, MR};
 use rayon::prelude::*;
 
 /// Copies row `i` as a centroid (unit-normalised for cosine).
@@ -190,15 +190,15 @@ impl<'a> Scorer<'a> {
     }
 
     /// [`Scorer::d2`] for at most [`FEW_MAX`] candidates: dot products with the lanes along
-    /// the dimension ([`simd::vector::dots_2x4`], two rows × four candidates per call), so no
-    /// lane is padding; the 16-wide centroid panels would be ≥ half empty. The distances are
-    /// deterministic (fixed lane order) but not bit-equal to the panel kernel's, which only
-    /// ever compares them with each other or up to rounding.
+    /// the dimension ([`simd::dots`], four rows × up to six candidates per call), so no lane
+    /// is padding; the 16-wide centroid panels would be ≥ half empty. The distances are
+    /// deterministic (fixed lane order, the same bits in any grouping) but not bit-equal to
+    /// the panel kernel's, which only ever compares them with each other or up to rounding.
     fn d2_few(&self, cands: &[f32], t: usize) -> Vec<f32> {
         let (n, d) = (self.x.n(), self.x.d());
-        let groups = t.div_ceil(FEW);
-        let mut padded = vec![0f32; groups * FEW * d];
-        padded[..t * d].copy_from_slice(&cands[..t * d]);
+        // Balanced candidate groups of at most MAX_CANDS (t = 7: 3 + 4; t = 8: 4 + 4).
+        let ng = t.div_ceil(dots::MAX_CANDS);
+        let bounds: Vec<usize> = (0..=ng).map(|g| g * t / ng).collect();
         let cn: Vec<f64> = cands[..t * d]
             .chunks(d)
             .map(|c| norm_term_of(self.metric, c) as f64)
@@ -211,19 +211,21 @@ impl<'a> Scorer<'a> {
             .for_each(|(task, o)| {
                 let r0 = task * TILES_PER_TASK * MR;
                 let rows = o.len() / t;
-                let mut dots = [0f32; 2 * FEW];
-                for a in (0..rows).step_by(2) {
-                    // Rows a and a + 1 of the task (an odd last row is paired with itself).
-                    let pair = (a + 1).min(rows - 1) - a + 1;
-                    let (i0, i1) = (r0 + a, r0 + a + pair - 1);
-                    let (x0, x1) = (&all[i0 * d..(i0 + 1) * d], &all[i1 * d..(i1 + 1) * d]);
-                    for g in 0..groups {
-                        let c = &padded[g * FEW * d..(g + 1) * FEW * d];
-                        simd::vector::dots_2x4(isa, x0, x1, c, &mut dots);
-                        for (ri, i) in (i0..=i1).enumerate() {
-                            for u in 0..FEW.min(t - g * FEW) {
-                                let j = g * FEW + u;
-                                let score = (cn[j] - 2.0 * dots[ri * FEW + u] as f64) as f32;
+                let mut prods = [[0f32; dots::MAX_CANDS]; dots::ROWS];
+                for a in (0..rows).step_by(dots::ROWS) {
+                    // Rows a.. of the task; a short last block repeats its last row.
+                    let m = dots::ROWS.min(rows - a);
+                    let xr: [&[f32]; dots::ROWS] = std::array::from_fn(|u| {
+                        let i = r0 + a + u.min(m - 1);
+                        &all[i * d..(i + 1) * d]
+                    });
+                    for g in bounds.windows(2) {
+                        let (g0, g1) = (g[0], g[1]);
+                        dots::dots_upto(isa, xr, &cands[g0 * d..g1 * d], g1 - g0, &mut prods);
+                        for (u, pr) in prods.iter().enumerate().take(m) {
+                            let i = r0 + a + u;
+                            for j in g0..g1 {
+                                let score = (cn[j] - 2.0 * pr[j - g0] as f64) as f32;
                                 o[(i - r0) * t + j] =
                                     score_to_dist(self.metric, self.norms[i], score);
                             }
@@ -236,7 +238,7 @@ impl<'a> Scorer<'a> {
 }
 
 /// Candidate counts up to this use [`Scorer::d2_few`] ...
-const FEW_MAX: usize = 2 * FEW;
+const FEW_MAX: usize = 8;
 /// ... from this dimension on (below it the per-output lane reduction costs more than the
 /// padding lanes of the panel kernel).
 const FEW_MIN_D: usize = 128;

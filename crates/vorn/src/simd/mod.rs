@@ -30,6 +30,7 @@
 mod avx2;
 #[cfg(target_arch = "x86_64")]
 pub mod bf16;
+pub mod dots;
 mod scalar;
 pub mod vector;
 #[cfg(target_arch = "x86_64")]

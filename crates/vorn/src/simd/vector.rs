@@ -6,8 +6,6 @@
 //!   exact objective terms `(s·x_p − c_p)²`, through 32 independent chains folded into 8
 //!   lanes per call; a group of rows of one cluster is added chunk by chunk so the sums stay
 //!   in registers while the rows pass.
-//! * [`dots_2x4`] (seeding with few candidates): two rows × four candidates, lanes along the
-//!   dimension, a fixed 16-lane reduction tree.
 //!
 //! AVX-512 bodies live in this file, AVX2 + FMA ones in `vector_avx2`.
 
@@ -76,65 +74,6 @@ pub fn accumulate(
             let scales = scaled.then_some(&sc[..]);
             accumulate_group(isa, row, row.len(), &[0], scales, old, sum, lanes, 0)
         }
-    }
-}
-
-/// Candidates per call of [`dots_2x4`].
-pub const FEW: usize = 4;
-
-/// The fixed reduction tree of [`dots_2x4`]: halves, then quarters, eighths, pairs (f32).
-#[inline(always)]
-fn tree16(a: &[f32; LANES]) -> f32 {
-    let mut s8 = [0f32; 8];
-    for l in 0..8 {
-        s8[l] = a[l] + a[l + 8];
-    }
-    let mut s4 = [0f32; 4];
-    for l in 0..4 {
-        s4[l] = s8[l] + s8[l + 4];
-    }
-    let s2 = [s4[0] + s4[2], s4[1] + s4[3]];
-    s2[0] + s2[1]
-}
-
-#[inline(always)]
-fn dots_2x4_body(x0: &[f32], x1: &[f32], c: &[f32], out: &mut [f32; 2 * FEW]) {
-    let d = x0.len();
-    let mut acc = [[0f32; LANES]; 2 * FEW];
-    for p0 in (0..d).step_by(LANES) {
-        for l in 0..LANES {
-            let p = p0 + l;
-            // Past d every operand is 0: fma(0, 0, a) = a, as in the masked vector tail.
-            let (a0, a1) = if p < d { (x0[p], x1[p]) } else { (0.0, 0.0) };
-            for t in 0..FEW {
-                let ct = if p < d { c[t * d + p] } else { 0.0 };
-                acc[t][l] = a0.mul_add(ct, acc[t][l]);
-                acc[FEW + t][l] = a1.mul_add(ct, acc[FEW + t][l]);
-            }
-        }
-    }
-    for (o, a) in out.iter_mut().zip(&acc) {
-        *o = tree16(a);
-    }
-}
-
-/// Dot products of two rows `x0`, `x1` (length d) with [`FEW`] candidates `c` (row-major
-/// `FEW × d`): `out[r·FEW + t] = x_r · c_t`. Element p goes to lane p mod 16 through one fma,
-/// the 16 lanes are then summed by a fixed tree (l + 8, l + 4, l + 2, l + 1), so every ISA
-/// gives the same bits. With few candidates this keeps every vector lane busy, where the
-/// centroid-panel kernel would leave most of its 16 lanes padding (k-means++ with
-/// T = 2 + ln k candidates).
-#[inline]
-pub fn dots_2x4(isa: Isa, x0: &[f32], x1: &[f32], c: &[f32], out: &mut [f32; 2 * FEW]) {
-    assert!(x1.len() == x0.len() && c.len() == FEW * x0.len());
-    match isa {
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: Avx512 is only produced when the CPU has it; lengths checked above.
-        Isa::Avx512 => unsafe { x86::dots_2x4_avx512(x0, x1, c, out) },
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: Avx2 is only produced when the CPU has AVX2 and FMA; lengths checked above.
-        Isa::Avx2 => unsafe { super::vector_avx2::dots_2x4_avx2(x0, x1, c, out) },
-        _ => dots_2x4_body(x0, x1, c, out),
     }
 }
 
@@ -372,74 +311,6 @@ mod x86 {
         fold512(&acc, lanes);
     }
 
-    /// AVX-512 [`super::dots_2x4`]: eight accumulators (2 rows × 4 candidates), six loads
-    /// per eight fmas; the tail is a masked load (zeros past d).
-    #[target_feature(enable = "avx512f")]
-    pub unsafe fn dots_2x4_avx512(
-        x0: &[f32],
-        x1: &[f32],
-        c: &[f32],
-        out: &mut [f32; 2 * super::FEW],
-    ) {
-        const F: usize = super::FEW;
-        let d = x0.len();
-        let mut acc = [_mm512_setzero_ps(); 2 * F];
-        let (a, b, cp) = (x0.as_ptr(), x1.as_ptr(), c.as_ptr());
-        let full = d / LANES * LANES;
-        let mut p = 0;
-        while p < full {
-            let u = _mm512_loadu_ps(a.add(p));
-            let v = _mm512_loadu_ps(b.add(p));
-            for t in 0..F {
-                let ct = _mm512_loadu_ps(cp.add(t * d + p));
-                acc[t] = _mm512_fmadd_ps(u, ct, acc[t]);
-                acc[F + t] = _mm512_fmadd_ps(v, ct, acc[F + t]);
-            }
-            p += LANES;
-        }
-        if full < d {
-            let m: __mmask16 = (1u32 << (d - full)).wrapping_sub(1) as __mmask16;
-            let u = _mm512_maskz_loadu_ps(m, a.add(p));
-            let v = _mm512_maskz_loadu_ps(m, b.add(p));
-            for t in 0..F {
-                let ct = _mm512_maskz_loadu_ps(m, cp.add(t * d + p));
-                acc[t] = _mm512_fmadd_ps(u, ct, acc[t]);
-                acc[F + t] = _mm512_fmadd_ps(v, ct, acc[F + t]);
-            }
-        }
-        // The tree of `tree16` for all eight at once: 256-bit halves, 128-bit quarters
-        // (shuffle_f32x4), then pairs within 128-bit lanes (shuffle_ps).
-        let half = |a: __m512, b: __m512| {
-            _mm512_add_ps(
-                _mm512_shuffle_f32x4::<0x44>(a, b),
-                _mm512_shuffle_f32x4::<0xEE>(a, b),
-            )
-        };
-        let quarter = |a: __m512, b: __m512| {
-            _mm512_add_ps(
-                _mm512_shuffle_f32x4::<0x88>(a, b),
-                _mm512_shuffle_f32x4::<0xDD>(a, b),
-            )
-        };
-        let w0 = quarter(half(acc[0], acc[1]), half(acc[2], acc[3]));
-        let w1 = quarter(half(acc[4], acc[5]), half(acc[6], acc[7]));
-        // Lane 4q of w0 holds s4 of output q, of w1 of output q + 4.
-        let u = _mm512_add_ps(
-            _mm512_shuffle_ps::<0b01_00_01_00>(w0, w1),
-            _mm512_shuffle_ps::<0b11_10_11_10>(w0, w1),
-        );
-        let v = _mm512_add_ps(
-            _mm512_shuffle_ps::<0b10_00_10_00>(u, u),
-            _mm512_shuffle_ps::<0b11_01_11_01>(u, u),
-        );
-        let mut lanes = [0f32; LANES];
-        _mm512_storeu_ps(lanes.as_mut_ptr(), v);
-        for q in 0..F {
-            out[q] = lanes[4 * q];
-            out[F + q] = lanes[4 * q + 1];
-        }
-    }
-
     #[target_feature(enable = "avx2,fma")]
     pub unsafe fn sqdist_avx2(a: &[f32], b: &[f32]) -> f64 {
         super::sqdist_body(a, b)
@@ -551,30 +422,6 @@ mod tests {
                     assert_eq!(s, s0, "{isa:?} d={d}");
                     assert_eq!(l, l0, "{isa:?} d={d}");
                 }
-            }
-        }
-    }
-
-    #[test]
-    fn dots_2x4_isas_agree_bitwise_and_match_naive() {
-        let mut r = Rng::new(21);
-        for d in [1usize, 5, 16, 17, 50, 384, 785] {
-            let x: Vec<f32> = (0..2 * d).map(|_| r.normal() as f32).collect();
-            let c: Vec<f32> = (0..FEW * d).map(|_| r.normal() as f32).collect();
-            let (x0, x1) = x.split_at(d);
-            let mut want = [0f32; 2 * FEW];
-            dots_2x4(Isa::Scalar, x0, x1, &c, &mut want);
-            for (ri, row) in [x0, x1].iter().enumerate() {
-                for t in 0..FEW {
-                    let naive: f64 = (0..d).map(|p| row[p] as f64 * c[t * d + p] as f64).sum();
-                    let got = want[ri * FEW + t] as f64;
-                    assert!((got - naive).abs() <= 1e-5 * (1.0 + naive.abs()), "d={d}");
-                }
-            }
-            for isa in crate::simd::available() {
-                let mut o = [0f32; 2 * FEW];
-                dots_2x4(isa, x0, x1, &c, &mut o);
-                assert_eq!(o, want, "{isa:?} d={d}");
             }
         }
     }

@@ -1,69 +1,11 @@
 //! AVX2 + FMA versions of the row-to-row kernels of [`super::vector`], for CPUs without
-//! AVX-512. Each performs the scalar twin's operations per element, lane and chain (f32 fmas
-//! into lane p mod 16 for [`dots_2x4_avx2`]; f64 products and sums, never fused, into chain
-//! p mod 32 for [`accumulate_group_avx2`]), so the bits are the twin's; the tests compare
-//! every ISA with it.
+//! AVX-512. Each performs the scalar twin's operations per element and chain (f64 products
+//! and sums, never fused, into chain p mod 32 for [`accumulate_group_avx2`]), so the bits are
+//! the twin's; the tests compare every ISA with it.
 #![allow(unsafe_op_in_unsafe_fn)]
 
-use super::vector::{fold, ACC_LANES, CHAINS, FEW};
-use super::LANES;
+use super::vector::{fold, ACC_LANES, CHAINS};
 use std::arch::x86_64::*;
-
-/// [`super::vector::dots_2x4`] on AVX2: the 16 lanes of the twin are two ymm halves, each
-/// half a pass over the rows with 8 accumulators (2 rows × 4 candidates), 6 loads per 8
-/// fmas; the tail past d is read from zero-padded copies (fma(0, 0, a) = a, as in the twin).
-///
-/// # Safety
-/// The CPU must support AVX2 and FMA; `x1.len() == x0.len()`, `c.len() == FEW·x0.len()`.
-#[target_feature(enable = "avx2,fma")]
-pub unsafe fn dots_2x4_avx2(x0: &[f32], x1: &[f32], c: &[f32], out: &mut [f32; 2 * FEW]) {
-    let d = x0.len();
-    let full = d / LANES * LANES;
-    // The tail block, zero-padded: rows 0, 1, then the FEW candidates.
-    let mut tail = [[0f32; LANES]; 2 + FEW];
-    let rest = d - full;
-    tail[0][..rest].copy_from_slice(&x0[full..]);
-    tail[1][..rest].copy_from_slice(&x1[full..]);
-    for t in 0..FEW {
-        tail[2 + t][..rest].copy_from_slice(&c[t * d + full..(t + 1) * d]);
-    }
-    let (a, b, cp) = (x0.as_ptr(), x1.as_ptr(), c.as_ptr());
-    // sums[h][o]: lanes 8h..8h+8 of output o (o = row·FEW + t).
-    let mut sums = [[_mm256_setzero_ps(); 2 * FEW]; 2];
-    for (h, s) in sums.iter_mut().enumerate() {
-        let mut acc = [_mm256_setzero_ps(); 2 * FEW];
-        let mut p = h * 8;
-        while p < full {
-            let u = _mm256_loadu_ps(a.add(p));
-            let v = _mm256_loadu_ps(b.add(p));
-            for t in 0..FEW {
-                let ct = _mm256_loadu_ps(cp.add(t * d + p));
-                acc[t] = _mm256_fmadd_ps(u, ct, acc[t]);
-                acc[FEW + t] = _mm256_fmadd_ps(v, ct, acc[FEW + t]);
-            }
-            p += LANES;
-        }
-        if rest > 0 {
-            let u = _mm256_loadu_ps(tail[0].as_ptr().add(h * 8));
-            let v = _mm256_loadu_ps(tail[1].as_ptr().add(h * 8));
-            for t in 0..FEW {
-                let ct = _mm256_loadu_ps(tail[2 + t].as_ptr().add(h * 8));
-                acc[t] = _mm256_fmadd_ps(u, ct, acc[t]);
-                acc[FEW + t] = _mm256_fmadd_ps(v, ct, acc[FEW + t]);
-            }
-        }
-        *s = acc;
-    }
-    // The twin's tree: s8 = lo + hi, s4 = s8[0..4] + s8[4..8], then (s4[0] + s4[2]) +
-    // (s4[1] + s4[3]).
-    for (o, out_o) in out.iter_mut().enumerate() {
-        let s8 = _mm256_add_ps(sums[0][o], sums[1][o]);
-        let s4 = _mm_add_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps::<1>(s8));
-        let mut q = [0f32; 4];
-        _mm_storeu_ps(q.as_mut_ptr(), s4);
-        *out_o = (q[0] + q[2]) + (q[1] + q[3]);
-    }
-}
 
 /// Elements per vector block of [`accumulate_group_avx2`]: four ymm of f64.
 const BLOCK: usize = 16;
