@@ -10,14 +10,22 @@
 //! * `n_c[j]` = member count, and objective lanes `E_c[j]` receiving `(s_i·x_ip − c_jp)²`
 //!   ([`simd::vector::accumulate`]).
 //!
-//! With k ≤ [`GROUP_K_MAX`] the rows of a block are grouped by cluster and each group is
-//! added by [`simd::vector::accumulate_group`], so a cluster's partials are read and written
-//! once per block rather than once per row (the f64 partials otherwise made the pass bound by
-//! L2 traffic: 70k × 784, k = 10 spent ~14 ms of a 34 ms iteration adding rows). While a
-//! block is added up, the next block's rows are prefetched into L2 (`ahead` of
+//! The rows are grouped by cluster and each group is added by
+//! [`simd::vector::accumulate_group`], so a cluster's partials are read and written once per
+//! group rather than once per row (the f64 partials otherwise made the pass bound by L2
+//! traffic: 70k × 784, k = 10 spent ~14 ms of a 34 ms iteration adding rows). With
+//! k ≤ [`GROUP_K_MAX`] a group is one row block; with more clusters a block holds too few
+//! rows per cluster, so the rows of several blocks are labelled first and then grouped,
+//! as many as fit [`GROUP_BYTES`] (still in L2) while they hold at least one row per cluster
+//! on average ([`group_rows`]; beyond that, rows are added one by one): 20 Newsgroups
+//! 18 846 × 384 Lloyd phase, l2 k = 40: 67/58 → 54/54 ms; cosine k = 80: 156/158/152 →
+//! 146/146/144 ms (`examples/fit_file`, 2 threads, min of 5, alternating). While a group is
+//! added up, the next one's rows are prefetched into L2 (`ahead` of
 //! [`simd::vector::accumulate_group`]), so memory keeps streaming during the additions:
 //! Fashion-MNIST k = 5 full passes 17–23 → 15–17 ms, anisotropic 100k × 768 k = 32 fits
-//! 0.32–0.37 → 0.25–0.27 s (`examples/fit_file`, alternating runs, same bits).
+//! 0.32–0.37 → 0.25–0.27 s (`examples/fit_file`, alternating runs, same bits). Grouping
+//! never changes a sum's bits (each element of a cluster's sum receives its rows in row
+//! order either way); only the association of the objective's f64 terms depends on it.
 //!
 //! Chunks run in waves of [`WAVE`] in parallel; after each wave its partials are added into
 //! the totals in chunk order, so `S[j] = (…(S_0[j] + S_1[j]) + …) + S_last[j]` has the same
@@ -53,6 +61,33 @@ pub(crate) fn chunk_rows(n: usize) -> usize {
 /// that merging a chunk's partials costs at most ~1/8 of reading its rows.
 pub(crate) fn eligible(n: usize, k: usize, d: usize) -> bool {
     k * d <= 1 << 18 && 8 * k <= chunk_rows(n)
+}
+
+/// Bytes of f32 rows a group of [`group_rows`] may span: labelled by the kernel, they are
+/// read again to be added up while still in L2 (512 KiB on AMD Zen 2/3). 512 KiB was no
+/// faster on 20 Newsgroups l2 k = 40 (Lloyd phase 56/66 ms against 54/54).
+const GROUP_BYTES: usize = 256 << 10;
+
+/// Fewest rows per cluster, on average, for which a group of more than a row block pays
+/// (one: 20 Newsgroups cosine k = 80, 128-row groups, gains the 6% quoted in the module doc).
+const GROUP_MIN_PER_CLUSTER: usize = 1;
+
+/// Rows whose additions are grouped by cluster at a time, within chunks of `chunk` rows: a
+/// row block for k ≤ [`GROUP_K_MAX`]; for larger k, the whole row blocks that fit
+/// [`GROUP_BYTES`] (at most a chunk) when they hold at least [`GROUP_MIN_PER_CLUSTER`]
+/// rows per cluster on average, else 0 (each row added alone; with k above the group's rows
+/// most groups would be empty or single rows). A static function of
+/// (n, k, d), as the association of the objective's sums depends on it.
+pub(crate) fn group_rows(k: usize, d: usize, chunk: usize) -> usize {
+    if k <= GROUP_K_MAX {
+        return ROW_BLOCK;
+    }
+    let rows = (GROUP_BYTES / (4 * d) / ROW_BLOCK * ROW_BLOCK).min(chunk);
+    if rows >= GROUP_MIN_PER_CLUSTER * k {
+        rows
+    } else {
+        0
+    }
 }
 
 /// Per-chunk (or total) partial sums.
@@ -105,7 +140,7 @@ pub(crate) fn assign_update(
     mon: &dyn Monitor,
 ) -> Result<Update> {
     assert_eq!(scores.len(), labels.len());
-    chunked_pass(x, norms, metric, c, labels, Some(scores), new_c, mon)
+    chunked_pass(x, norms, metric, c, labels, Some(scores), new_c, mon, None)
 }
 
 /// The update of [`assign_update`] alone, for labels computed by another exact backend
@@ -122,11 +157,12 @@ pub(crate) fn update_in_chunks(
     new_c: &mut [f32],
     mon: &dyn Monitor,
 ) -> Result<Update> {
-    chunked_pass(x, norms, metric, c, labels, None, new_c, mon)
+    chunked_pass(x, norms, metric, c, labels, None, new_c, mon, None)
 }
 
 /// The chunked pass: when `scores` is given, each row block is labelled first (into
-/// `labels` and `scores`); then its rows are added into the chunk's partials.
+/// `labels` and `scores`); then its rows are added into the chunk's partials, grouped by
+/// cluster `group` rows at a time (`None`: [`group_rows`]; tests force the others).
 #[allow(clippy::too_many_arguments)]
 fn chunked_pass(
     x: MatrixView<'_>,
@@ -137,6 +173,7 @@ fn chunked_pass(
     scores: Option<&mut [f32]>,
     new_c: &mut [f32],
     mon: &dyn Monitor,
+    group: Option<usize>,
 ) -> Result<Update> {
     let (n, d) = (x.n(), x.d());
     let k = c.len() / d;
@@ -156,6 +193,7 @@ fn chunked_pass(
         metric,
         c64: &c64,
         k,
+        group: group.unwrap_or_else(|| group_rows(k, d, ch)),
     };
     for w0 in (0..nchunks).step_by(WAVE) {
         if mon.cancelled() {
@@ -208,6 +246,8 @@ struct Ctx<'a> {
     metric: Metric,
     c64: &'a [f64],
     k: usize,
+    /// Rows grouped by cluster at a time ([`group_rows`]; 0: each row added alone).
+    group: usize,
 }
 
 impl Ctx<'_> {
@@ -223,19 +263,21 @@ impl Ctx<'_> {
         let (x, d, k, isa, metric) = (self.x, self.x.d(), self.k, self.isa, self.metric);
         part.clear();
         let mut bs = BlockScratch::default();
-        let (mut order, mut scales) = (Vec::new(), Vec::new());
-        for (blk, l) in lab.chunks_mut(ROW_BLOCK).enumerate() {
-            let r0 = c0 + blk * ROW_BLOCK;
+        let (mut order, mut scales, mut start) = (Vec::new(), Vec::new(), Vec::new());
+        let cosine = metric == Metric::Cosine;
+        // Rows labelled, then added up, at a time: a group (see `group_rows`) or, when rows
+        // are added one by one, a row block.
+        let step = self.group.max(ROW_BLOCK);
+        for (sb, l) in lab.chunks_mut(step).enumerate() {
+            let r0 = c0 + sb * step;
             if let Some((pc, sc)) = assign.as_mut() {
-                let s = &mut sc[blk * ROW_BLOCK..blk * ROW_BLOCK + l.len()];
-                assign_rows(isa, x, pc, r0, l, s, &mut bs);
+                for (blk, lb) in l.chunks_mut(ROW_BLOCK).enumerate() {
+                    let a = sb * step + blk * ROW_BLOCK;
+                    let s = &mut sc[a..a + lb.len()];
+                    assign_rows(isa, x, pc, r0 + blk * ROW_BLOCK, lb, s, &mut bs);
+                }
             }
-            // With few clusters the block's rows are grouped by cluster (ascending rows
-            // within a cluster), so each cluster's partials are read and written once per
-            // block; with many, groups would be single rows and the grouping is skipped
-            // (static in k, so the association of the sums is too).
-            let cosine = metric == Metric::Cosine;
-            if k > GROUP_K_MAX {
+            if self.group == 0 {
                 for (o, &j) in l.iter().enumerate() {
                     let (i, j) = (r0 + o, j as usize);
                     part.counts[j] += 1;
@@ -253,22 +295,26 @@ impl Ctx<'_> {
             // Counting sort by cluster, stable in the row: the same groups in the same order
             // as sorting the (cluster, row) pairs, without the sort (~5% of a digits
             // 1797 × 64, k = 10 fit on one thread).
-            let mut start = [0u32; GROUP_K_MAX + 1];
+            start.clear();
+            start.resize(k + 1, 0u32);
             for &j in l.iter() {
                 start[j as usize + 1] += 1;
             }
             for j in 0..k {
                 start[j + 1] += start[j];
             }
-            let mut fill = start;
             order.resize(l.len(), 0u32);
             for (o, &j) in l.iter().enumerate() {
-                let f = &mut fill[j as usize];
+                let f = &mut start[j as usize];
                 order[*f as usize] = (r0 + o) as u32;
                 *f += 1;
             }
+            // `start[j]` now ends group j (and starts group j + 1).
+            let mut g0 = 0;
             for j in 0..k {
-                let rows = &order[start[j] as usize..start[j + 1] as usize];
+                let g1 = start[j] as usize;
+                let rows = &order[g0..g1];
+                g0 = g1;
                 if rows.is_empty() {
                     continue;
                 }
@@ -289,7 +335,7 @@ impl Ctx<'_> {
                     &self.c64[j * d..(j + 1) * d],
                     &mut part.sums[j * d..(j + 1) * d],
                     &mut part.lanes[j],
-                    ROW_BLOCK * d,
+                    step * d,
                 );
             }
         }
@@ -390,6 +436,52 @@ mod tests {
     }
 
     #[test]
+    fn grouping_changes_only_the_association_of_the_objective() {
+        // Rows added one by one (0), per row block, or in groups of several blocks: the same
+        // labels and centroid bits (each element's sum receives a cluster's rows in order),
+        // and the objective up to rounding. k = 40 > GROUP_K_MAX, n spans several chunks.
+        let (n, d, k) = (12_000usize, 12usize, 40usize);
+        let mut r = Rng::new(8);
+        let data: Vec<f32> = (0..n * d).map(|_| r.normal() as f32).collect();
+        let x = MatrixView::new(&data, n, d).unwrap();
+        assert!(eligible(n, k, d));
+        assert_eq!(group_rows(k, d, chunk_rows(n)), chunk_rows(n));
+        for metric in [Metric::L2, Metric::Cosine] {
+            let norms = validate(x, metric).unwrap();
+            let mut c: Vec<f32> = (0..k * d).map(|_| r.normal() as f32).collect();
+            if metric == Metric::Cosine {
+                crate::kmeans::init::normalize_rows(&mut c, d);
+            }
+            let pass = |group: usize| {
+                let (mut l, mut s, mut nc) = (vec![0; n], vec![0.0; n], vec![0.0; k * d]);
+                let u = chunked_pass(
+                    x,
+                    &norms,
+                    metric,
+                    &c,
+                    &mut l,
+                    Some(&mut s),
+                    &mut nc,
+                    &Silent,
+                    Some(group),
+                )
+                .unwrap();
+                let bits: Vec<u32> = nc.iter().map(|v| v.to_bits()).collect();
+                (l, bits, u.objective)
+            };
+            let one = pass(0);
+            for group in [ROW_BLOCK, 2 * ROW_BLOCK, chunk_rows(n)] {
+                let g = pass(group);
+                assert_eq!((&g.0, &g.1), (&one.0, &one.1), "{metric:?} group={group}");
+                assert!(
+                    (g.2 - one.2).abs() <= 1e-12 * one.2,
+                    "{metric:?} group={group}"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn eligibility_is_static_and_bounded() {
         assert_eq!(chunk_rows(100), 256);
         assert_eq!(chunk_rows(1 << 30), 4096);
@@ -397,5 +489,13 @@ mod tests {
         assert!(!eligible(131072, 1024, 64));
         assert!(!eligible(1797, 40, 64));
         assert!(!eligible(1 << 20, 100, 3000));
+        // Grouping: a row block up to GROUP_K_MAX; beyond, the blocks of GROUP_BYTES of rows
+        // within a chunk while they hold a row per cluster on average, else row by row.
+        assert_eq!(group_rows(GROUP_K_MAX, 384, 640), ROW_BLOCK);
+        assert_eq!(group_rows(80, 384, 640), 128);
+        assert_eq!(group_rows(129, 384, 640), 0);
+        assert_eq!(group_rows(256, 50, 4096), 1280);
+        assert_eq!(group_rows(64, 768, 4096), 64);
+        assert_eq!(group_rows(100, 4, 256), 256);
     }
 }
