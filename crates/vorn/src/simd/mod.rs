@@ -25,6 +25,10 @@
 //! the candidates with the fp32 chain (same bits; `crate::linalg`'s screen, `VORN_BF16=0`
 //! turns it off). `VORN_SIMD=scalar` forces the scalar twin, `VORN_SIMD=avx2` the AVX2 kernel;
 //! `VORN_SIMD=avx512` insists on AVX-512.
+//!
+//! Beside the tile kernel: [`vector`] (row-to-row kernels of the update and of Hamerly's
+//! bounds) and [`dots`] (k-means++ seeding: a few rows against a few candidates, lanes
+//! along the dimension), each with its own scalar twin.
 
 #[cfg(target_arch = "x86_64")]
 mod avx2;
