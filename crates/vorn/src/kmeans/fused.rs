@@ -76,8 +76,8 @@ const GROUP_MIN_PER_CLUSTER: usize = 1;
 /// row block for k ≤ [`GROUP_K_MAX`]; for larger k, the whole row blocks that fit
 /// [`GROUP_BYTES`] (at most a chunk) when they hold at least [`GROUP_MIN_PER_CLUSTER`]
 /// rows per cluster on average, else 0 (each row added alone; with k above the group's rows
-/// most groups would be empty or single rows). A static function of
-/// (n, k, d), as the association of the objective's sums depends on it.
+/// most groups would be empty or single rows). A static function of (n, k, d), as the
+/// association of the objective's sums depends on it.
 pub(crate) fn group_rows(k: usize, d: usize, chunk: usize) -> usize {
     if k <= GROUP_K_MAX {
         return ROW_BLOCK;
