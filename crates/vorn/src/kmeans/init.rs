@@ -275,6 +275,45 @@ pub(super) fn draw(rng: &mut Rng, w: &[f32], sums: &[f64]) -> usize {
     w.iter().rposition(|&v| v > 0.0).unwrap_or(0)
 }
 
+/// Σ over `rows` of min(mind[i], d2[i·t + u]) in f64 for each candidate u < t, each sum in
+/// row order. The common counts (t ≤ 8) run with t known at compile time, so the t
+/// independent sums of a row are added side by side in vector registers (same bits: each
+/// sum's order is unchanged). Blobs 200k × 128, k = 1024 (16 384 seeding rows, 1023 steps
+/// of t = 8): 126–130 → 42–54 ms of potentials per seeding (2 threads).
+fn potentials(mind: &[f32], d2: &[f32], t: usize, rows: std::ops::Range<usize>) -> Vec<f64> {
+    fn fixed<const T: usize>(mind: &[f32], d2: &[f32], rows: std::ops::Range<usize>) -> Vec<f64> {
+        let mut p = [0f64; T];
+        for (m, row) in mind[rows.clone()]
+            .iter()
+            .zip(d2[rows.start * T..rows.end * T].chunks_exact(T))
+        {
+            for u in 0..T {
+                p[u] += m.min(row[u]) as f64;
+            }
+        }
+        p.to_vec()
+    }
+    match t {
+        1 => fixed::<1>(mind, d2, rows),
+        2 => fixed::<2>(mind, d2, rows),
+        3 => fixed::<3>(mind, d2, rows),
+        4 => fixed::<4>(mind, d2, rows),
+        5 => fixed::<5>(mind, d2, rows),
+        6 => fixed::<6>(mind, d2, rows),
+        7 => fixed::<7>(mind, d2, rows),
+        8 => fixed::<8>(mind, d2, rows),
+        _ => {
+            let mut p = vec![0f64; t];
+            for i in rows {
+                for u in 0..t {
+                    p[u] += mind[i].min(d2[i * t + u]) as f64;
+                }
+            }
+            p
+        }
+    }
+}
+
 pub(super) fn kmeanspp(
     scorer: &Scorer<'_>,
     k: usize,
@@ -302,16 +341,7 @@ pub(super) fn kmeanspp(
         // Potential of each candidate: per-chunk sums in row order, chunks in order.
         let pots: Vec<Vec<f64>> = (0..n.div_ceil(CHUNK))
             .into_par_iter()
-            .map(|ch| {
-                let mut p = vec![0f64; trials];
-                for i in ch * CHUNK..((ch + 1) * CHUNK).min(n) {
-                    let m = mind[i];
-                    for t in 0..trials {
-                        p[t] += m.min(d2[i * trials + t]) as f64;
-                    }
-                }
-                p
-            })
+            .map(|ch| potentials(&mind, &d2, trials, ch * CHUNK..((ch + 1) * CHUNK).min(n)))
             .collect();
         let mut best = 0;
         let mut best_total = f64::INFINITY;
@@ -378,6 +408,24 @@ mod tests {
                         );
                     }
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn potentials_are_the_row_order_sums_for_every_candidate_count() {
+        let mut r = Rng::new(9);
+        let n = 300;
+        let mind: Vec<f32> = (0..n).map(|_| r.normal().abs() as f32).collect();
+        for t in 1..=10 {
+            let d2: Vec<f32> = (0..n * t).map(|_| r.normal().abs() as f32).collect();
+            let got = potentials(&mind, &d2, t, 7..n);
+            for u in 0..t {
+                let mut want = 0f64;
+                for i in 7..n {
+                    want += mind[i].min(d2[i * t + u]) as f64;
+                }
+                assert_eq!(got[u].to_bits(), want.to_bits(), "t={t} u={u}");
             }
         }
     }
