@@ -122,13 +122,9 @@ pub(super) fn local_search(
     }
     let (x, norms, metric) = (scorer.x, scorer.norms, scorer.metric);
     let (n, d) = (x.n(), x.d());
-    let mut near = nearest_two(
-        x,
-        norms,
-        metric,
-        &PackedCentroids::new_exact(c, k, d, metric),
-        mon,
-    )?;
+    // The centres in panel layout, kept up to date swap by swap (one centre repacked).
+    let mut pc = PackedCentroids::new_exact(c, k, d, metric);
+    let mut near = nearest_two(x, norms, metric, &pc, mon)?;
     // Candidates of several steps share one kernel pass (up to MAX_NP panels): the pass
     // streams all seeding rows from memory whatever the panel count, so batching makes the
     // distance part of a step several times cheaper. They are drawn together from the D² of
@@ -164,8 +160,9 @@ pub(super) fn local_search(
             if let Some((t, j)) = best_swap(&near, &dc, w, cols, k) {
                 swaps += 1;
                 c[j * d..(j + 1) * d].copy_from_slice(&cand[t * d..(t + 1) * d]);
+                pc.replace(j, &c[j * d..(j + 1) * d], metric);
                 apply_swap(
-                    x, norms, metric, c, k, &mut near, &dc, w, t, j, &mut rows, mon,
+                    x, norms, metric, &pc, &mut near, &dc, w, t, j, &mut rows, mon,
                 )?;
             }
         }
@@ -228,16 +225,15 @@ fn best_swap(
     (!cost.is_nan() && cost < phi * (1.0 - 1e-6)).then_some((cols.start + t, j))
 }
 
-/// Updates the nearest pairs after centre `j` became candidate column `t` of `dc`: rows that
-/// lose their first or second centre get both recomputed from scratch, the others only
-/// compare with the new centre.
+/// Updates the nearest pairs after centre `j` became candidate column `t` of `dc` (`pc`: the
+/// centres after the swap): rows that lose their first or second centre get both recomputed
+/// from scratch, the others only compare with the new centre.
 #[allow(clippy::too_many_arguments)]
 fn apply_swap(
     x: MatrixView<'_>,
     norms: &[f32],
     metric: Metric,
-    c: &[f32],
-    k: usize,
+    pc: &PackedCentroids,
     near: &mut [Near],
     dc: &[f32],
     w: usize,
@@ -282,8 +278,7 @@ fn apply_swap(
         }
         let hn: Vec<f32> = hit.iter().map(|&i| norms[i]).collect();
         let v = MatrixView::new(rows, hit.len(), d)?;
-        let pc = PackedCentroids::new_exact(c, k, d, metric);
-        for (&i, e) in hit.iter().zip(nearest_two(v, &hn, metric, &pc, mon)?) {
+        for (&i, e) in hit.iter().zip(nearest_two(v, &hn, metric, pc, mon)?) {
             near[i] = e;
         }
     }

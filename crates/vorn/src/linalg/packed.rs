@@ -48,12 +48,7 @@ impl PackedCentroids {
         let mut cn = vec![f32::INFINITY; npanels * LANES];
         for j in 0..k {
             let c = &centroids[j * d..(j + 1) * d];
-            let (q, l) = (j / LANES, j % LANES);
-            let base = q * d * LANES;
-            for p in 0..d {
-                panels[base + p * LANES + l] = c[p];
-            }
-            cn[j] = norm_term_of(metric, c);
+            put(&mut panels, &mut cn, d, j, c, metric);
         }
         let screen = if screened {
             ScreenPanels::new(centroids, k, d, metric)
@@ -107,5 +102,50 @@ impl PackedCentroids {
     /// Norm term of centroid `j`.
     pub fn norm_term(&self, j: usize) -> f32 {
         self.cn[j]
+    }
+
+    /// Replaces centroid `j` by `c` in place: the same panels and norm terms as packing the
+    /// updated centroids anew, at the cost of one centroid instead of k (local search swaps
+    /// one centre at a time). Not for screened packings, whose bf16 panels it would leave
+    /// stale.
+    pub(crate) fn replace(&mut self, j: usize, c: &[f32], metric: Metric) {
+        assert!(self.screen.is_none(), "replace on screened centroids");
+        assert!(j < self.k && c.len() == self.d);
+        put(&mut self.panels, &mut self.cn, self.d, j, c, metric);
+    }
+}
+
+/// Writes centroid `j` into its panel lane and its norm term.
+fn put(panels: &mut [f32], cn: &mut [f32], d: usize, j: usize, c: &[f32], metric: Metric) {
+    let (q, l) = (j / LANES, j % LANES);
+    let base = q * d * LANES;
+    for (p, &v) in c.iter().enumerate() {
+        panels[base + p * LANES + l] = v;
+    }
+    cn[j] = norm_term_of(metric, c);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replacing_a_centroid_equals_packing_anew() {
+        // k = 37: three panels, the last partial; d = 5.
+        let (k, d) = (37usize, 5usize);
+        let mut c: Vec<f32> = (0..k * d).map(|i| (i as f32 * 0.37).sin()).collect();
+        for metric in [Metric::L2, Metric::Cosine] {
+            let mut pc = PackedCentroids::new_exact(&c, k, d, metric);
+            for (j, v) in [(0usize, 2.5f32), (16, -1.0), (36, 0.125)] {
+                c[j * d..(j + 1) * d]
+                    .iter_mut()
+                    .for_each(|x| *x = *x * v + 0.5);
+                pc.replace(j, &c[j * d..(j + 1) * d], metric);
+                let fresh = PackedCentroids::new_exact(&c, k, d, metric);
+                assert_eq!(pc.panels, fresh.panels, "{metric:?} j={j}");
+                let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&pc.cn), bits(&fresh.cn), "{metric:?} j={j}");
+            }
+        }
     }
 }
