@@ -203,8 +203,18 @@ impl<'a> Scorer<'a> {
             .chunks(d)
             .map(|c| norm_term_of(self.metric, c) as f64)
             .collect();
+        // Per group: its columns and their norm terms, padded to a full block with zeros.
+        let groups: Vec<(usize, usize, [f64; dots::MAX_CANDS])> = bounds
+            .windows(2)
+            .map(|g| {
+                let mut c = [0f64; dots::MAX_CANDS];
+                c[..g[1] - g[0]].copy_from_slice(&cn[g[0]..g[1]]);
+                (g[0], g[1], c)
+            })
+            .collect();
         let isa = simd::active();
         let all = self.x.as_slice();
+        let metric = self.metric;
         let mut out = vec![0f32; n * t];
         out.par_chunks_mut(TILES_PER_TASK * MR * t)
             .enumerate()
@@ -219,22 +229,41 @@ impl<'a> Scorer<'a> {
                         let i = r0 + a + u.min(m - 1);
                         &all[i * d..(i + 1) * d]
                     });
-                    for g in bounds.windows(2) {
-                        let (g0, g1) = (g[0], g[1]);
+                    for (g0, g1, cng) in &groups {
+                        let (g0, g1) = (*g0, *g1);
                         dots::dots_upto(isa, xr, &cands[g0 * d..g1 * d], g1 - g0, &mut prods);
                         for (u, pr) in prods.iter().enumerate().take(m) {
                             let i = r0 + a + u;
-                            for j in g0..g1 {
-                                let score = (cn[j] - 2.0 * pr[j - g0] as f64) as f32;
-                                o[(i - r0) * t + j] =
-                                    score_to_dist(self.metric, self.norms[i], score);
-                            }
+                            let dist = block_dists(metric, self.norms[i], pr, cng);
+                            o[(i - r0) * t + g0..(i - r0) * t + g1]
+                                .copy_from_slice(&dist[..g1 - g0]);
                         }
                     }
                 }
             });
         out
     }
+}
+
+/// The distances of one row to a block of candidates from their dot products `pr` and norm
+/// terms `cn`: [`score_to_dist`] of the score `cn − 2·pr` (f64, rounded to f32), with the
+/// metric and the row's root hoisted and the block's full width computed (lanes past the
+/// block are ignored), so the compiler can vectorise it; the same operations per element,
+/// hence the same bits.
+#[inline(always)]
+fn block_dists(
+    metric: Metric,
+    norm2: f32,
+    pr: &[f32; dots::MAX_CANDS],
+    cn: &[f64; dots::MAX_CANDS],
+) -> [f32; dots::MAX_CANDS] {
+    let mut score = [0f32; dots::MAX_CANDS];
+    for j in 0..dots::MAX_CANDS {
+        score[j] = (cn[j] - 2.0 * pr[j] as f64) as f32;
+    }
+    let mut out = [0f32; dots::MAX_CANDS];
+    to_dists(metric, norm2, &score, &mut out);
+    out
 }
 
 /// Candidate counts up to this use [`Scorer::d2_few`] ...
@@ -392,6 +421,15 @@ mod tests {
                 }
                 let got = scorer.d2(&cands, t);
                 for i in 0..n {
+                    // Bit for bit: the score_to_dist of cn − 2·(the scalar twin's product).
+                    for (u, c) in cands.chunks(d).enumerate() {
+                        let mut pr = [[0f32; 1]; dots::ROWS];
+                        dots::dots_scalar::<1>([x.row(i); dots::ROWS], c, &mut pr);
+                        let cn = norm_term_of(metric, c) as f64;
+                        let score = (cn - 2.0 * pr[0][0] as f64) as f32;
+                        let want = score_to_dist(metric, norms[i], score);
+                        assert_eq!(got[i * t + u].to_bits(), want.to_bits(), "t={t} row {i}");
+                    }
                     let s = match metric {
                         Metric::L2 => 1.0,
                         Metric::Cosine => 1.0 / (norms[i] as f64).sqrt(),
