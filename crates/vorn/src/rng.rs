@@ -93,7 +93,8 @@ impl Rng {
     }
 
     /// `m` distinct indices from [0, n), in increasing order (Floyd's algorithm for m < n/8,
-    /// with a bitmap or hash set of the picks; a partial Fisher–Yates otherwise). Requires `m <= n`.
+    /// with a bitmap or hash set of the picks; a partial Fisher–Yates otherwise). Requires
+    /// `m <= n`.
     ///
     /// The Fisher–Yates positions are kept as `u32` when n allows (half the memory its random
     /// swaps touch: 4 MB rather than 8 MB for n = 10⁶) and its picks are put in order through
