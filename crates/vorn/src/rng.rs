@@ -228,19 +228,16 @@ mod tests {
         }
         // Bitmap scanned (few words per pick), bitmap then sort (many), m = 1, n not a
         // multiple of 64, and dense enough for repeated draws.
-        for &(n, m) in &[
-            (1_000usize, 100usize),
-            (100_000, 10),
-            (100_000, 1),
-            (1_000_003, 65_536),
-            (65, 8),
-        ] {
-            for seed in 0..3 {
-                let (mut a, mut b) = (Rng::new(seed), Rng::new(seed));
-                assert_eq!(a.sample_indices(n, m), plain(&mut b, n, m), "n={n} m={m}");
-                assert_eq!(a.next_u64(), b.next_u64());
-            }
-        }
+        matches_reference(
+            plain,
+            &[
+                (1_000, 100),
+                (100_000, 10),
+                (100_000, 1),
+                (1_000_003, 65_536),
+                (65, 8),
+            ],
+        );
         // The hash-set path beyond the bitmap's reach draws the same set as the bitmap would.
         let n = FLOYD_BITMAP_MAX + 1;
         let (mut a, mut b) = (Rng::new(9), Rng::new(9));
@@ -260,18 +257,33 @@ mod tests {
             all.sort_unstable();
             all
         }
-        for &(n, m) in &[
-            (1usize, 1usize),
-            (64, 8),
-            (65, 9),
-            (1000, 125),
-            (1000, 1000),
-            (4099, 700),
-        ] {
+        matches_reference(
+            plain,
+            &[
+                (1, 1),
+                (64, 8),
+                (65, 9),
+                (1000, 125),
+                (1000, 1000),
+                (4099, 700),
+            ],
+        );
+    }
+
+    /// `sample_indices(n, m)` equals `reference` for every case and seeds 0–2, and leaves
+    /// the generator in the same state.
+    fn matches_reference(
+        reference: fn(&mut Rng, usize, usize) -> Vec<usize>,
+        cases: &[(usize, usize)],
+    ) {
+        for &(n, m) in cases {
             for seed in 0..3 {
                 let (mut a, mut b) = (Rng::new(seed), Rng::new(seed));
-                assert_eq!(a.sample_indices(n, m), plain(&mut b, n, m), "n={n} m={m}");
-                // The generators are left in the same state too.
+                assert_eq!(
+                    a.sample_indices(n, m),
+                    reference(&mut b, n, m),
+                    "n={n} m={m}"
+                );
                 assert_eq!(a.next_u64(), b.next_u64());
             }
         }
