@@ -205,19 +205,16 @@ impl<'a> Scorer<'a> {
     fn d2_few(&self, cands: &[f32], t: usize) -> Vec<f32> {
         let (n, d) = (self.x.n(), self.x.d());
         // Balanced candidate groups of at most MAX_CANDS (t = 7: 3 + 4; t = 8: 4 + 4).
-        let ng = t.div_ceil(dots::MAX_CANDS);
-        let bounds: Vec<usize> = (0..=ng).map(|g| g * t / ng).collect();
-        let cn: Vec<f64> = cands[..t * d]
-            .chunks(d)
-            .map(|c| norm_term_of(self.metric, c) as f64)
-            .collect();
         // Per group: its columns and their norm terms, padded to a full block with zeros.
-        let groups: Vec<(usize, usize, [f64; dots::MAX_CANDS])> = bounds
-            .windows(2)
+        let ng = t.div_ceil(dots::MAX_CANDS);
+        let groups: Vec<(usize, usize, [f64; dots::MAX_CANDS])> = (0..ng)
             .map(|g| {
-                let mut c = [0f64; dots::MAX_CANDS];
-                c[..g[1] - g[0]].copy_from_slice(&cn[g[0]..g[1]]);
-                (g[0], g[1], c)
+                let (g0, g1) = (g * t / ng, (g + 1) * t / ng);
+                let mut cn = [0f64; dots::MAX_CANDS];
+                for (v, c) in cn.iter_mut().zip(cands[g0 * d..g1 * d].chunks(d)) {
+                    *v = norm_term_of(self.metric, c) as f64;
+                }
+                (g0, g1, cn)
             })
             .collect();
         let isa = simd::active();
