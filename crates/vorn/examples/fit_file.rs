@@ -1,5 +1,5 @@
 //! Fit probe on a file: `cargo run --release --example fit_file -- PATH K METRIC [key=value ...]`
-//! with keys `algo`, `seed`, `n_init`, `trials`, `init_sample`, `ls`, `sample`, `max_iter`, `tol`,
+//! with keys `algo`, `seed`, `init` (`random` or `k-means++`), `n_init`, `trials`, `init_sample`, `ls`, `sample`, `max_iter`, `tol`,
 //! `threads` (an N-thread pool, as the Python binding uses; without it the global pool, whose
 //! parallel regions are then injected from outside it one at a time, slower for small fits).
 //! Prints wall seconds, iterations, stop reason and the objective (MSE for l2, mean cosine
@@ -41,6 +41,11 @@ fn main() {
             "max_iter" => p.max_iter(u()),
             "tol" => p.tol(v.parse().expect("tol")),
             "threads" => p.n_threads(Some(u())),
+            "init" => p.init(match v {
+                "random" => vorn::kmeans::Init::Random,
+                "k-means++" => vorn::kmeans::Init::KMeansPlusPlus,
+                _ => panic!("init is random or k-means++"),
+            }),
             _ => panic!("unknown key {key}"),
         };
     }
