@@ -186,6 +186,44 @@ def test_cosine_zero_row():
     vorn.KMeans(2).fit(x)  # fine under l2
 
 
+@pytest.mark.parametrize("scale", [1e-15, 1e-30])
+def test_cosine_rows_too_small_for_f32_scores(scale):
+    # Regression: at 1e-15 every centroid scored exactly 1 (all rows in one cluster, with a
+    # duplicate-rows warning); at 1e-30 the f32 norm underflowed and a NaN score made an
+    # out-of-bounds label (an internal error).
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((200, 8)).astype(np.float32)
+    x[50] *= np.float32(scale)
+    with pytest.raises(ValueError, match=r"row 50 has squared norm .* normalise the rows"):
+        vorn.KMeans(4, metric="cosine").fit(x)
+    km = vorn.KMeans(4, metric="cosine", random_state=0).fit(x[:50])
+    with pytest.raises(ValueError, match="row 0 has squared norm"):
+        km.predict(x[50:51])
+    # Normalised as the message advises, the rows are accepted and the tiny row is
+    # labelled like its unscaled direction.
+    unit = x / np.linalg.norm(x.astype(np.float64), axis=1, keepdims=True).astype(np.float32)
+    km = vorn.KMeans(4, metric="cosine", random_state=0).fit(unit)
+    x50 = x[50] / np.float32(scale)
+    assert km.labels_[50] == km.predict(x50[None, :])[0]
+    # Under l2 a tiny row among normal ones is fine.
+    vorn.KMeans(4).fit(x)
+
+
+@pytest.mark.parametrize("scale", [1e-18, 1e-22, 1e-30])
+def test_l2_data_too_small_for_f32_distances(scale):
+    # Regression: at 1e-22 the labels agreed with the unscaled fit's on 29% of rows, at 1e-30
+    # every row fell into one cluster, silently (a duplicate-rows warning at most).
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((200, 8)).astype(np.float32)
+    with pytest.raises(ValueError, match=r"largest squared row norm .* rescale the data"):
+        vorn.KMeans(4).fit(x * np.float32(scale))
+    with pytest.warns(vorn.ConvergenceWarning):  # identical rows: degenerate but exact
+        vorn.KMeans(4).fit(np.zeros((20, 8), np.float32))
+    # A trained model labels tiny rows (they are compared with centroids of normal scale).
+    km = vorn.KMeans(4, random_state=0).fit(x)
+    assert km.predict(x[:3] * np.float32(scale)).shape == (3,)
+
+
 def test_predict_with_wrong_dimension(x_small):
     km = vorn.KMeans(3).fit(x_small)
     wrong = np.ones((4, x_small.shape[1] + 1), np.float32)

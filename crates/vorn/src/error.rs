@@ -38,6 +38,14 @@ pub enum Error {
     #[error("row {row} has zero norm, so its cosine similarity is undefined: drop it or use metric='l2'")]
     ZeroNorm { row: usize },
 
+    /// A row's norm is so small that f32 cosine scores cannot resolve its direction.
+    #[error("row {row} has squared norm {norm2:.3e}, below the {min:.3e} (2^-30) that cosine needs in f32 (its cosines would be resolved only to about 3e-8 / norm): normalise the rows first (X / np.linalg.norm(X, axis=1, keepdims=True)) or scale the data up")]
+    TinyNorm { row: usize, norm2: f64, min: f64 },
+
+    /// Every row is so small that squared distances fall into f32's subnormal range.
+    #[error("the largest squared row norm is {max_norm2:.3e}, below {min:.3e} (2^-100): squared distances this small fall into f32's subnormal range and lose their precision; rescale the data (e.g. divide by its max absolute value)")]
+    Underflow { max_norm2: f64, min: f64 },
+
     /// More clusters were asked for than there are rows.
     #[error(
         "n_clusters = {k} is larger than the number of rows ({n}): ask for at most {n} clusters"

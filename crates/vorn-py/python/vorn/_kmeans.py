@@ -53,7 +53,10 @@ class KMeans(ParamsMixin):
     metric : {"l2", "cosine"}, default "l2"
         ``"l2"``: squared Euclidean objective (``"euclidean"``/``"sqeuclidean"`` are
         aliases). ``"cosine"``: spherical k-means on unit-normalised rows with unit
-        centroids (``"angular"`` is an alias); rows of zero norm are rejected.
+        centroids (``"angular"`` is an alias); rows of zero norm, or of squared norm
+        below 2**-30 (whose cosines f32 scores cannot resolve), are rejected. Under l2,
+        training data whose largest squared row norm is below 2**-100 (squared distances
+        in f32's subnormal range) is rejected: rescale it.
     algorithm : {"auto", "lloyd", "hamerly"}, default "auto"
         Backend. ``"lloyd"``: every row against every centroid through the tiled kernel;
         ``"hamerly"``: bound pruning with the same result, bit for bit (labels,

@@ -15,4 +15,4 @@ pub use gather::gather_rows;
 pub use matrix::MatrixView;
 pub(crate) use source::write_atomic;
 pub use source::{FileFormat, MatrixSource};
-pub use validate::{validate, RowNorms};
+pub use validate::{check_scale, validate, RowNorms};

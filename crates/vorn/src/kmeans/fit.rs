@@ -7,7 +7,7 @@ use super::model::KMeansModel;
 use super::relabel::labels_and_objective;
 use super::{KMeansParams, Monitor, Silent};
 use crate::cluster::Algorithm;
-use crate::data::{gather_rows, validate, MatrixView};
+use crate::data::{check_scale, gather_rows, validate, MatrixView};
 use crate::error::{Error, Result};
 use crate::rng::Rng;
 
@@ -300,6 +300,7 @@ fn fit_inner(x: MatrixView<'_>, p: &KMeansParams, mon: &dyn Monitor) -> Result<K
     let (n, d, k) = (x.n(), x.d(), p.k);
     mon.phase("validate");
     let norms = validate(x, p.metric)?;
+    check_scale(x, &norms, p.metric)?;
     mon.phase("sample");
     let m = p.train_rows(n);
     let prog = p.algorithm == Algorithm::Auto && m < n && p.max_iter >= 4;
