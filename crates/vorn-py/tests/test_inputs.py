@@ -224,6 +224,40 @@ def test_l2_data_too_small_for_f32_distances(scale):
     assert km.predict(x[:3] * np.float32(scale)).shape == (3,)
 
 
+def test_float64_beyond_float32_range_names_the_value():
+    # Regression: 1e300 became inf in the cast (a numpy RuntimeWarning) and the core then
+    # reported "column 1 is inf", a value the caller never passed.
+    x = np.ones((4, 3))
+    x[2, 1] = -2e39
+    with pytest.raises(ValueError, match=r"X\[2, 1\] = -2e\+39 is beyond the range of float32"):
+        vorn.KMeans(2).fit(x)
+    x[2, 1] = np.nan  # a NaN is still the core's message
+    with pytest.raises(ValueError, match="row 2, column 1 is NaN"):
+        vorn.KMeans(2).fit(x)
+
+
+def test_float64_that_underflows_to_all_zeros_is_rejected():
+    # Regression: distinct float64 rows of magnitude 1e-300 became identical zero rows in
+    # float32, and the fit "succeeded" with a duplicate-rows warning.
+    x = np.random.default_rng(0).standard_normal((10, 3)) * 1e-300
+    with pytest.raises(ValueError, match=r"all are below float32's smallest magnitude"):
+        vorn.KMeans(2).fit(x)
+    with pytest.warns(vorn.ConvergenceWarning):  # genuinely zero data stays a degenerate fit
+        vorn.KMeans(2).fit(np.zeros((10, 3)))
+
+
+def test_masked_arrays():
+    x = np.ma.masked_array(np.arange(12.0).reshape(6, 2), mask=False)
+    ref = vorn.KMeans(2, random_state=0).fit(np.arange(12.0).reshape(6, 2))
+    got = vorn.KMeans(2, random_state=0).fit(x)  # nothing masked: the data is used
+    np.testing.assert_array_equal(got.labels_, ref.labels_)
+    x[3, 1] = np.ma.masked
+    with pytest.raises(ValueError, match=r"masked array with 1 masked value\(s\)"):
+        vorn.KMeans(2).fit(x)
+    with pytest.raises(ValueError, match="masked array"):
+        ref.predict(x)
+
+
 def test_predict_with_wrong_dimension(x_small):
     km = vorn.KMeans(3).fit(x_small)
     wrong = np.ones((4, x_small.shape[1] + 1), np.float32)

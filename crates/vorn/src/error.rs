@@ -31,7 +31,7 @@ pub enum Error {
     NonFinite { row: usize, col: usize, value: f32 },
 
     /// A row is finite but so large that squared distances overflow f32.
-    #[error("row {row} has squared norm {norm2:e}, which overflows f32 distance arithmetic: rescale the data (e.g. divide by its max absolute value)")]
+    #[error("row {row} has squared norm {norm2:.3e}, which overflows f32 distance arithmetic: rescale the data (e.g. divide by its max absolute value)")]
     Overflow { row: usize, norm2: f64 },
 
     /// A row has zero norm under the cosine metric.

@@ -13,6 +13,10 @@ vorn computes in float32 on row-major (C-contiguous) ``n x d`` matrices.
 * complex, object, string, datetime and structured dtypes raise ``TypeError``; anything that
   is not 2-D raises ``ValueError``. NaN / Inf values, empty inputs and ``d = 0`` are rejected
   by the core with ``ValueError``.
+* Conversion never changes data silently beyond rounding: a finite value beyond float32's
+  range (which would become inf), nonzero float64 data that would become all zeros, and a
+  masked array with masked entries (whose underlying data would be read) raise
+  ``ValueError`` naming the value or what to do.
 """
 
 from __future__ import annotations
@@ -56,6 +60,16 @@ def as_matrix(x: Any, name: str = "X") -> np.ndarray:
             f"{name} is a sparse matrix ({type(x).__name__}); sparse input is not supported: "
             f"pass a dense array ({name}.toarray())"
         )
+    if isinstance(x, np.ma.MaskedArray):
+        masked = int(np.ma.count_masked(x))
+        if masked:
+            raise ValueError(
+                f"{name} is a masked array with {masked} masked value(s), which vorn would "
+                f"read as their underlying data: drop the rows that hold them "
+                f"({name}.data[~np.ma.getmaskarray({name}).any(axis=1)]) or fill them "
+                f"({name}.filled(value))"
+            )
+        x = np.ma.getdata(x)
     arr = x if isinstance(x, np.ndarray) else np.asarray(x)
     dt = arr.dtype
     if dt.kind == "c":
@@ -93,8 +107,38 @@ def as_matrix(x: Any, name: str = "X") -> np.ndarray:
         and arr.flags.c_contiguous
         and arr.flags.aligned
     ):
-        arr = np.ascontiguousarray(arr, dtype=np.float32)
+        src = arr
+        with np.errstate(over="raise"):
+            try:
+                arr = np.ascontiguousarray(src, dtype=np.float32)
+            except FloatingPointError:
+                _raise_out_of_range(src, name)
+        # The prefix settles it for almost all data without a second full pass.
+        if dt.kind == "f" and dt.itemsize > 4 and not _any_nonzero(arr) and src.any():
+            big = float(np.nanmax(np.abs(src)))
+            raise ValueError(
+                f"{name}'s values are not all zero, but all are below float32's smallest "
+                f"magnitude (~1.4e-45; the largest is {big:.3e}) and become 0 in the float32 "
+                f"vorn computes in: rescale the data (e.g. divide by its max absolute value)"
+            )
     return arr
+
+
+def _any_nonzero(arr: np.ndarray) -> bool:
+    flat = arr.reshape(-1)
+    return bool(flat[:4096].any() or flat.any())
+
+
+def _raise_out_of_range(src: np.ndarray, name: str) -> None:
+    """Raises the ValueError for a value finite in ``src`` but beyond float32's range."""
+    f32max = float(np.finfo(np.float32).max)
+    with np.errstate(invalid="ignore"):
+        bad = np.isfinite(src) & (np.abs(src) > f32max)
+    r, c = (int(v) for v in np.argwhere(bad)[0])
+    raise ValueError(
+        f"{name}[{r}, {c}] = {src[r, c]:.6g} is beyond the range of float32 (+-3.4e38), in "
+        f"which vorn computes: rescale the data (e.g. divide by its max absolute value)"
+    )
 
 
 def _is_sparse(x: Any) -> bool:
