@@ -66,8 +66,10 @@ def test_assign_errors():
         vorn.assign(x, np.full((2, 3), np.nan, np.float32))
     with pytest.raises(ValueError, match="unknown metric"):
         vorn.assign(x, np.ones((2, 3), np.float32), metric="hamming")
-    with pytest.raises(ValueError, match=r"centroids has 0 sample\(s\)"):
+    with pytest.raises(ValueError, match=r"centroids has 0 centroid\(s\)"):
         vorn.assign(x, np.ones((0, 3), np.float32))
+    with pytest.raises(ValueError, match=r"shape \(n_clusters, n_features\).*single centroid"):
+        vorn.assign(x, np.ones(3, np.float32))
     with pytest.raises(ValueError, match=r"centroids must be a \(k, d\) array.*\(0, 3\)"):
         _vorn.assign(x, np.ones((0, 3), np.float32))
     with pytest.raises(ValueError, match="centroid 1 is all zeros"):

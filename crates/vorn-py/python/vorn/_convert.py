@@ -83,20 +83,22 @@ def as_matrix(x: Any, name: str = "X") -> np.ndarray:
             f"{name} has dtype {dt}, which is not a real number type: pass a 2-D array of "
             f"numbers of shape (n_samples, n_features), ideally float32"
         )
+    # Centroid matrices (``init``, ``centroids``) are described by their own row count.
+    rows = "n_clusters" if name in ("init", "centroids") else "n_samples"
     if arr.ndim != 2:
         hint = (
             f". Reshape your data: {name}.reshape(-1, 1) for a single feature, "
-            f"{name}.reshape(1, -1) for a single sample"
+            f"{name}.reshape(1, -1) for a single {'sample' if rows == 'n_samples' else 'centroid'}"
             if arr.ndim == 1
             else ""
         )
         raise ValueError(
-            f"{name} must be a 2-D array of shape (n_samples, n_features), got a "
+            f"{name} must be a 2-D array of shape ({rows}, n_features), got a "
             f"{arr.ndim}-D array of shape {arr.shape}{hint}"
         )
     n, d = arr.shape
     if n == 0 or d == 0:
-        what = "sample(s)" if n == 0 else "feature(s)"
+        what = ("sample(s)" if rows == "n_samples" else "centroid(s)") if n == 0 else "feature(s)"
         raise ValueError(
             f"{name} has 0 {what} (shape={arr.shape}) while a minimum of 1 is required: "
             f"pass at least one row of at least one feature"
