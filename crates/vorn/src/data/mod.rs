@@ -15,4 +15,4 @@ pub use gather::gather_rows;
 pub use matrix::MatrixView;
 pub(crate) use source::write_atomic;
 pub use source::{FileFormat, MatrixSource};
-pub use validate::{check_scale, validate, RowNorms};
+pub use validate::{check_scale, validate, RowNorms, COSINE_MIN_NORM2, L2_MIN_NORM2, MAX_NORM2};
