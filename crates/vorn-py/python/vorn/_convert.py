@@ -136,6 +136,8 @@ def _raise_out_of_range(src: np.ndarray, name: str) -> None:
     f32max = float(np.finfo(np.float32).max)
     with np.errstate(invalid="ignore"):
         bad = np.isfinite(src) & (np.abs(src) > f32max)
+    if not bad.any():  # overflow is the only error the conversion raises; stay defensive
+        raise ValueError(f"{name} cannot be converted to float32 without overflow")
     r, c = (int(v) for v in np.argwhere(bad)[0])
     raise ValueError(
         f"{name}[{r}, {c}] = {src[r, c]:.6g} is beyond the range of float32 (+-3.4e38), in "

@@ -217,7 +217,7 @@ mod tests {
     #[test]
     fn tiny_cosine_rows_and_tiny_l2_data_are_rejected() {
         // Cosine: the first row below the floor is reported, at either side of it.
-        for scale in [1e-5f32, 1e-15, 1e-30] {
+        for scale in [1e-4f32, 1e-5, 1e-15, 1e-30] {
             let data = vec![1.0, 2.0, scale, scale, 3.0, 0.5];
             let v = MatrixView::new(&data, 3, 2).unwrap();
             let tiny = 2.0 * (scale as f64) * (scale as f64) < COSINE_MIN_NORM2;
