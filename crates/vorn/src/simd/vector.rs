@@ -226,10 +226,25 @@ mod x86 {
         let sc = _mm512_set1_pd(scale);
         let (xp, sp, op) = (row.as_ptr(), sum.as_mut_ptr(), old.as_ptr());
         let mut acc = [_mm512_setzero_pd(); 4];
+        // Whole chunks of 32 elements without masks, then the partial last one with them.
+        let full = d / 32 * 32;
         let mut p = 0;
-        while p < d {
+        while p < full {
             for (q, a) in acc.iter_mut().enumerate() {
                 let e = p + 8 * q;
+                let mut v = _mm512_cvtps_pd(_mm256_loadu_ps(xp.add(e)));
+                if SCALED {
+                    v = _mm512_mul_pd(v, sc);
+                }
+                _mm512_storeu_pd(sp.add(e), _mm512_add_pd(_mm512_loadu_pd(sp.add(e)), v));
+                let t = _mm512_sub_pd(v, _mm512_loadu_pd(op.add(e)));
+                *a = _mm512_add_pd(*a, _mm512_mul_pd(t, t));
+            }
+            p += 32;
+        }
+        if full < d {
+            for (q, a) in acc.iter_mut().enumerate() {
+                let e = full + 8 * q;
                 let m = mask8(d, e);
                 let xv = _mm512_castps512_ps256(_mm512_maskz_loadu_ps(m as __mmask16, xp.add(e)));
                 let mut v = _mm512_cvtps_pd(xv);
@@ -241,9 +256,79 @@ mod x86 {
                 let t = _mm512_sub_pd(v, _mm512_maskz_loadu_pd(m, op.add(e)));
                 *a = _mm512_mask_add_pd(*a, m, *a, _mm512_mul_pd(t, t));
             }
-            p += 32;
         }
         fold512(&acc, lanes);
+    }
+
+    /// One chunk of [`accumulate_group_avx512`]: elements p..p+32 of every row of the group,
+    /// the sums held in registers. `MASKED`: elements past d are neither read nor written
+    /// (the last, partial chunk); otherwise p + 32 ≤ d and every access is a plain one.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn group_chunk<const SCALED: bool, const MASKED: bool>(
+        xp: *const f32,
+        d: usize,
+        p: usize,
+        rows: &[u32],
+        scales: &[f64],
+        sp: *mut f64,
+        op: *const f64,
+        acc: &mut [__m512d; 4],
+        ahead: usize,
+    ) {
+        let mut m = [0xffu8; 4];
+        if MASKED {
+            for (q, mq) in m.iter_mut().enumerate() {
+                *mq = mask8(d, p + 8 * q);
+            }
+        }
+        let mut s = [_mm512_setzero_pd(); 4];
+        let mut o = [_mm512_setzero_pd(); 4];
+        for q in 0..4 {
+            if MASKED {
+                s[q] = _mm512_maskz_loadu_pd(m[q], sp.add(p + 8 * q));
+                o[q] = _mm512_maskz_loadu_pd(m[q], op.add(p + 8 * q));
+            } else {
+                s[q] = _mm512_loadu_pd(sp.add(p + 8 * q));
+                o[q] = _mm512_loadu_pd(op.add(p + 8 * q));
+            }
+        }
+        for (mi, &i) in rows.iter().enumerate() {
+            let r = xp.add(i as usize * d + p);
+            if ahead > 0 {
+                // The 32 elements `ahead` on: two cache lines (prefetches never fault).
+                let f = r.wrapping_add(ahead) as *const i8;
+                _mm_prefetch::<_MM_HINT_T1>(f);
+                _mm_prefetch::<_MM_HINT_T1>(f.wrapping_add(64));
+            }
+            let sc = _mm512_set1_pd(if SCALED { scales[mi] } else { 1.0 });
+            for q in 0..4 {
+                let xv = if MASKED {
+                    // AVX-512F only: a masked 512-bit load of which the low half is used.
+                    _mm512_castps512_ps256(_mm512_maskz_loadu_ps(m[q] as __mmask16, r.add(8 * q)))
+                } else {
+                    _mm256_loadu_ps(r.add(8 * q))
+                };
+                let mut v = _mm512_cvtps_pd(xv);
+                if SCALED {
+                    v = _mm512_mul_pd(v, sc);
+                }
+                s[q] = _mm512_add_pd(s[q], v);
+                let t = _mm512_sub_pd(v, o[q]);
+                acc[q] = if MASKED {
+                    _mm512_mask_add_pd(acc[q], m[q], acc[q], _mm512_mul_pd(t, t))
+                } else {
+                    _mm512_add_pd(acc[q], _mm512_mul_pd(t, t))
+                };
+            }
+        }
+        for q in 0..4 {
+            if MASKED {
+                _mm512_mask_storeu_pd(sp.add(p + 8 * q), m[q], s[q]);
+            } else {
+                _mm512_storeu_pd(sp.add(p + 8 * q), s[q]);
+            }
+        }
     }
 
     /// AVX-512 [`super::accumulate_group`]: per chunk of 32 elements, the four 8-lane sum
@@ -264,49 +349,16 @@ mod x86 {
     ) {
         let mut acc = [_mm512_setzero_pd(); 4];
         let (xp, sp, op) = (x.as_ptr(), sum.as_mut_ptr(), old.as_ptr());
+        // Whole chunks of 32 elements without masks, then the partial last chunk with them:
+        // the same operations on the same elements either way (a full mask changes no bit).
+        let full = d / 32 * 32;
         let mut p = 0;
-        while p < d {
-            // Four groups of eight; past d the masks are partial or empty (lanes past d are
-            // neither read nor written), so every index stays a constant and the sums stay
-            // in registers.
-            let mut m = [0u8; 4];
-            for (q, mq) in m.iter_mut().enumerate() {
-                *mq = mask8(d, p + 8 * q);
-            }
-            let mut s = [_mm512_setzero_pd(); 4];
-            let mut o = [_mm512_setzero_pd(); 4];
-            for q in 0..4 {
-                s[q] = _mm512_maskz_loadu_pd(m[q], sp.add(p + 8 * q));
-                o[q] = _mm512_maskz_loadu_pd(m[q], op.add(p + 8 * q));
-            }
-            for (mi, &i) in rows.iter().enumerate() {
-                let r = xp.add(i as usize * d + p);
-                if ahead > 0 {
-                    // The 32 elements `ahead` on: two cache lines (prefetches never fault).
-                    let f = r.wrapping_add(ahead) as *const i8;
-                    _mm_prefetch::<_MM_HINT_T1>(f);
-                    _mm_prefetch::<_MM_HINT_T1>(f.wrapping_add(64));
-                }
-                let sc = _mm512_set1_pd(if SCALED { scales[mi] } else { 1.0 });
-                for q in 0..4 {
-                    // AVX-512F only: a masked 512-bit load of which the low half is used.
-                    let xv = _mm512_castps512_ps256(_mm512_maskz_loadu_ps(
-                        m[q] as __mmask16,
-                        r.add(8 * q),
-                    ));
-                    let mut v = _mm512_cvtps_pd(xv);
-                    if SCALED {
-                        v = _mm512_mul_pd(v, sc);
-                    }
-                    s[q] = _mm512_add_pd(s[q], v);
-                    let t = _mm512_sub_pd(v, o[q]);
-                    acc[q] = _mm512_mask_add_pd(acc[q], m[q], acc[q], _mm512_mul_pd(t, t));
-                }
-            }
-            for q in 0..4 {
-                _mm512_mask_storeu_pd(sp.add(p + 8 * q), m[q], s[q]);
-            }
+        while p < full {
+            group_chunk::<SCALED, false>(xp, d, p, rows, scales, sp, op, &mut acc, ahead);
             p += 32;
+        }
+        if full < d {
+            group_chunk::<SCALED, true>(xp, d, full, rows, scales, sp, op, &mut acc, ahead);
         }
         fold512(&acc, lanes);
     }
