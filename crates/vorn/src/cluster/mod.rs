@@ -11,7 +11,10 @@
 //! uniform subset of min(n/4, 32 MiB) rows, then finishes on all rows, in three cases
 //! (`kmeans::fit::warm_rows`): k ≤ 64 on data of 128 MiB or more (memory-bound passes), k ≤
 //! 64 on data of 16–128 MiB (mid-size), and Lloyd at k > 64 with passes of n·k·d ≥ 2³¹ while
-//! the subset keeps 64 rows per centre.
+//! the subset keeps 64 rows per centre. Where Lloyd fuses its assignment and update and
+//! d ≥ 512 (`kmeans::lloyd::PRUNE_MIN_D`; not where the pass is bf16-screened), `auto`'s
+//! Lloyd skips, inside the fused pass, the rows whose Hamerly bounds prove that their label
+//! stays: the same bits, fewer distances.
 
 use crate::error::{Error, Result};
 use crate::metric::Metric;

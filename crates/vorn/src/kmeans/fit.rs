@@ -43,6 +43,7 @@ fn seed_centroids(
 fn assigner(algorithm: Algorithm, p: &KMeansParams) -> Box<dyn Assigner> {
     match algorithm {
         Algorithm::Hamerly => Box::new(Hamerly::new(p.metric)),
+        _ if p.algorithm == Algorithm::Auto => Box::new(Dense::pruned(p.metric)),
         _ => Box::new(Dense::new(p.metric)),
     }
 }

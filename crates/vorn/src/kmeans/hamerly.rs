@@ -68,26 +68,26 @@ impl Hamerly {
 }
 
 #[inline]
-fn margin(d: usize, norm2: f32, maxc: f64, cdefect: f64) -> f64 {
+pub(crate) fn margin(d: usize, norm2: f32, maxc: f64, cdefect: f64) -> f64 {
     let r = (norm2 as f64).sqrt() + maxc;
     4.0 * (d as f64 + 4.0) * f64::powi(2.0, -24) * r * r + 2.0 * cdefect
 }
 
 /// Euclidean distance through the SIMD row kernel (f32 lanes, f64 lane sum) with its
 /// relative error bound: the true distance lies within `dist · (1 ± rel_err(d))`.
-fn dist(a: &[f32], b: &[f32]) -> f64 {
+pub(crate) fn dist(a: &[f32], b: &[f32]) -> f64 {
     simd::vector::sqdist(simd::active(), a, b).sqrt()
 }
 
 /// Relative error bound of [`dist`]: each lane sums ⌈d/16⌉ squares of rounded differences
 /// in f32, so the squared distance is within (⌈d/16⌉ + 3)·2⁻²³ relative; doubled for slack.
-fn rel_err(d: usize) -> f64 {
+pub(crate) fn rel_err(d: usize) -> f64 {
     (d.div_ceil(16) as f64 + 3.0) * f64::powi(2.0, -22)
 }
 
 /// Upper/lower bounds from kernel scores, widened by the error margin.
 #[inline]
-fn bounds_from_scores(norm2: f32, best: f32, second: f32, e: f64) -> (f32, f32) {
+pub(crate) fn bounds_from_scores(norm2: f32, best: f32, second: f32, e: f64) -> (f32, f32) {
     let u = ((norm2 as f64 + best as f64 + e).max(0.0)).sqrt() as f32;
     let l = if second.is_finite() {
         ((norm2 as f64 + second as f64 - e).max(0.0)).sqrt() as f32
@@ -104,7 +104,74 @@ fn bounds_from_scores(norm2: f32, best: f32, second: f32, e: f64) -> (f32, f32) 
     )
 }
 
+/// How far the centroids moved since the bounds were last valid, and how far apart they are.
+pub(crate) struct Drift {
+    /// δ_j ≥ ‖c_j − c'_j‖ (widened by the distance's error bound).
+    pub delta: Vec<f64>,
+    /// The largest δ, the second largest, and the centroid with the largest.
+    pub m1: f64,
+    pub m2: f64,
+    pub arg: usize,
+    /// s_j ≤ ½ min_{o≠j} ‖c_j − c_o‖.
+    pub half: Vec<f64>,
+}
+
+impl Drift {
+    /// From the row-major centroids `c` and their previous values `prev` (both k × d).
+    pub fn new(c: &[f32], prev: &[f32], d: usize, eps: f64) -> Self {
+        let k = c.len() / d;
+        let delta: Vec<f64> = (0..k)
+            .into_par_iter()
+            .map(|j| dist(&c[j * d..(j + 1) * d], &prev[j * d..(j + 1) * d]) * (1.0 + eps))
+            .collect();
+        let (mut m1, mut m2, mut arg) = (0f64, 0f64, usize::MAX);
+        for (j, &v) in delta.iter().enumerate() {
+            if v > m1 {
+                m2 = m1;
+                m1 = v;
+                arg = j;
+            } else if v > m2 {
+                m2 = v;
+            }
+        }
+        let half: Vec<f64> = (0..k)
+            .into_par_iter()
+            .map(|j| {
+                let cj = &c[j * d..(j + 1) * d];
+                let m = (0..k)
+                    .filter(|&o| o != j)
+                    .map(|o| dist(cj, &c[o * d..(o + 1) * d]))
+                    .fold(f64::INFINITY, f64::min);
+                0.5 * m * (1.0 - eps)
+            })
+            .collect();
+        Drift {
+            delta,
+            m1,
+            m2,
+            arg,
+            half,
+        }
+    }
+
+    /// The drift of the other centroids' nearest: the largest δ_j over j ≠ a.
+    #[inline]
+    pub fn others(&self, a: usize) -> f64 {
+        if a == self.arg {
+            self.m2
+        } else {
+            self.m1
+        }
+    }
+}
+
 impl Assigner for Hamerly {
+    /// Where Lloyd fuses, the same bounds run inside the fused pass (one read of the rows per
+    /// iteration instead of a test, a rescan and an update pass).
+    fn prune(&self, _k: usize, _d: usize) -> bool {
+        true
+    }
+
     /// A full pass with at least one more full pass after it: its bounds would be
     /// recomputed by that last one before any test, so only its labels matter.
     fn plain_next(&self) -> bool {
@@ -145,32 +212,7 @@ impl Assigner for Hamerly {
             self.full_left = self.full_left.saturating_sub(1);
             (0..n as u32).collect()
         } else {
-            // Centroid movement and half inter-centre distances.
-            let delta: Vec<f64> = (0..k)
-                .into_par_iter()
-                .map(|j| dist(&c[j * d..(j + 1) * d], &self.prev[j * d..(j + 1) * d]) * (1.0 + eps))
-                .collect();
-            let (mut m1, mut m2, mut arg) = (0f64, 0f64, usize::MAX);
-            for (j, &v) in delta.iter().enumerate() {
-                if v > m1 {
-                    m2 = m1;
-                    m1 = v;
-                    arg = j;
-                } else if v > m2 {
-                    m2 = v;
-                }
-            }
-            let half: Vec<f64> = (0..k)
-                .into_par_iter()
-                .map(|j| {
-                    let cj = &c[j * d..(j + 1) * d];
-                    let m = (0..k)
-                        .filter(|&o| o != j)
-                        .map(|o| dist(cj, &c[o * d..(o + 1) * d]))
-                        .fold(f64::INFINITY, f64::min);
-                    0.5 * m * (1.0 - eps)
-                })
-                .collect();
+            let dr = Drift::new(c, &self.prev, d, eps);
             let (upper, lower) = (&mut self.upper, &mut self.lower);
             let parts: Vec<Vec<u32>> = upper
                 .par_chunks_mut(CHUNK)
@@ -181,11 +223,11 @@ impl Assigner for Hamerly {
                     for (o, (u, l)) in us.iter_mut().zip(ls.iter_mut()).enumerate() {
                         let i = ch * CHUNK + o;
                         let a = labels[i] as usize;
-                        let mut uu = *u as f64 + delta[a];
-                        let ll = (*l as f64 - if a == arg { m2 } else { m1 }).max(0.0);
+                        let mut uu = *u as f64 + dr.delta[a];
+                        let ll = (*l as f64 - dr.others(a)).max(0.0);
                         *l = (ll as f32).next_down().max(0.0);
                         let e = e_of(i);
-                        let lb = (*l as f64).max(2.0 * half[a] - uu);
+                        let lb = (*l as f64).max(2.0 * dr.half[a] - uu);
                         if lb > uu && lb * lb - uu * uu > 2.0 * e {
                             *u = (uu as f32).next_up();
                             continue;
@@ -193,7 +235,7 @@ impl Assigner for Hamerly {
                         // Tighten with one exact distance (raw-row geometry for both metrics).
                         uu = dist(x.row(i), &c[a * d..(a + 1) * d]) * (1.0 + eps);
                         *u = (uu as f32).next_up();
-                        let lb = (*l as f64).max(2.0 * half[a] - uu);
+                        let lb = (*l as f64).max(2.0 * dr.half[a] - uu);
                         if !(lb > uu && lb * lb - uu * uu > 2.0 * e) {
                             todo.push(i as u32);
                         }

@@ -44,7 +44,8 @@ pub struct IterStats {
     pub moved: usize,
     /// Empty clusters repaired before this assignment.
     pub empty_splits: usize,
-    /// Rows whose distances were computed in full (all rows for Lloyd; fewer under bounds).
+    /// Rows whose distances were computed in full: all rows for a dense pass; fewer when
+    /// bounds prune the pass (Hamerly, and `auto`'s Lloyd from `PRUNE_MIN_D` = 512 dimensions).
     pub rows_scanned: usize,
     /// Seconds in the assignment step.
     pub assign_secs: f64,

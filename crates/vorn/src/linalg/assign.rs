@@ -372,51 +372,64 @@ pub fn top2(
         }
         let s0 = s * slab;
         // One scratch per worker (a fresh screen buffer per block would first-touch its pages).
-        o.par_chunks_mut(ROW_BLOCK).enumerate().for_each_init(
-            BlockScratch::default,
-            |bs, (b, ob)| {
-                let r0 = s0 + b * ROW_BLOCK;
-                let r1 = r0 + ob.len();
-                #[cfg(target_arch = "x86_64")]
-                if let (Isa::Avx512, Some(sp), true) = (
-                    isa,
-                    c.screen(),
-                    k >= super::screen::TOP2_MIN_K && ob.len() >= MR,
-                ) {
-                    let mut l = [0u32; ROW_BLOCK];
-                    let mut v = [0f32; ROW_BLOCK];
-                    let mut v2 = [0f32; ROW_BLOCK];
-                    let m = ob.len();
-                    if super::screen::screen_block(
-                        x,
-                        c,
-                        sp,
-                        r0,
-                        &mut l[..m],
-                        &mut v[..m],
-                        Some(&mut v2[..m]),
-                        &mut bs.screen,
-                    ) {
-                        for (i, e) in ob.iter_mut().enumerate() {
-                            *e = (l[i], v[i], v2[i]);
-                        }
-                        return;
-                    }
-                }
-                bs.best.clear();
-                bs.best.resize((r1 - r0).div_ceil(MR), LaneBest::default());
-                let best = &mut bs.best;
-                for_each_tile(isa, x, c, r0, r1, &mut bs.sc, |tile, t, _, init| {
-                    simd::argmin2_tile(isa, tile, init, &mut best[t])
-                });
-                for (i, e) in ob.iter_mut().enumerate() {
-                    let (b1, id, b2) = best[i / MR].finish2(i % MR);
-                    *e = (id, b1, b2);
-                }
-            },
-        );
+        o.par_chunks_mut(ROW_BLOCK)
+            .enumerate()
+            .for_each_init(BlockScratch::default, |bs, (b, ob)| {
+                top2_block(isa, x, c, s0 + b * ROW_BLOCK, ob, bs)
+            });
     }
     Ok(())
+}
+
+/// [`top2`] of rows `r0..r0 + out.len()` of `x` (at most [`ROW_BLOCK`]) on the calling
+/// thread: (label, best score, second-best score) per row, the bits of [`top2`].
+pub(crate) fn top2_block(
+    isa: Isa,
+    x: MatrixView<'_>,
+    c: &PackedCentroids,
+    r0: usize,
+    ob: &mut [(u32, f32, f32)],
+    bs: &mut BlockScratch,
+) {
+    let k = c.k();
+    let r1 = r0 + ob.len();
+    debug_assert!(ob.len() <= ROW_BLOCK && r1 <= x.n());
+    #[cfg(target_arch = "x86_64")]
+    if let (Isa::Avx512, Some(sp), true) = (
+        isa,
+        c.screen(),
+        k >= super::screen::TOP2_MIN_K && ob.len() >= MR,
+    ) {
+        let mut l = [0u32; ROW_BLOCK];
+        let mut v = [0f32; ROW_BLOCK];
+        let mut v2 = [0f32; ROW_BLOCK];
+        let m = ob.len();
+        if super::screen::screen_block(
+            x,
+            c,
+            sp,
+            r0,
+            &mut l[..m],
+            &mut v[..m],
+            Some(&mut v2[..m]),
+            &mut bs.screen,
+        ) {
+            for (i, e) in ob.iter_mut().enumerate() {
+                *e = (l[i], v[i], v2[i]);
+            }
+            return;
+        }
+    }
+    bs.best.clear();
+    bs.best.resize((r1 - r0).div_ceil(MR), LaneBest::default());
+    let best = &mut bs.best;
+    for_each_tile(isa, x, c, r0, r1, &mut bs.sc, |tile, t, _, init| {
+        simd::argmin2_tile(isa, tile, init, &mut best[t])
+    });
+    for (i, e) in ob.iter_mut().enumerate() {
+        let (b1, id, b2) = best[i / MR].finish2(i % MR);
+        *e = (id, b1, b2);
+    }
 }
 
 #[cfg(test)]

@@ -20,9 +20,12 @@ mod packed;
 mod screen;
 
 pub(crate) use assign::rows_per_poll;
+pub(crate) use assign::top2_block;
 pub use assign::{assign, assign_rows, assign_with, distances, top2, AssignOutput, BlockScratch};
 pub(crate) use packed::norm_term_of;
 pub use packed::PackedCentroids;
+/// Whether passes against k centroids of d dimensions are bf16-screened on this machine.
+pub(crate) use screen::wanted as screened;
 pub use screen::{ScreenPanels, SCREEN_MIN_K, TOP2_MIN_K};
 
 /// Rows per parallel block.
