@@ -18,6 +18,11 @@
 //! fuses, the plain update elsewhere), so centroids and objective are Lloyd's bits too. Cosine works in the same Euclidean geometry on the raw rows, since
 //! argmin_j ‖x − c_j‖² = argmin_j (1 − 2·x·c_j) for unit c_j.
 //!
+//! Where Lloyd fuses its assignment with the update (`super::fused::eligible`), `run` does not
+//! call this backend's `assign`: the same tests run per row block inside the fused pass
+//! (`super::fused::assign_update_pruned`, with [`Drift`] and the margins below), which reads
+//! the rows once per iteration instead of three times (test and tighten, rescan, update).
+//!
 //! Memory: the bounds (two f32 per row), and per pass the ids of the rows to rescan (4 bytes
 //! each), full-pass results (12 bytes per row) and gathered rows in slabs of at most
 //! [`GATHER_BYTES`]. Cost per iteration: O(n + k²d) plus O(d) per tightened row and
