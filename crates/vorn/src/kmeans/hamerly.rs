@@ -20,7 +20,7 @@
 //!
 //! Where Lloyd fuses its assignment with the update (`super::fused::eligible`), `run` does not
 //! call this backend's `assign`: the same tests run per row block inside the fused pass
-//! (`super::fused::assign_update_pruned`, with [`Drift`] and the margins below), which reads
+//! (`super::pruned::assign_update_pruned`, with [`Drift`] and the margins below), which reads
 //! the rows once per iteration instead of three times (test and tighten, rescan, update).
 //!
 //! Memory: the bounds (two f32 per row), and per pass the ids of the rows to rescan (4 bytes
@@ -76,6 +76,21 @@ impl Hamerly {
 pub(crate) fn margin(d: usize, norm2: f32, maxc: f64, cdefect: f64) -> f64 {
     let r = (norm2 as f64).sqrt() + maxc;
     4.0 * (d as f64 + 4.0) * f64::powi(2.0, -24) * r * r + 2.0 * cdefect
+}
+
+/// The centroid terms of [`margin`] for row-major centroids `c` (k × d): the largest norm
+/// max‖c‖, and for cosine the unit-norm defect max |1 − ‖c‖²| (0 for L2).
+pub(crate) fn margin_terms(c: &[f32], d: usize, metric: Metric) -> (f64, f64) {
+    let cnorm: Vec<f64> = c
+        .chunks(d)
+        .map(|r| r.iter().map(|&v| v as f64 * v as f64).sum::<f64>())
+        .collect();
+    let maxc = cnorm.iter().cloned().fold(0.0, f64::max).sqrt();
+    let cdefect = match metric {
+        Metric::L2 => 0.0,
+        Metric::Cosine => cnorm.iter().map(|v| (1.0 - v).abs()).fold(0.0, f64::max),
+    };
+    (maxc, cdefect)
 }
 
 /// Euclidean distance through the SIMD row kernel (f32 lanes, f64 lane sum) with its
@@ -198,15 +213,7 @@ impl Assigner for Hamerly {
         let (n, d) = (x.n(), x.d());
         let k = c.len() / d;
         let pc = PackedCentroids::new(c, k, d, self.metric);
-        let cnorm: Vec<f64> = c
-            .chunks(d)
-            .map(|r| r.iter().map(|&v| v as f64 * v as f64).sum::<f64>())
-            .collect();
-        let maxc = cnorm.iter().cloned().fold(0.0, f64::max).sqrt();
-        let cdefect = match self.metric {
-            Metric::L2 => 0.0,
-            Metric::Cosine => cnorm.iter().map(|v| (1.0 - v).abs()).fold(0.0, f64::max),
-        };
+        let (maxc, cdefect) = margin_terms(c, d, self.metric);
         let e_of = |i: usize| margin(d, norms[i], maxc, cdefect);
         let eps = rel_err(d);
 

@@ -6,7 +6,8 @@
 //! labels_t, which are therefore always consistent (labels are the assignment to the returned
 //! centroids). J is non-increasing: J(l_t, C_t) ≤ J(l_{t−1}, C_t) ≤ J(l_{t−1}, C_{t−1}).
 
-use super::fused::{assign_update, assign_update_pruned, eligible, update_in_chunks, Bounds};
+use super::fused::{assign_update, eligible, update_in_chunks};
+use super::pruned::{assign_update_pruned, Bounds};
 use super::update::update;
 use super::{IterStats, KMeansParams, Monitor, StopReason};
 use crate::data::MatrixView;
@@ -45,7 +46,7 @@ pub(crate) trait Assigner {
     fn plain_done(&mut self) {}
 
     /// True when, at shapes where Lloyd fuses, `run` should label with Hamerly's bounds
-    /// inside the fused pass ([`super::fused::assign_update_pruned`]: the same bits as the
+    /// inside the fused pass ([`super::pruned::assign_update_pruned`]: the same bits as the
     /// dense pass) instead of calling [`Assigner::assign`].
     fn prune(&self, _k: usize, _d: usize) -> bool {
         false
@@ -281,6 +282,15 @@ mod tests {
     use crate::metric::Metric;
     use crate::rng::Rng;
 
+    /// The two runs returned the same labels, iteration count, objective and centroid bits.
+    fn assert_same_run(a: &RunResult, b: &RunResult, ctx: &str) {
+        assert_eq!(a.labels, b.labels, "{ctx}");
+        assert_eq!(a.n_iter, b.n_iter, "{ctx}");
+        assert_eq!(a.objective.to_bits(), b.objective.to_bits(), "{ctx}");
+        let bits = |c: &[f32]| c.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&a.centroids), bits(&b.centroids), "{ctx}");
+    }
+
     /// Hamerly, counting the passes `run` made plain.
     struct Counting(Hamerly, usize);
 
@@ -350,16 +360,7 @@ mod tests {
                 .unwrap();
                 let b = run(x, &norms, &p, c0, &mut Dense::pruned(metric), 0, &Silent).unwrap();
                 let ctx = format!("noise={noise} {metric:?}");
-                assert_eq!(l.labels, b.labels, "{ctx}");
-                assert_eq!(l.n_iter, b.n_iter, "{ctx}");
-                assert_eq!(l.objective.to_bits(), b.objective.to_bits(), "{ctx}");
-                assert!(
-                    l.centroids
-                        .iter()
-                        .zip(&b.centroids)
-                        .all(|(u, v)| u.to_bits() == v.to_bits()),
-                    "{ctx}"
-                );
+                assert_same_run(&l, &b, &ctx);
                 let scans: Vec<usize> = b.stats.iter().map(|s| s.rows_scanned).collect();
                 if !noise {
                     assert!(
@@ -401,14 +402,7 @@ mod tests {
                 let mut h = Counting(Hamerly::new(metric), 0);
                 let b = run(x, &norms, &p, c0, &mut h, 0, &Silent).unwrap();
                 assert!(h.1 > 0, "{n} x {d}, k = {k}, {metric:?}: no plain pass");
-                assert_eq!(l.labels, b.labels);
-                assert_eq!(l.n_iter, b.n_iter);
-                assert_eq!(l.objective.to_bits(), b.objective.to_bits());
-                assert!(l
-                    .centroids
-                    .iter()
-                    .zip(&b.centroids)
-                    .all(|(u, v)| u.to_bits() == v.to_bits()));
+                assert_same_run(&l, &b, &format!("{n} x {d}, k = {k}, {metric:?}"));
             }
         }
     }

@@ -1,0 +1,299 @@
+//! Bound-pruned fused Lloyd passes: Hamerly's tests per row block inside the fused pass.
+//!
+//! In [`assign_update_pruned`] each row block of the fused pass (`super::fused`) is first
+//! labelled with Hamerly's bounds (`super::hamerly` has the maths and the proof that the
+//! labels are Lloyd's): a row whose bounds, moved by the centroids' drift, prove that its label stays
+//! costs a bound test; the others are tightened with one exact distance and, if still
+//! undecided, copied into a small buffer and rescanned by the kernel's top-2 pass, which
+//! renews their bounds. The block is then added up as in the dense fused pass, so the pass
+//! returns its bits and reads the rows once, where Hamerly's own backend tests, rescans and updates
+//! in three reads. Extra memory: two f32 bounds per row and the previous centroids.
+//!
+//! Used by `auto`'s Lloyd from `super::lloyd::PRUNE_MIN_D` dimensions and by the named
+//! Hamerly wherever Lloyd fuses; `super::lloyd::run` backs off to dense passes when the
+//! bounds stop pruning.
+
+use super::fused::{chunked_pass, Mode};
+use super::hamerly::{bounds_from_scores, dist, margin, margin_terms, rel_err, Drift};
+use super::update::Update;
+use super::Monitor;
+use crate::data::MatrixView;
+use crate::error::Result;
+use crate::linalg::{top2_block, BlockScratch, PackedCentroids};
+use crate::metric::Metric;
+use crate::simd::Isa;
+
+/// Hamerly's bounds between the pruned passes of one run ([`assign_update_pruned`]): per row,
+/// an upper bound on the distance to its centroid and a lower bound on the distance to every
+/// other, valid for the centroids `prev` of the last pass (none before the first).
+#[derive(Default)]
+pub(crate) struct Bounds {
+    upper: Vec<f32>,
+    lower: Vec<f32>,
+    prev: Vec<f32>,
+}
+
+impl Bounds {
+    /// Whether the next pass computes the bounds afresh (every row scanned).
+    pub fn fresh(&self) -> bool {
+        self.prev.is_empty()
+    }
+
+    /// Drops the bounds: the next pass scans every row.
+    pub fn reset(&mut self) {
+        self.prev.clear();
+    }
+}
+
+/// What the pruned labelling of one pass shares (see `super::hamerly` for the maths).
+pub(super) struct Prune<'a> {
+    pc: &'a PackedCentroids,
+    /// Row-major centroids (for the tightening distances).
+    c: &'a [f32],
+    /// Movement since the bounds were computed; `None` on the first pass (no bounds yet:
+    /// every row is scanned).
+    drift: Option<Drift>,
+    maxc: f64,
+    cdefect: f64,
+    eps: f64,
+}
+
+/// Per-worker buffers of [`Prune::label_block`].
+#[derive(Default)]
+pub(super) struct PruneScratch {
+    todo: Vec<usize>,
+    rows: Vec<f32>,
+    res: Vec<(u32, f32, f32)>,
+}
+
+impl Prune<'_> {
+    /// Labels rows `r0..r0 + lab.len()` (at most a row block; `lab` holds their previous
+    /// labels) and renews their bounds `up`, `lo`. A row keeps its label when its bounds,
+    /// moved by the drift, prove that every other centroid's kernel score exceeds its own
+    /// centroid's (also after tightening the upper bound with one exact distance); the other
+    /// rows get (label, best, second) from the kernel's top-2 pass: Lloyd's labels either
+    /// way. Returns the number of rows scanned.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn label_block(
+        &self,
+        isa: Isa,
+        x: MatrixView<'_>,
+        norms: &[f32],
+        r0: usize,
+        lab: &mut [u32],
+        up: &mut [f32],
+        lo: &mut [f32],
+        bs: &mut BlockScratch,
+        ps: &mut PruneScratch,
+    ) -> usize {
+        let d = x.d();
+        let m = lab.len();
+        let e_of = |i: usize| margin(d, norms[i], self.maxc, self.cdefect);
+        ps.todo.clear();
+        match &self.drift {
+            None => ps.todo.extend(0..m),
+            Some(dr) => {
+                for o in 0..m {
+                    let (i, a) = (r0 + o, lab[o] as usize);
+                    let mut uu = up[o] as f64 + dr.delta[a];
+                    let ll = (lo[o] as f64 - dr.others(a)).max(0.0);
+                    lo[o] = (ll as f32).next_down().max(0.0);
+                    let e = e_of(i);
+                    let lb = (lo[o] as f64).max(2.0 * dr.half[a] - uu);
+                    if lb > uu && lb * lb - uu * uu > 2.0 * e {
+                        up[o] = (uu as f32).next_up();
+                        continue;
+                    }
+                    // Tighten with one exact distance (raw-row geometry for both metrics).
+                    uu = dist(x.row(i), &self.c[a * d..(a + 1) * d]) * (1.0 + self.eps);
+                    up[o] = (uu as f32).next_up();
+                    let lb = (lo[o] as f64).max(2.0 * dr.half[a] - uu);
+                    if !(lb > uu && lb * lb - uu * uu > 2.0 * e) {
+                        ps.todo.push(o);
+                    }
+                }
+            }
+        }
+        let t = ps.todo.len();
+        if t == 0 {
+            return 0;
+        }
+        ps.res.resize(t, (0, 0.0, 0.0));
+        if t == m {
+            top2_block(isa, x, self.pc, r0, &mut ps.res, bs);
+        } else {
+            ps.rows.clear();
+            for &o in &ps.todo {
+                ps.rows.extend_from_slice(x.row(r0 + o));
+            }
+            let g = MatrixView::new(&ps.rows, t, d).expect("t rows of d");
+            top2_block(isa, g, self.pc, 0, &mut ps.res, bs);
+        }
+        for (&o, r) in ps.todo.iter().zip(&ps.res) {
+            lab[o] = r.0;
+            let (u, l) = bounds_from_scores(norms[r0 + o], r.1, r.2, e_of(r0 + o));
+            up[o] = u;
+            lo[o] = l;
+        }
+        t
+    }
+}
+
+/// [`super::fused::assign_update`] with Hamerly's bounds: rows whose bounds prove that their label cannot
+/// change keep it without a distance, the others are rescanned (see [`Bounds`]); the same
+/// labels, centroids and objective as `assign_update`, bit for bit. Returns the update and
+/// the number of rescanned rows. `bounds` carries the state from pass to pass of one run.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn assign_update_pruned(
+    x: MatrixView<'_>,
+    norms: &[f32],
+    metric: Metric,
+    c: &[f32],
+    labels: &mut [u32],
+    bounds: &mut Bounds,
+    new_c: &mut [f32],
+    mon: &dyn Monitor,
+) -> Result<(Update, usize)> {
+    let (n, d) = (x.n(), x.d());
+    let k = c.len() / d;
+    let pc = PackedCentroids::new(c, k, d, metric);
+    let first = bounds.prev.len() != c.len() || bounds.upper.len() != n;
+    bounds.upper.resize(n, 0.0);
+    bounds.lower.resize(n, 0.0);
+    let eps = rel_err(d);
+    let (maxc, cdefect) = margin_terms(c, d, metric);
+    let pr = Prune {
+        pc: &pc,
+        c,
+        drift: (!first).then(|| Drift::new(c, &bounds.prev, d, eps)),
+        maxc,
+        cdefect,
+        eps,
+    };
+    let (upper, lower) = (&mut bounds.upper, &mut bounds.lower);
+    let res = chunked_pass(
+        x,
+        norms,
+        metric,
+        c,
+        labels,
+        Mode::Pruned(&pr, upper, lower),
+        new_c,
+        mon,
+        None,
+    )?;
+    bounds.prev.clear();
+    bounds.prev.extend_from_slice(c);
+    Ok(res)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::validate;
+    use crate::kmeans::fused::{assign_update, eligible};
+    use crate::kmeans::Silent;
+    use crate::rng::Rng;
+
+    /// Gaussian blobs: `k` centres spread ~10 apart, unit noise.
+    fn blobs(r: &mut Rng, n: usize, d: usize, k: usize) -> Vec<f32> {
+        let centres: Vec<f32> = (0..k * d).map(|_| 3.0 * r.normal() as f32).collect();
+        (0..n)
+            .flat_map(|i| {
+                let j = i % k;
+                (0..d)
+                    .map(|p| centres[j * d + p] + r.normal() as f32)
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn pruned_passes_equal_dense_passes_at_any_thread_count() {
+        // Lloyd iterations run twice, dense (`assign_update`) and pruned by Hamerly's bounds
+        // (`assign_update_pruned`, the bounds carried from pass to pass): the same labels,
+        // centroid bits and objective bits at every iteration, with 1 and 3 threads. Blobs
+        // (the bounds prune) and pure noise (they prune little); k above and below
+        // GROUP_K_MAX; n not a multiple of a row block; an empty cluster whose centroid the
+        // repair moves far (its drift must keep the bounds valid).
+        let mut r = Rng::new(21);
+        for &(n, d, k, noise) in &[
+            (3001usize, 24usize, 12usize, false),
+            (12_000, 16, 40, false),
+            (2500, 20, 10, true),
+        ] {
+            let data: Vec<f32> = if noise {
+                (0..n * d).map(|_| r.normal() as f32).collect()
+            } else {
+                blobs(&mut r, n, d, k)
+            };
+            let x = MatrixView::new(&data, n, d).unwrap();
+            assert!(eligible(n, k, d));
+            for metric in [Metric::L2, Metric::Cosine] {
+                let norms = validate(x, metric).unwrap();
+                let mut c0: Vec<f32> = data[..k * d].to_vec();
+                if metric == Metric::Cosine {
+                    crate::kmeans::init::normalize_rows(&mut c0, d);
+                } else {
+                    c0[(k - 1) * d..].fill(1e3);
+                }
+                let mut scans = Vec::new();
+                for threads in [1, 3] {
+                    let pool = rayon::ThreadPoolBuilder::new()
+                        .num_threads(threads)
+                        .build()
+                        .unwrap();
+                    pool.install(|| {
+                        let (mut c, mut bounds) = (c0.clone(), Bounds::default());
+                        let (mut ld, mut lp) = (vec![0u32; n], vec![0u32; n]);
+                        let mut s = vec![0f32; n];
+                        let (mut nd, mut np) = (vec![0f32; k * d], vec![0f32; k * d]);
+                        let mut scanned = Vec::new();
+                        for t in 0..12 {
+                            let ud = assign_update(
+                                x, &norms, metric, &c, &mut ld, &mut s, &mut nd, &Silent,
+                            )
+                            .unwrap();
+                            let (up, sc) = assign_update_pruned(
+                                x,
+                                &norms,
+                                metric,
+                                &c,
+                                &mut lp,
+                                &mut bounds,
+                                &mut np,
+                                &Silent,
+                            )
+                            .unwrap();
+                            let ctx = format!("{n}x{d} k={k} {metric:?} t={t} threads={threads}");
+                            assert_eq!(ld, lp, "{ctx}");
+                            assert_eq!(ud.objective.to_bits(), up.objective.to_bits(), "{ctx}");
+                            assert_eq!(ud.empty_splits, up.empty_splits, "{ctx}");
+                            assert!(
+                                nd.iter().zip(&np).all(|(a, b)| a.to_bits() == b.to_bits()),
+                                "{ctx}"
+                            );
+                            if t == 0 {
+                                assert_eq!(sc, n, "{ctx}: the first pass scans every row");
+                            }
+                            scanned.push(sc);
+                            c.copy_from_slice(&nd);
+                        }
+                        scans.push(scanned);
+                    });
+                }
+                assert_eq!(
+                    scans[0], scans[1],
+                    "rows scanned depend on the thread count"
+                );
+                let least = *scans[0].iter().min().unwrap();
+                if !noise {
+                    assert!(
+                        least * 4 < n,
+                        "{n}x{d} k={k} {metric:?}: bounds pruned little: {scans:?}"
+                    );
+                }
+            }
+        }
+    }
+}
