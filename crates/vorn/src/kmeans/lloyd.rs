@@ -88,7 +88,8 @@ impl Dense {
 /// anisotropic 100k × 768, k = 32: 185–205 → 149–170; k = 64: 444–494 → 374–419. Lower
 /// dimensions lost: 20 Newsgroups 18 846 × 384 (unit rows, where bounds prune 0–50% of the
 /// rows), l2 k = 10: 40–44 → 52–64 ms; cosine k = 80: 198–225 → 240–249; digits k = 10:
-/// 3.7 → 4.7–5.0. Fashion-MNIST k = 5 and 10 within the noise (k = 10: 100–111 → 103–108).
+/// 3.7 → 4.7–5.0. Fashion-MNIST k = 5 and 10 gain a little (six alternating pairs each,
+/// min of 5: k = 5 111–126 → 96–114 ms, k = 10 99–113 → 97–102 ms).
 /// Not where the dense pass is bf16-screened (`linalg::screened`), whose rescans would run
 /// unscreened: anisotropic k = 256, 2.86–3.48 → 3.16–3.78 s. On a pass whose bounds fail for
 /// more than 60% of the rows the run backs off to dense passes ([`Pruning`]).
