@@ -183,6 +183,36 @@ impl Drift {
             self.m1
         }
     }
+
+    /// Hamerly's test for a row labelled `a` with margin `e` (see [`margin`]): moves its
+    /// bounds `u`, `l` by the drift and returns true when they prove that the label stays;
+    /// otherwise tightens `u` with `tighten()` (one exact distance, widened by its error
+    /// bound) and tests again. `u` and `l` stay valid bounds either way.
+    #[inline]
+    pub fn keeps_label(
+        &self,
+        a: usize,
+        e: f64,
+        u: &mut f32,
+        l: &mut f32,
+        tighten: impl FnOnce() -> f64,
+    ) -> bool {
+        let uu = *u as f64 + self.delta[a];
+        let ll = (*l as f64 - self.others(a)).max(0.0);
+        *l = (ll as f32).next_down().max(0.0);
+        let proves = |uu: f64| {
+            let lb = (*l as f64).max(2.0 * self.half[a] - uu);
+            lb > uu && lb * lb - uu * uu > 2.0 * e
+        };
+        if proves(uu) {
+            *u = (uu as f32).next_up();
+            return true;
+        }
+        // Tighten with one exact distance (raw-row geometry for both metrics).
+        let uu = tighten();
+        *u = (uu as f32).next_up();
+        proves(uu)
+    }
 }
 
 impl Assigner for Hamerly {
@@ -235,20 +265,8 @@ impl Assigner for Hamerly {
                     for (o, (u, l)) in us.iter_mut().zip(ls.iter_mut()).enumerate() {
                         let i = ch * CHUNK + o;
                         let a = labels[i] as usize;
-                        let mut uu = *u as f64 + dr.delta[a];
-                        let ll = (*l as f64 - dr.others(a)).max(0.0);
-                        *l = (ll as f32).next_down().max(0.0);
-                        let e = e_of(i);
-                        let lb = (*l as f64).max(2.0 * dr.half[a] - uu);
-                        if lb > uu && lb * lb - uu * uu > 2.0 * e {
-                            *u = (uu as f32).next_up();
-                            continue;
-                        }
-                        // Tighten with one exact distance (raw-row geometry for both metrics).
-                        uu = dist(x.row(i), &c[a * d..(a + 1) * d]) * (1.0 + eps);
-                        *u = (uu as f32).next_up();
-                        let lb = (*l as f64).max(2.0 * dr.half[a] - uu);
-                        if !(lb > uu && lb * lb - uu * uu > 2.0 * e) {
+                        let tighten = || dist(x.row(i), &c[a * d..(a + 1) * d]) * (1.0 + eps);
+                        if !dr.keeps_label(a, e_of(i), u, l, tighten) {
                             todo.push(i as u32);
                         }
                     }

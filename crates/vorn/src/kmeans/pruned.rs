@@ -95,20 +95,9 @@ impl Prune<'_> {
             Some(dr) => {
                 for o in 0..m {
                     let (i, a) = (r0 + o, lab[o] as usize);
-                    let mut uu = up[o] as f64 + dr.delta[a];
-                    let ll = (lo[o] as f64 - dr.others(a)).max(0.0);
-                    lo[o] = (ll as f32).next_down().max(0.0);
-                    let e = e_of(i);
-                    let lb = (lo[o] as f64).max(2.0 * dr.half[a] - uu);
-                    if lb > uu && lb * lb - uu * uu > 2.0 * e {
-                        up[o] = (uu as f32).next_up();
-                        continue;
-                    }
-                    // Tighten with one exact distance (raw-row geometry for both metrics).
-                    uu = dist(x.row(i), &self.c[a * d..(a + 1) * d]) * (1.0 + self.eps);
-                    up[o] = (uu as f32).next_up();
-                    let lb = (lo[o] as f64).max(2.0 * dr.half[a] - uu);
-                    if !(lb > uu && lb * lb - uu * uu > 2.0 * e) {
+                    let ca = &self.c[a * d..(a + 1) * d];
+                    let tighten = || dist(x.row(i), ca) * (1.0 + self.eps);
+                    if !dr.keeps_label(a, e_of(i), &mut up[o], &mut lo[o], tighten) {
                         ps.todo.push(o);
                     }
                 }
