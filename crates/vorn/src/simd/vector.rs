@@ -12,7 +12,7 @@
 use super::{Isa, LANES};
 
 #[inline(always)]
-fn reduce(acc: &[f32; LANES]) -> f64 {
+pub(super) fn reduce(acc: &[f32; LANES]) -> f64 {
     acc.iter().fold(0f64, |s, &v| s + v as f64)
 }
 
@@ -362,11 +362,6 @@ mod x86 {
         }
         fold512(&acc, lanes);
     }
-
-    #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn sqdist_avx2(a: &[f32], b: &[f32]) -> f64 {
-        super::sqdist_body(a, b)
-    }
 }
 
 /// ‖a − b‖² (f32 lanes, f64 lane sum). `a` and `b` must have the same length.
@@ -378,7 +373,8 @@ pub fn sqdist(isa: Isa, a: &[f32], b: &[f32]) -> f64 {
         // SAFETY: Avx512/Avx2 are only produced when the CPU has them; lengths checked.
         Isa::Avx512 => unsafe { x86::sqdist(a, b) },
         #[cfg(target_arch = "x86_64")]
-        Isa::Avx2 => unsafe { x86::sqdist_avx2(a, b) },
+        // SAFETY: as above.
+        Isa::Avx2 => unsafe { super::vector_avx2::sqdist_avx2(a, b) },
         _ => sqdist_body(a, b),
     }
 }
@@ -481,7 +477,7 @@ mod tests {
     #[test]
     fn isas_agree_bitwise_and_match_naive() {
         let mut r = Rng::new(4);
-        for n in [1usize, 5, 16, 17, 64, 100, 385] {
+        for n in [1usize, 5, 9, 16, 17, 24, 31, 64, 100, 385, 784] {
             let a: Vec<f32> = (0..n).map(|_| r.normal() as f32).collect();
             let b: Vec<f32> = (0..n).map(|_| r.normal() as f32).collect();
             let s0 = sqdist(Isa::Scalar, &a, &b);
