@@ -7,20 +7,31 @@
 //! accumulator block, so the tile is swept in register blocks of R rows × G columns, each
 //! running the whole p range on its own:
 //!
-//! | C | blocks (rows × columns)        | accumulators |
-//! |---|--------------------------------|--------------|
-//! | 1 | 8 × 1                          | 8            |
-//! | 2 | 4 × 2, twice                   | 8            |
-//! | 3 | 4 × 2, twice; 8 × 1            | 8            |
-//! | 4 | 4 × 2, four times              | 8            |
-//! | 5 | 4 × 2, four times; 8 × 1       | 8            |
-//! | 6 | 4 × 2, six times               | 8            |
+//! | C | blocks (rows × columns)                         | accumulators |
+//! |---|-------------------------------------------------|--------------|
+//! | 1 | 8 × 1                                           | 8            |
+//! | 2 | 4 × 2, twice                                    | 8            |
+//! | 3 | 4 × 2, twice; 8 × 1                             | 8            |
+//! | 4 | rows 0..6: 6 × 2, twice; rows 6..8: 2 × 4       | 12, 8        |
+//! | 5 | as C = 4, then 8 × 1                            | 12, 8, 8     |
+//! | 6 | rows 0..6: 6 × 2, three times; rows 6..8: 2 × 6 | 12           |
 //!
-//! Eight independent chains cover the fma latency × throughput product of current cores
-//! (4 cycles × 2 pipes). Each step of p costs G column loads and R broadcasts for R·G fmas.
-//! A 4 × 3 block (12 chains) needs all sixteen registers and the compiler spilled one
-//! accumulator to the stack on every step: 1M × 64, k = 1024 ran at 50 GFLOP/s against 108
-//! for 4 × 2 blocks (2 threads, AMD EPYC Zen 3).
+//! A tall block (R > G) loads its G columns and broadcasts one row value at a time; a wide
+//! one (2 × 4, 2 × 6) broadcasts its two row values and loads one column at a time, so
+//! either needs its accumulators plus at most three registers: 6 × 2 and 2 × 6 use 15 of
+//! the 16 and the compiler keeps them all in registers. Twelve independent chains cover
+//! the fma latency × throughput product with room to spare (4 cycles × 2 pipes = 8 on
+//! Zen 3/4; an 8-register fma loop reaches about 86% of a 12-register one on Zen 3 in
+//! published microbenchmarks), where the earlier 4 × 2 blocks had exactly 8. A 4 × 3 block
+//! (12 chains) needs all sixteen registers and the compiler spilled one accumulator to the
+//! stack on every step: 1M × 64, k = 1024 ran at 50 GFLOP/s against 108 for 4 × 2 blocks
+//! (2 threads, AMD EPYC Zen 3). Measured with `VORN_SIMD=avx2` on Zen 4 (the same two
+//! 256-bit fma pipes; `examples/assign_gflops`, 2 threads, three alternating rounds of the
+//! best of 20–25 passes, 4 × 2 → 6 × 2 + 2 × C): 100k × 768, k = 256 166–174 → 171–199
+//! GFLOP/s; 1M × 64, k = 1024 153–167 → 159–167; Fashion-MNIST k = 40 153–174 → 153–170;
+//! 20 Newsgroups k = 80 158–164 → 148–188; 200k × 128, k = 256 151–182 → 156–167: no shape
+//! lost beyond the VM's noise. Zen 4 hides the fma latency with 8 chains; the 12 are for
+//! cores that do not (not measured here: the AVX2-only benchmark machine is Zen 3).
 //!
 //! Every (row, centroid) pair still sees the sequential chain `acc ← fma(x[p], c[p], acc)`,
 //! p = 0..d, then `fma(−2, acc, ‖c‖²)`, so the bits are the scalar twin's whatever the
@@ -78,16 +89,31 @@ unsafe fn block<const R: usize, const G: usize>(
         }
         let p1 = (p0 + LANES).min(t.d);
         for p in p0..p1 {
-            let mut bv = [_mm256_setzero_ps(); G];
-            for g in 0..G {
-                // In bounds: (c/2)·pstride + p·16 + (c%2)·8 + 7 < panels.len() (Tile::check).
-                bv[g] = _mm256_loadu_ps(cols[g].add(p * LANES));
-            }
-            for i in 0..R {
-                // In bounds: (r0 + i)·xs + p < x.len() (Tile::check).
-                let a = _mm256_broadcast_ss(&*x.add(i * rs + p));
+            // In bounds: (c/2)·pstride + p·16 + (c%2)·8 + 7 < panels.len() and
+            // (r0 + i)·xs + p < x.len() (Tile::check).
+            if G <= R {
+                // Tall block: G column registers, then one broadcast per row.
+                let mut bv = [_mm256_setzero_ps(); G];
                 for g in 0..G {
-                    acc[i][g] = _mm256_fmadd_ps(a, bv[g], acc[i][g]);
+                    bv[g] = _mm256_loadu_ps(cols[g].add(p * LANES));
+                }
+                for i in 0..R {
+                    let a = _mm256_broadcast_ss(&*x.add(i * rs + p));
+                    for g in 0..G {
+                        acc[i][g] = _mm256_fmadd_ps(a, bv[g], acc[i][g]);
+                    }
+                }
+            } else {
+                // Wide block: R broadcast registers, then one column register at a time.
+                let mut av = [_mm256_setzero_ps(); R];
+                for i in 0..R {
+                    av[i] = _mm256_broadcast_ss(&*x.add(i * rs + p));
+                }
+                for g in 0..G {
+                    let b = _mm256_loadu_ps(cols[g].add(p * LANES));
+                    for i in 0..R {
+                        acc[i][g] = _mm256_fmadd_ps(av[i], b, acc[i][g]);
+                    }
                 }
             }
         }
@@ -204,19 +230,37 @@ impl<const TOP2: bool> Sink for MinSink<'_, TOP2> {
 }
 
 /// Runs the tile's register blocks for C columns (see the module table), handing each to
-/// `sink` in ascending column order per row. Column pairs are the outer loop, so a pair's
-/// panel data is read by both row halves while it is in L1 (`examples/assign_gflops`,
+/// `sink` in ascending column order per row. For C ≤ 3 column pairs are the outer loop, so
+/// a pair's panel data is read by both row halves while it is in L1 (`examples/assign_gflops`,
 /// 2 threads, best of 10 passes, row-outer → column-outer: 20 Newsgroups k = 40: 108 → 131
-/// GFLOP/s; k = 80: 137 → 149; 1M × 64, k = 1024: 102 → 117; 100k × 768, k = 256: 135 → 140).
+/// GFLOP/s; k = 80: 137 → 149; 1M × 64, k = 1024: 102 → 117; 100k × 768, k = 256: 135 → 140);
+/// for C ≥ 4 a pair is read once by the 6 × 2 block and once more by the 2 × C block.
 #[inline(always)]
 unsafe fn sweep<const C: usize, S: Sink>(t: &Tile<'_>, init: Option<&Acc>, sink: &mut S) {
     let mut c0 = 0;
-    while c0 + 2 <= C {
-        for r0 in [0, 4] {
-            let a = block::<4, 2>(t, r0, c0, init);
-            sink.take(t, r0, c0, &a);
+    if C >= 4 {
+        // Rows 0..6 by column pairs (12 chains), then rows 6..8 across all the pairs at
+        // once (2 × 4 or 2 × 6: 8 or 12 chains).
+        while c0 + 2 <= C {
+            let a = block::<6, 2>(t, 0, c0, init);
+            sink.take(t, 0, c0, &a);
+            c0 += 2;
         }
-        c0 += 2;
+        if C / 2 == 2 {
+            let a = block::<2, 4>(t, 6, 0, init);
+            sink.take(t, 6, 0, &a);
+        } else {
+            let a = block::<2, 6>(t, 6, 0, init);
+            sink.take(t, 6, 0, &a);
+        }
+    } else {
+        while c0 + 2 <= C {
+            for r0 in [0, 4] {
+                let a = block::<4, 2>(t, r0, c0, init);
+                sink.take(t, r0, c0, &a);
+            }
+            c0 += 2;
+        }
     }
     if C % 2 == 1 {
         // The odd last column for all eight rows at once: 8 chains rather than 4.
