@@ -182,7 +182,8 @@ def section(results: dict, kernel: dict | None, results_rel: str, also: dict | N
         f"Measured with `bench/` ({label}) "
         f"on {m.get('cpu_model')} ({_isa_text(results)}) with {p.get('threads')} thread(s) per row for every library, "
         f"{p.get('reps')} repetition(s) per row (median), each row in a fresh process, time = fit + labels "
-        f"of all rows, iteration cap {p.get('max_iter') or 'library defaults'}, on {results.get('created', '')[:10]}. "
+        f"of all rows, iteration cap {p.get('max_iter') or 'library defaults'}, on {results.get('created', '')[:10]}"
+        f"{_source(results)}. "
         f"Peers: FAISS {v.get('faiss-cpu')}, Clostera {v.get('clostera')}, scikit-learn {v.get('scikit-learn')}. "
         f"Quality is recomputed by the harness from each row's returned centroids (exact, float64)."
         + _rerun_note(results))
@@ -218,13 +219,19 @@ def section(results: dict, kernel: dict | None, results_rel: str, also: dict | N
         L.append(
             f"The same protocol on {am.get('cpu_model')} ({_isa_text(also)}; vorn dispatches to its "
             f"`{_simd(also)}` kernels at run time), {ap_.get('threads')} threads, {ap_.get('reps')} repetition(s) "
-            f"per row, on {also.get('created', '')[:10]}, every peer on the same machine in the same run."
-            + _rerun_note(also))
+            f"per row, on {also.get('created', '')[:10]}{_source(also)}, every peer on the same machine in the "
+            f"same run." + _rerun_note(also))
         L.append("")
         L += _tables(also, also_kernel)
         L.append(f"Full tables: `bench/results/{aname}.md`, `bench/results/{aname}.json`"
                  + (f", `bench/results/{aname.replace('full', 'kernel')}.md`" if also_kernel else "") + ".")
     return "\n".join(L) + "\n"
+
+
+def _source(results) -> str:
+    """`, vorn source `abc1234`` for a run recorded with its commit, else nothing."""
+    commit = (results.get("git") or {}).get("commit")
+    return f", vorn source `{commit[:7]}`" if commit else ""
 
 
 def main(argv=None):
