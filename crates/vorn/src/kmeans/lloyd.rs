@@ -284,6 +284,22 @@ mod tests {
     use crate::rng::Rng;
 
     /// The two runs returned the same labels, iteration count, objective and centroid bits.
+    /// Start centroids from `rows` (normalised for cosine) and plain Lloyd's run from them.
+    fn start_and_lloyd(
+        x: MatrixView<'_>,
+        norms: &[f32],
+        p: &KMeansParams,
+        rows: &[f32],
+        metric: Metric,
+    ) -> (Vec<f32>, RunResult) {
+        let mut c0 = rows.to_vec();
+        if metric == Metric::Cosine {
+            crate::kmeans::init::normalize_rows(&mut c0, x.d());
+        }
+        let l = run(x, norms, p, c0.clone(), &mut Dense::new(metric), 0, &Silent).unwrap();
+        (c0, l)
+    }
+
     fn assert_same_run(a: &RunResult, b: &RunResult, ctx: &str) {
         assert_eq!(a.labels, b.labels, "{ctx}");
         assert_eq!(a.n_iter, b.n_iter, "{ctx}");
@@ -345,20 +361,7 @@ mod tests {
             for metric in [Metric::L2, Metric::Cosine] {
                 let norms = validate(x, metric).unwrap();
                 let p = KMeansParams::new(k).metric(metric).tol(0.0).max_iter(12);
-                let mut c0 = data[(n - k) * d..].to_vec();
-                if metric == Metric::Cosine {
-                    crate::kmeans::init::normalize_rows(&mut c0, d);
-                }
-                let l = run(
-                    x,
-                    &norms,
-                    &p,
-                    c0.clone(),
-                    &mut Dense::new(metric),
-                    0,
-                    &Silent,
-                )
-                .unwrap();
+                let (c0, l) = start_and_lloyd(x, &norms, &p, &data[(n - k) * d..], metric);
                 let b = run(x, &norms, &p, c0, &mut Dense::pruned(metric), 0, &Silent).unwrap();
                 let ctx = format!("noise={noise} {metric:?}");
                 assert_same_run(&l, &b, &ctx);
@@ -386,20 +389,7 @@ mod tests {
             for metric in [Metric::L2, Metric::Cosine] {
                 let norms = validate(x, metric).unwrap();
                 let p = KMeansParams::new(k).metric(metric).tol(0.0).max_iter(30);
-                let mut c0 = data[..k * d].to_vec();
-                if metric == Metric::Cosine {
-                    crate::kmeans::init::normalize_rows(&mut c0, d);
-                }
-                let l = run(
-                    x,
-                    &norms,
-                    &p,
-                    c0.clone(),
-                    &mut Dense::new(metric),
-                    0,
-                    &Silent,
-                )
-                .unwrap();
+                let (c0, l) = start_and_lloyd(x, &norms, &p, &data[..k * d], metric);
                 let mut h = Counting(Hamerly::new(metric), 0);
                 let b = run(x, &norms, &p, c0, &mut h, 0, &Silent).unwrap();
                 assert!(h.1 > 0, "{n} x {d}, k = {k}, {metric:?}: no plain pass");
