@@ -243,12 +243,14 @@ pub fn cluster(a: ClusterArgs) -> Result<(), CliError> {
         .n_threads(a.threads);
     params.validate()?;
     let threads = set_threads(a.threads)?;
-    let progress = Progress::new(a.quiet, a.n_init);
+    let progress = Progress::new(a.quiet, 1);
 
     progress.begin_transient("load");
     let src = load(&a.input)?;
     let x = src.view();
     params.validate_for(x.n(), x.d())?;
+    let runs = params.runs(params.train_rows(x.n()), x.d());
+    progress.set_runs(runs);
 
     let t_fit = Instant::now();
     let model = vorn::fit_with(x, &params, &progress)?;
@@ -282,7 +284,7 @@ pub fn cluster(a: ClusterArgs) -> Result<(), CliError> {
         "metric": model.metric().name(),
         "algorithm": model.algorithm().name(),
         "init": params.init.name(),
-        "n_init": params.n_init,
+        "n_init": runs,
         "max_iter": params.max_iter,
         "tol": params.tol,
         "seed": params.seed,

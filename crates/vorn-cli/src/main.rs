@@ -124,9 +124,10 @@ struct ClusterArgs {
     /// Seeding.
     #[arg(long, value_enum, default_value_t = InitArg::KMeansPlusPlus)]
     init: InitArg,
-    /// Restarts; the lowest objective wins.
-    #[arg(long, value_name = "N", default_value_t = defaults().n_init)]
-    n_init: usize,
+    /// Runs from independent seedings; the lowest objective wins [default: automatic: one,
+    /// or two with `--algorithm auto` when n·d·k ≤ 2^27]. The summary reports the runs made.
+    #[arg(long, value_name = "N")]
+    n_init: Option<usize>,
     /// Maximum iterations per restart.
     #[arg(long, value_name = "N", default_value_t = defaults().max_iter)]
     max_iter: usize,

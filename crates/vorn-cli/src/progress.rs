@@ -22,19 +22,20 @@ struct State {
 pub struct Progress {
     enabled: bool,
     tty: bool,
-    n_init: usize,
+    runs: std::sync::atomic::AtomicUsize,
     start: Instant,
     state: Mutex<State>,
 }
 
 impl Progress {
-    /// A reporter; `quiet` silences output (timings are still kept). `n_init` is the number of
-    /// restarts, shown as "run r/n".
-    pub fn new(quiet: bool, n_init: usize) -> Self {
+    /// A reporter; `quiet` silences output (timings are still kept). `runs` is the number of
+    /// runs from independent seedings, shown as "run r/n" when more than one (see
+    /// [`Progress::set_runs`]).
+    pub fn new(quiet: bool, runs: usize) -> Self {
         Progress {
             enabled: !quiet,
             tty: std::io::stderr().is_terminal(),
-            n_init,
+            runs: runs.into(),
             start: Instant::now(),
             state: Mutex::new(State {
                 current: None,
@@ -107,14 +108,22 @@ impl Progress {
     }
 }
 
+impl Progress {
+    /// Sets the number of runs once known (automatic `n_init` depends on the data's shape).
+    pub fn set_runs(&self, runs: usize) {
+        self.runs.store(runs, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
 impl Monitor for Progress {
     fn phase(&self, name: &str) {
         self.begin(name);
     }
 
     fn iteration(&self, s: &IterStats) {
-        let run = if self.n_init > 1 {
-            format!("run {}/{} ", s.run + 1, self.n_init)
+        let runs = self.runs.load(std::sync::atomic::Ordering::Relaxed);
+        let run = if runs > 1 {
+            format!("run {}/{} ", s.run + 1, runs)
         } else {
             String::new()
         };

@@ -237,7 +237,7 @@ impl PyModel {
 /// Fits k-means; see `vorn.KMeans` for the meaning of every argument.
 #[pyfunction]
 #[pyo3(signature = (
-    x, k, *, metric="l2", algorithm="auto", init="k-means++", init_centroids=None, n_init=1,
+    x, k, *, metric="l2", algorithm="auto", init="k-means++", init_centroids=None, n_init=None,
     max_iter=300, tol=1e-4, seed=0, n_threads=None, sample_size=None,
     max_points_per_centroid=None, init_sample=None, local_search=None, progress=None
 ))]
@@ -249,7 +249,7 @@ pub(crate) fn fit(
     algorithm: &str,
     init: &str,
     init_centroids: Option<PyReadonlyArray2<'_, f32>>,
-    n_init: usize,
+    n_init: Option<usize>,
     max_iter: usize,
     tol: f64,
     seed: u64,

@@ -24,7 +24,7 @@ def test_signature_defaults():
     defaults = {k: p.default for k, p in sig.parameters.items()}
     assert defaults == {
         "n_clusters": 8, "metric": "l2", "algorithm": "auto", "init": "k-means++",
-        "n_init": 1, "max_iter": 300, "tol": 1e-4, "random_state": 0, "n_threads": None,
+        "n_init": "auto", "max_iter": 300, "tol": 1e-4, "random_state": 0, "n_threads": None,
         "verbose": False, "sample_size": None, "max_points_per_centroid": None,
         "init_sample": None, "local_search": None,
     }

@@ -47,7 +47,7 @@ class KMeans:
         metric: str = "l2",
         algorithm: str = "auto",
         init: Union[str, npt.ArrayLike] = "k-means++",
-        n_init: Union[int, str] = 1,
+        n_init: Union[int, str] = "auto",
         max_iter: int = 300,
         tol: float = 1e-4,
         random_state: Optional[int] = 0,

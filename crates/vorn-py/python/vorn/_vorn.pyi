@@ -54,7 +54,7 @@ def fit(
     algorithm: str = "auto",
     init: str = "k-means++",
     init_centroids: Optional[_F32] = None,
-    n_init: int = 1,
+    n_init: Optional[int] = None,
     max_iter: int = 300,
     tol: float = 1e-4,
     seed: int = 0,
