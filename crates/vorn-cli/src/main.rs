@@ -125,7 +125,7 @@ struct ClusterArgs {
     #[arg(long, value_enum, default_value_t = InitArg::KMeansPlusPlus)]
     init: InitArg,
     /// Runs from independent seedings; the lowest objective wins [default: automatic: one,
-    /// or two with `--algorithm auto` when n·d·k ≤ 2^27]. The summary reports the runs made.
+    /// or two with `--algorithm auto` when 2^22 <= n·d·k <= 2^27]. The summary reports the runs made.
     #[arg(long, value_name = "N")]
     n_init: Option<usize>,
     /// Maximum iterations per restart.

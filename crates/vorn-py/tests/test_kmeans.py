@@ -29,20 +29,33 @@ def test_fit_returns_self_and_sets_attributes(blobs):
         "run", "iter", "objective", "moved", "empty_splits", "rows_scanned",
         "assign_secs", "update_secs",
     }
-    # n_init="auto" makes two runs on data this small: each run's objective never rises and
-    # the better run's last one is the inertia.
-    runs = sorted({s["run"] for s in stats})
-    assert runs == [0, 1]
+    assert stats[-1]["objective"] == pytest.approx(km.inertia_, rel=1e-9)
+    objs = [s["objective"] for s in stats]
+    assert all(b <= a * (1 + 1e-9) for a, b in zip(objs, objs[1:]))
+
+
+def test_n_init_auto_runs_twice_when_a_run_is_cheap():
+    # 2**22 <= n * d * k = 20 000 * 64 * 4 <= 2**27: two runs, the better one kept.
+    x, _ = make_blobs(n=20_000, d=64, k=4, seed=3, spread=3.0)
+    km = vorn.KMeans(4, n_threads=2).fit(x)
+    stats = km.iteration_stats_
+    assert sorted({s["run"] for s in stats}) == [0, 1]
     finals = []
-    for r in runs:
+    for r in (0, 1):
         objs = [s["objective"] for s in stats if s["run"] == r]
         assert all(b <= a * (1 + 1e-9) for a, b in zip(objs, objs[1:]))
         finals.append(objs[-1])
     assert min(finals) == pytest.approx(km.inertia_, rel=1e-9)
-    # A named backend, or an explicit n_init, is taken as asked.
-    for kw in (dict(algorithm="lloyd"), dict(n_init=1)):
-        one = vorn.KMeans(4, **kw).fit(x)
-        assert {s["run"] for s in one.iteration_stats_} == {0}
+    one = vorn.KMeans(4, n_init=1).fit(x)
+    assert km.inertia_ <= one.inertia_
+    # Same bits on one thread (the runs one after the other).
+    km1 = vorn.KMeans(4, n_threads=1).fit(x)
+    np.testing.assert_array_equal(km1.cluster_centers_, km.cluster_centers_)
+    np.testing.assert_array_equal(km1.labels_, km.labels_)
+    # A named backend, an explicit n_init or a millisecond fit keep one run.
+    for kw, data in ((dict(algorithm="lloyd"), x), (dict(n_init=1), x), ({}, x[:1000])):
+        r = vorn.KMeans(4, **kw).fit(data)
+        assert {s["run"] for s in r.iteration_stats_} == {0}
 
 
 def test_quality_on_blobs(blobs):

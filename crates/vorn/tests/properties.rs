@@ -369,9 +369,9 @@ fn restarts_keep_the_best_objective() {
 
 #[test]
 fn auto_runs_twice_side_by_side_when_a_run_is_cheap() {
-    // n·d·k = 3000·6·12 ≤ 2²⁷: two runs (side by side on 2 or 3 threads, one after the other
-    // on 1), the better kept; same bits at every thread count.
-    let b = synth::blobs(3000, 6, 12, 6);
+    // 2²² ≤ n·d·k = 24 000·16·12 ≤ 2²⁷: two runs (side by side on 2 or 3 threads, one after
+    // the other on 1), the better kept; same bits at every thread count.
+    let b = synth::blobs(24_000, 16, 12, 6);
     let x = view(&b.data, b.n, b.d);
     let fit_on = |t: usize| fit(x, &KMeansParams::new(12).n_threads(Some(t))).unwrap();
     let m = fit_on(1);

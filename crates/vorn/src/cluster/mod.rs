@@ -15,7 +15,7 @@
 //! d ≥ 512 (`kmeans::lloyd::PRUNE_MIN_D`; not where the pass is bf16-screened), `auto`'s
 //! Lloyd skips, inside the fused pass, the rows whose Hamerly bounds prove that their label
 //! stays: the same bits, fewer distances. Unless `n_init` is set, `auto` also makes two runs
-//! from independent seedings when one is cheap (n·d·k ≤ 2²⁷; see
+//! from independent seedings when one is cheap (2²² ≤ n·d·k ≤ 2²⁷; see
 //! [`crate::KMeansParams::runs`]) and keeps the better.
 
 use crate::error::{Error, Result};

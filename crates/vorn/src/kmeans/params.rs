@@ -19,6 +19,8 @@ pub const AUTO_RESTARTS: usize = 2;
 /// `auto` restarts when n·d·k (multiply-adds of one pass over the training rows) is at most
 /// this (see [`KMeansParams::runs`]).
 pub const AUTO_RESTART_WORK: u64 = 1 << 27;
+/// ... and at least this (see [`KMeansParams::runs`]).
+pub const AUTO_RESTART_MIN_WORK: u64 = 1 << 22;
 
 /// Most swap steps of automatic local search ([`KMeansParams::local_search`] unset).
 ///
@@ -254,8 +256,8 @@ impl KMeansParams {
 
     /// Runs from independent seedings on `n_train` training rows of `d` columns: `n_init`
     /// when set; otherwise one, except that `algorithm = auto` makes `AUTO_RESTARTS` = 2
-    /// when n_train·d·k ≤ `AUTO_RESTART_WORK` = 2²⁷ (one pass costs at most ~1 ms on two
-    /// cores, a whole run tens of milliseconds) and the seeding is drawn (not given).
+    /// when 2²² ≤ n_train·d·k ≤ 2²⁷ (`AUTO_RESTART_MIN_WORK`, `AUTO_RESTART_WORK`: a run of
+    /// a few to a few tens of milliseconds on two cores) and the seeding is drawn (not given).
     ///
     /// Why: at small k the objective of a single run spreads over seeds by more than
     /// the 0.5% that separates good from poor minima (one bad merge or split of a natural
@@ -266,8 +268,13 @@ impl KMeansParams {
     /// ranked 7 of 9 benchmark rows, the best of two ranks first); digits k = 10 MSE 651.13 →
     /// 648.88, k = 20 527.27 → 525.20, k = 5 (seeds 0–39) 841.51 → 837.68. Gains shrink as
     /// k grows (20 Newsgroups cosine k = 20 +0.13%, k = 40 +0.06%) while a run's cost grows
-    /// with k, hence the bound on work rather than on k alone. The two runs go side by side,
-    /// one per half of the pool (see `fit`), so on two cores they cost ~1.2–1.6× one run.
+    /// with k, hence the upper bound on work rather than on k alone. The two runs go side by
+    /// side, one per half of the pool (see `fit`), so on two cores they cost ~1.25–1.6× one
+    /// run. The lower bound is a choice of speed over quality for millisecond fits: there a
+    /// run is mostly fixed per-run costs (k seeding steps, thread hand-offs) and, timed from
+    /// Python in fresh processes as the benchmark does, a second run added ~1 ms to fits of
+    /// 2–5 ms (digits 1797 × 64, k = 10: median of 12, 3.9 → 4.8 ms), the margin by which
+    /// vorn leads the fastest peers there; `n_init = 2` buys the gains above.
     pub fn runs(&self, n_train: usize, d: usize) -> usize {
         match (self.n_init, &self.init) {
             (Some(r), _) => r,
@@ -276,7 +283,7 @@ impl KMeansParams {
                 let work = (n_train as u64)
                     .saturating_mul(d as u64)
                     .saturating_mul(self.k as u64);
-                if work <= AUTO_RESTART_WORK {
+                if (AUTO_RESTART_MIN_WORK..=AUTO_RESTART_WORK).contains(&work) {
                     AUTO_RESTARTS
                 } else {
                     1
@@ -448,15 +455,19 @@ mod tests {
         let p = KMeansParams::new(10);
         assert_eq!(p.runs(18_846, 384), AUTO_RESTARTS);
         assert_eq!(p.runs(1 << 20, 128), 1);
-        // The bound is on n·d·k, inclusive.
+        // Millisecond fits keep one run.
+        assert_eq!(p.runs(1797, 64), 1);
+        assert_eq!(KMeansParams::new(16).runs(1 << 12, 64), AUTO_RESTARTS);
+        assert_eq!(KMeansParams::new(16).runs((1 << 12) - 1, 64), 1);
+        // The bounds are on n·d·k, inclusive.
         assert_eq!(KMeansParams::new(16).runs(1 << 16, 128), AUTO_RESTARTS);
         assert_eq!(KMeansParams::new(16).runs((1 << 16) + 1, 128), 1);
         assert_eq!(p.clone().n_init(5).runs(1 << 20, 128), 5);
-        assert_eq!(p.clone().n_init(1).runs(100, 2), 1);
+        assert_eq!(p.clone().n_init(1).runs(1 << 14, 64), 1);
         let named = p.clone().algorithm(Algorithm::Lloyd);
-        assert_eq!(named.runs(100, 2), 1);
+        assert_eq!(named.runs(1 << 14, 64), 1);
         let given = KMeansParams::new(2).init(Init::Given(vec![0.0; 4]));
-        assert_eq!(given.runs(100, 2), 1);
+        assert_eq!(given.runs(1 << 16, 64), 1);
         // Never overflows.
         assert_eq!(
             KMeansParams::new(usize::MAX).runs(usize::MAX, usize::MAX),
