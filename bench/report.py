@@ -346,7 +346,7 @@ def seeds_evidence(seeds: dict, cell: dict, best_row: str, tol: float = TOL):
             draws.append(f"vorn's seed 0 is one of its worse draws (number {a['vorn_auto_seed0_rank']} of {s})")
         if b0 is not None and b0 <= (s + 1) / 2:
             draws.append(f"{best_row}'s seed 0 one of its better draws (number {b0} of {s})")
-        why = ("the luck of one seed per row (n_init = 1), not a worse seeding: vorn's mean over the seeds "
+        why = ("the luck of one seed per row (one run per fit here), not a worse seeding: vorn's mean over the seeds "
                "is within the band of the best mean" + (", " + " and ".join(draws) if draws else ""))
     else:
         why = (f"a gap in the mean over seeds ({a['vorn_auto_mean_gap'] * 100:.2f}% ± "
@@ -380,7 +380,7 @@ def shortfall_lines(results: dict, tol: float = TOL, seeds: dict | None = None) 
                 why.append(ev[1])
             else:
                 why.append("a different local minimum: one k-means++ seeding, no restarts "
-                           "(n_init = 1 for every row)")
+                           "(vorn `auto` makes one run on this shape)")
         sp = a.get("vorn_auto_speedup")
         if sp is None:
             if facts:

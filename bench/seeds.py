@@ -1,6 +1,8 @@
 """Quality over seeds: is a cell's quality loss one unlucky draw or a systematic gap?
 
-Every row of the suite fits once (n_init = 1) with seed 0, so a cell's objective is one draw
+Every row of the suite fits with seed 0 (once, n_init = 1, except that the `auto` rows choose
+their runs: vorn's two where 2^22 <= n·d·k <= 2^27, Clostera's restarts on small data), so a
+cell's objective is one draw
 from each library's distribution over seeds, and a loss of 1% can be the luck of that draw.
 For chosen cells (default: the cells of a results JSON where vorn `auto` is outside the 0.5%
 quality band) this fits each row again with seeds 0 .. S-1 and reports, per row, the mean,
@@ -153,7 +155,7 @@ def render(res: dict) -> str:
     s = res["seeds"]
     L = [f"# Quality over seeds 0–{s - 1}" + (f" (cells of `{res['for']}.json`)" if res.get("for") else ""),
          "",
-         f"Generated {res['generated']} by `bench/seeds.py`. Each row fits once per seed (n_init = 1), "
+         f"Generated {res['generated']} by `bench/seeds.py`. Each row fits once per seed as in the suite (n_init = 1; the `auto` rows choose their runs), "
          f"{res['threads']} thread(s), iteration cap {res['max_iter']}; the objective is recomputed from "
          "the returned centroids as in the suite. Nothing here is timed. "
          f"vorn source: `{(res.get('source') or {}).get('describe')}`.",
