@@ -171,4 +171,21 @@ fn cancellation_is_an_error() {
         &Stop,
     );
     assert!(matches!(r, Err(Error::Interrupted)));
+    // Also when `auto` makes two runs side by side (2²² ≤ n·d·k ≤ 2²⁷), cancelled in the
+    // middle: the fit stops with the error, whichever run sees it first.
+    struct Later(std::sync::atomic::AtomicUsize);
+    impl vorn::Monitor for Later {
+        fn cancelled(&self) -> bool {
+            self.0.load(std::sync::atomic::Ordering::Relaxed) >= 3
+        }
+        fn iteration(&self, _: &vorn::kmeans::IterStats) {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+    let x: Vec<f32> = (0..20_000 * 16).map(|i| ((i * 7919) % 1013) as f32).collect();
+    let p = KMeansParams::new(16).n_threads(Some(2));
+    assert_eq!(p.runs(20_000, 16), 2);
+    let mon = Later(0.into());
+    let r = vorn::fit_with(MatrixView::new(&x, 20_000, 16).unwrap(), &p, &mon);
+    assert!(matches!(r, Err(Error::Interrupted)));
 }
