@@ -182,7 +182,9 @@ fn cancellation_is_an_error() {
             self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
     }
-    let x: Vec<f32> = (0..20_000 * 16).map(|i| ((i * 7919) % 1013) as f32).collect();
+    let x: Vec<f32> = (0..20_000 * 16)
+        .map(|i| ((i * 7919) % 1013) as f32)
+        .collect();
     let p = KMeansParams::new(16).n_threads(Some(2));
     assert_eq!(p.runs(20_000, 16), 2);
     let mon = Later(0.into());
