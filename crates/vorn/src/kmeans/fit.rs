@@ -236,7 +236,7 @@ const WARM_LONG_ROWS_PER_CENTRE: usize = 1024;
 /// 1.5–1.6 ms, k = 10 2.0 → 3.6–3.9 → 2.5 ms; 20 Newsgroups cosine k = 10 40–48 → 74–84 →
 /// 64–66 ms, l2 k = 10 31–33 → 49–52 → 43–47 ms.
 fn side_by_side(m: usize, d: usize, k: usize) -> bool {
-    (m as u64).saturating_mul(d as u64).saturating_mul(k as u64) <= super::params::AUTO_RESTART_WORK
+    super::params::pass_work(m, d, k) <= super::params::AUTO_RESTART_WORK
 }
 
 /// A monitor shared by runs going side by side: progress calls are made one at a time (the

@@ -39,6 +39,11 @@ pub const AUTO_RESTART_MIN_WORK: u64 = 1 << 22;
 /// cap sits at 256 and k ≤ 256 keeps its k steps.
 pub const LOCAL_SEARCH_MAX_STEPS: usize = 256;
 
+/// Multiply-adds of one pass over n rows of d columns with k centres, n·d·k (saturating).
+pub(crate) fn pass_work(n: usize, d: usize, k: usize) -> u64 {
+    (n as u64).saturating_mul(d as u64).saturating_mul(k as u64)
+}
+
 /// How the first centroids are chosen.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub enum Init {
@@ -280,10 +285,9 @@ impl KMeansParams {
             (Some(r), _) => r,
             (None, Init::Given(_)) => 1,
             (None, _) if self.algorithm == Algorithm::Auto => {
-                let work = (n_train as u64)
-                    .saturating_mul(d as u64)
-                    .saturating_mul(self.k as u64);
-                if (AUTO_RESTART_MIN_WORK..=AUTO_RESTART_WORK).contains(&work) {
+                if (AUTO_RESTART_MIN_WORK..=AUTO_RESTART_WORK)
+                    .contains(&pass_work(n_train, d, self.k))
+                {
                     AUTO_RESTARTS
                 } else {
                     1
