@@ -182,7 +182,7 @@ fn cancellation_is_an_error() {
             self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
     }
-    let x: Vec<f32> = (0..20_000 * 16)
+    let x: Vec<f32> = (0..20_000u64 * 16)
         .map(|i| ((i * 7919) % 1013) as f32)
         .collect();
     let p = KMeansParams::new(16).n_threads(Some(2));
