@@ -45,6 +45,11 @@ impl Progress {
         }
     }
 
+    /// Sets the number of runs once known (automatic `n_init` depends on the data's shape).
+    pub fn set_runs(&self, runs: usize) {
+        self.runs.store(runs, std::sync::atomic::Ordering::Relaxed);
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         // A panic while holding the lock only loses progress output; keep going.
         self.state.lock().unwrap_or_else(|e| e.into_inner())
@@ -105,13 +110,6 @@ impl Progress {
             st.line_open = false;
         }
         st.times.clone()
-    }
-}
-
-impl Progress {
-    /// Sets the number of runs once known (automatic `n_init` depends on the data's shape).
-    pub fn set_runs(&self, runs: usize) {
-        self.runs.store(runs, std::sync::atomic::Ordering::Relaxed);
     }
 }
 

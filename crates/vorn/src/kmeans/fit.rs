@@ -426,23 +426,27 @@ fn fit_inner(x: MatrixView<'_>, p: &KMeansParams, mon: &dyn Monitor) -> Result<K
             )
         }
     };
-    let runs = p.runs(m, d);
-    let results: Vec<RunResult> = if runs > 1 && side_by_side(m, d, k) {
-        let serial = Serialised::new(mon);
-        (0..runs)
-            .into_par_iter()
-            .map(|r| one_run(r, &serial))
-            .collect::<Result<_>>()?
-    } else {
-        (0..runs).map(|r| one_run(r, mon)).collect::<Result<_>>()?
-    };
     // The lowest objective wins, the first run on ties: the same choice in either order.
+    // One after the other, only the best run so far is kept (each holds n labels).
     let mut stats = Vec::new();
     let mut best: Option<RunResult> = None;
-    for res in results {
+    let mut keep = |res: RunResult| {
         stats.extend(res.stats.iter().cloned());
         if best.as_ref().is_none_or(|b| res.objective < b.objective) {
             best = Some(res);
+        }
+    };
+    let runs = p.runs(m, d);
+    if runs > 1 && side_by_side(m, d, k) {
+        let serial = Serialised::new(mon);
+        let results: Vec<RunResult> = (0..runs)
+            .into_par_iter()
+            .map(|r| one_run(r, &serial))
+            .collect::<Result<_>>()?;
+        results.into_iter().for_each(&mut keep);
+    } else {
+        for r in 0..runs {
+            keep(one_run(r, mon)?);
         }
     }
     let best = best.expect("at least one run");
