@@ -188,7 +188,13 @@ fn best_swap(
         .into_par_iter()
         .map(|ch| {
             let rows = ch * CHUNK..((ch + 1) * CHUNK).min(n);
-            swap_sums(near, dc, w, cols.start, trials, k, rows)
+            let cand = SwapCands {
+                dc,
+                w,
+                c0: cols.start,
+                trials,
+            };
+            swap_sums(near, &cand, k, rows)
         })
         .collect();
     let mut total = vec![0f64; base + k * trials];
@@ -222,23 +228,14 @@ fn best_swap(
 /// 200k × 128, k = 1024: the swap sums fell from 4.4% to 2.5% of the perf samples of a
 /// seeding plus one iteration. Same fingerprints on digits k = 10/40, 20 Newsgroups k = 80
 /// and blobs k = 256.
-fn swap_sums(
-    near: &[Near],
-    dc: &[f32],
-    w: usize,
-    c0: usize,
-    trials: usize,
-    k: usize,
-    rows: std::ops::Range<usize>,
-) -> Vec<f64> {
+fn swap_sums(near: &[Near], c: &SwapCands<'_>, k: usize, rows: std::ops::Range<usize>) -> Vec<f64> {
     fn fixed<const T: usize>(
         near: &[Near],
-        dc: &[f32],
-        w: usize,
-        c0: usize,
+        c: &SwapCands<'_>,
         k: usize,
         rows: std::ops::Range<usize>,
     ) -> Vec<f64> {
+        let (dc, w, c0) = (c.dc, c.w, c.c0);
         let mut gain = [0f64; T];
         let mut phi = 0f64;
         let mut clu = vec![0f64; k * T];
@@ -263,26 +260,32 @@ fn swap_sums(
     }
     macro_rules! by_count {
         ($($t:literal)*) => {
-            match trials {
-                $($t => return fixed::<$t>(near, dc, w, c0, k, rows),)*
+            match c.trials {
+                $($t => return fixed::<$t>(near, c, k, rows),)*
                 _ => {}
             }
         };
     }
     by_count!(1 2 3 4 5 6 7 8 9 10 11 12);
-    swap_sums_any(near, dc, w, c0, trials, k, rows)
+    swap_sums_any(near, c, k, rows)
+}
+
+/// The candidate columns `c0..c0 + trials` of the row-major `n × w` distances `dc`.
+struct SwapCands<'a> {
+    dc: &'a [f32],
+    w: usize,
+    c0: usize,
+    trials: usize,
 }
 
 /// [`swap_sums`] for any candidate count: the definition of its sums and their order.
 fn swap_sums_any(
     near: &[Near],
-    dc: &[f32],
-    w: usize,
-    c0: usize,
-    trials: usize,
+    c: &SwapCands<'_>,
     k: usize,
     rows: std::ops::Range<usize>,
 ) -> Vec<f64> {
+    let (dc, w, c0, trials) = (c.dc, c.w, c.c0, c.trials);
     let base = trials + 1;
     let mut p = vec![0f64; base + k * trials];
     for i in rows {
@@ -463,8 +466,14 @@ mod tests {
             let w = 2 * trials;
             let dc: Vec<f32> = (0..n * w).map(|_| 1.2 * r.next_f64() as f32).collect();
             for rows in [0..n, 17..233] {
-                let got = swap_sums(&near, &dc, w, trials, trials, k, rows.clone());
-                let want = swap_sums_any(&near, &dc, w, trials, trials, k, rows);
+                let c = SwapCands {
+                    dc: &dc,
+                    w,
+                    c0: trials,
+                    trials,
+                };
+                let got = swap_sums(&near, &c, k, rows.clone());
+                let want = swap_sums_any(&near, &c, k, rows);
                 let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
                 assert_eq!(bits(&got), bits(&want), "trials {trials}");
             }
