@@ -184,18 +184,15 @@ fn best_swap(
     // Per chunk, slots: [0, T) = Σ min(dc_t, d₁) per candidate t; T = Φ; then
     // T + 1 + j·T + t = Σ over cluster j of min(dc_t, d₂) − min(dc_t, d₁) (`swap_sums`).
     let base = trials + 1;
+    let cand = SwapCands {
+        dc,
+        w,
+        c0: cols.start,
+        trials,
+    };
     let parts: Vec<Vec<f64>> = (0..n.div_ceil(CHUNK))
         .into_par_iter()
-        .map(|ch| {
-            let rows = ch * CHUNK..((ch + 1) * CHUNK).min(n);
-            let cand = SwapCands {
-                dc,
-                w,
-                c0: cols.start,
-                trials,
-            };
-            swap_sums(near, &cand, k, rows)
-        })
+        .map(|ch| swap_sums(near, &cand, k, ch * CHUNK..((ch + 1) * CHUNK).min(n)))
         .collect();
     let mut total = vec![0f64; base + k * trials];
     for p in &parts {
@@ -236,9 +233,10 @@ fn swap_sums(near: &[Near], c: &SwapCands<'_>, k: usize, rows: std::ops::Range<u
         rows: std::ops::Range<usize>,
     ) -> Vec<f64> {
         let (dc, w, c0) = (c.dc, c.w, c.c0);
+        let mut p = vec![0f64; T + 1 + k * T];
+        let (head, clu) = p.split_at_mut(T + 1);
         let mut gain = [0f64; T];
         let mut phi = 0f64;
-        let mut clu = vec![0f64; k * T];
         for i in rows {
             let e = near[i];
             phi += e.d1 as f64;
@@ -252,10 +250,8 @@ fn swap_sums(near: &[Near], c: &SwapCands<'_>, k: usize, rows: std::ops::Range<u
                 cl[t] += m2 - m1;
             }
         }
-        let mut p = Vec::with_capacity(T + 1 + k * T);
-        p.extend_from_slice(&gain);
-        p.push(phi);
-        p.extend_from_slice(&clu);
+        head[..T].copy_from_slice(&gain);
+        head[T] = phi;
         p
     }
     macro_rules! by_count {
