@@ -43,7 +43,8 @@ def parse_args(argv=None):
     ap.add_argument("--gemm-size", type=int, default=4096)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default=str(BENCH / "results"))
-    ap.add_argument("--name", default="kernel")
+    ap.add_argument("--name", default=None,
+                    help="results basename (default: 'kernel', '-avx2' appended on a CPU without AVX-512)")
     ap.add_argument("--skip", default="", help="comma list among vorn,faiss,numpy")
     ap.add_argument("--render", metavar="JSON", help="only re-render the markdown of an existing kernel JSON")
     return ap.parse_args(argv)
@@ -67,7 +68,7 @@ if hasattr(os, "sched_setaffinity"):
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(BENCH))
-from runner import load_delta, loadavg, read_proc_stat, rusage_cpu, versions  # noqa: E402
+from runner import load_delta, loadavg, read_proc_stat, results_suffix, rusage_cpu, versions  # noqa: E402
 
 
 def timed(fn, reps):
@@ -127,6 +128,7 @@ def main():
         src.with_suffix(".md").write_text(render(json.loads(src.read_text())))
         print(f"[kernel] wrote {src.with_suffix('.md')}")
         return
+    name = a.name or "kernel" + results_suffix()
     skip = set(filter(None, a.skip.split(",")))
     rng = np.random.default_rng(a.seed)
     res = {"created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "threads": THREADS, "cores": CORES,
@@ -215,9 +217,9 @@ def main():
     res["loadavg_end"] = loadavg()
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / f"{a.name}.json").write_text(json.dumps(res, indent=1))
-    (out / f"{a.name}.md").write_text(render(res))
-    print(f"[kernel] wrote {out / (a.name + '.json')} and .md", flush=True)
+    (out / f"{name}.json").write_text(json.dumps(res, indent=1))
+    (out / f"{name}.md").write_text(render(res))
+    print(f"[kernel] wrote {out / (name + '.json')} and .md", flush=True)
 
 
 def _share(loads):

@@ -38,6 +38,7 @@ sys.path.insert(0, str(BENCH))
 import datasets as ds  # noqa: E402
 import quality  # noqa: E402
 from rows import ROWS, ROWS_BY_NAME  # noqa: E402
+from runner import results_suffix  # noqa: E402
 
 SCHEMA = 1
 DEFAULT_TIMEOUT = 300.0
@@ -487,7 +488,8 @@ def main(argv=None):
     ap.add_argument("--max-iter", default=str(DEFAULT_MAX_ITER),
                     help="iteration cap for every row; 'default' = each library's own default")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--name", help="results basename (default: the suite name, or 'custom' with filters)")
+    ap.add_argument("--name", help="results basename (default: the suite name, with '-avx2' on a CPU "
+                                   "without AVX-512 (runner.results_suffix), or 'custom' with filters)")
     ap.add_argument("--out", default=str(BENCH / "results"))
     ap.add_argument("--cache-dir", default=str(ds.DEFAULT_CACHE))
     ap.add_argument("--tmp-dir", default=str(BENCH / "results" / "tmp"))
@@ -509,7 +511,7 @@ def main(argv=None):
         "single_rep_above")
     single = single or None
     filtered = any([a.datasets, a.rows, a.ks, a.metrics])
-    name = a.name or (a.suite if not filtered else "custom")
+    name = a.name or (a.suite + results_suffix() if not filtered else "custom")
     max_iter = None if a.max_iter == "default" else int(a.max_iter)
     missing = [r.name for r in rows if not r.available()]
     if missing:

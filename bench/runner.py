@@ -46,6 +46,22 @@ def read_proc_stat():
     return out
 
 
+def results_suffix(cpuinfo: str | None = None) -> str:
+    """Suffix of the default results names on this CPU: ``-avx2`` where AVX2 and FMA are present
+    without AVX-512F (vorn's AVX2 kernels run there, as FAISS's and numpy's AVX2 paths do), else
+    ``""``. So ``make bench`` on such a machine writes ``full-avx2.*`` and ``kernel-avx2.*``
+    beside the AVX-512 results instead of over them. ``cpuinfo``: the text of /proc/cpuinfo
+    (read when None; no suffix when it cannot be read)."""
+    if cpuinfo is None:
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text()
+        except OSError:
+            return ""
+    line = next((ln for ln in cpuinfo.splitlines() if ln.startswith("flags")), "")
+    flags = set(line.split(":", 1)[1].split()) if ":" in line else set()
+    return "-avx2" if {"avx2", "fma"} <= flags and "avx512f" not in flags else ""
+
+
 def loadavg():
     try:
         with open("/proc/loadavg") as f:

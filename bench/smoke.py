@@ -109,6 +109,19 @@ def check_seeds(results: dict, cache: Path, threads: int):
     assert "gap in the mean over seeds" in line[0] and "ranks 2 of 2" in line[0], line
 
 
+def check_results_suffix():
+    """Default results names: '-avx2' only on a CPU with AVX2 + FMA and without AVX-512F."""
+    from runner import results_suffix
+
+    def cpu(flags):
+        return f"processor\t: 0\nmodel name\t: X\nflags\t\t: {flags}\n"
+
+    assert results_suffix(cpu("fpu sse4_2 avx avx2 fma avx512f avx512bw")) == ""
+    assert results_suffix(cpu("fpu sse4_2 avx avx2 fma")) == "-avx2"
+    assert results_suffix(cpu("fpu sse4_2 avx")) == ""
+    assert results_suffix("") == ""
+
+
 def check_latency(out_dir: Path):
     """latency.py end to end on a tiny shape (peers are skipped where not installed)."""
     import subprocess
@@ -239,7 +252,9 @@ def main() -> int:
                   (lambda: check_merge(results, tmp / "results"), "merge.py",
                    "merge.py replaces cells and rows, records why, refuses mismatches"),
                   (lambda: check_latency(tmp / "results"), "latency.py",
-                   "latency.py times predict and writes its JSON and table")]
+                   "latency.py times predict and writes its JSON and table"),
+                  (check_results_suffix, "results_suffix",
+                   "default results names carry -avx2 only on CPUs without AVX-512")]
         for check, what, ok_text in checks:
             try:
                 check()
