@@ -38,7 +38,7 @@ sys.path.insert(0, str(BENCH))
 import datasets as ds  # noqa: E402
 import quality  # noqa: E402
 from rows import ROWS, ROWS_BY_NAME  # noqa: E402
-from runner import results_suffix  # noqa: E402
+from runner import cpu_flags, results_suffix  # noqa: E402
 
 SCHEMA = 1
 DEFAULT_TIMEOUT = 300.0
@@ -104,12 +104,9 @@ def machine_info(threads: int, cores: list) -> dict:
             "logical_cpus": os.cpu_count(), "threads_used": threads, "cores_used": cores}
     try:
         txt = Path("/proc/cpuinfo").read_text()
-        model, flags = None, set()
-        for line in txt.splitlines():
-            if line.startswith("model name") and model is None:
-                model = line.split(":", 1)[1].strip()
-            if line.startswith("flags") and not flags:
-                flags = set(line.split(":", 1)[1].split())
+        model = next((ln.split(":", 1)[1].strip() for ln in txt.splitlines()
+                      if ln.startswith("model name")), None)
+        flags = cpu_flags(txt)
         info["cpu_model"] = model
         wanted = ["sse4_2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512dq", "avx512bw", "avx512vl",
                   "avx512_vnni", "avx512_bf16", "avx512_fp16", "amx_tile", "hypervisor"]

@@ -46,6 +46,12 @@ def read_proc_stat():
     return out
 
 
+def cpu_flags(cpuinfo: str) -> set:
+    """The first ``flags`` line of a /proc/cpuinfo text, as a set (empty when there is none)."""
+    line = next((ln for ln in cpuinfo.splitlines() if ln.startswith("flags")), "")
+    return set(line.split(":", 1)[1].split()) if ":" in line else set()
+
+
 def results_suffix(cpuinfo: str | None = None) -> str:
     """Suffix of the default results names on this CPU: ``-avx2`` where AVX2 and FMA are present
     without AVX-512F (vorn's AVX2 kernels run there, as FAISS's and numpy's AVX2 paths do), else
@@ -57,8 +63,7 @@ def results_suffix(cpuinfo: str | None = None) -> str:
             cpuinfo = Path("/proc/cpuinfo").read_text()
         except OSError:
             return ""
-    line = next((ln for ln in cpuinfo.splitlines() if ln.startswith("flags")), "")
-    flags = set(line.split(":", 1)[1].split()) if ":" in line else set()
+    flags = cpu_flags(cpuinfo)
     return "-avx2" if {"avx2", "fma"} <= flags and "avx512f" not in flags else ""
 
 
