@@ -10,7 +10,9 @@
 //! Users never see pyo3's `PanicException`: every entry point runs under [`guard`] or
 //! [`crate::run::interruptible`], which catch unwinding panics.
 
-use pyo3::exceptions::{PyKeyboardInterrupt, PyOSError, PyRuntimeError, PyValueError};
+use pyo3::exceptions::{
+    PyKeyboardInterrupt, PyMemoryError, PyOSError, PyRuntimeError, PyValueError,
+};
 use pyo3::PyErr;
 use std::any::Any;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -28,6 +30,7 @@ pub(crate) fn to_py(e: vorn::Error) -> PyErr {
             }
         }
         vorn::Error::Interrupted => PyKeyboardInterrupt::new_err("interrupted"),
+        e @ vorn::Error::OutOfMemory { .. } => PyMemoryError::new_err(e.to_string()),
         other => PyValueError::new_err(other.to_string()),
     }
 }

@@ -326,3 +326,16 @@ def test_auto_gives_the_same_bits_on_every_instruction_set():
     native, avx2 = run(None), run("avx2")
     assert native[0] in ("lloyd", "hamerly") and avx2[0] in ("lloyd", "hamerly")
     assert native[1:] == avx2[1:]
+
+
+def test_transform_too_large_for_memory_raises_memory_error_not_abort():
+    # 2**23 rows x 2**22 centroids of float32 distances = 128 TiB: no machine grants it. The
+    # allocation is refused and surfaces as MemoryError (it used to abort the interpreter).
+    from vorn import _vorn
+
+    model = _vorn.Model.from_centroids(np.zeros((1 << 22, 1), np.float32))
+    x = np.ones((1 << 23, 1), np.float32)
+    with pytest.raises(MemoryError, match=r"n x k distances.*transform the rows in batches"):
+        model.transform(x)
+    # The model still works afterwards.
+    assert model.transform(x[:3]).shape == (3, 1 << 22)

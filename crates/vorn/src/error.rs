@@ -72,6 +72,10 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// A buffer the request needs could not be allocated (see [`crate::memory`]).
+    #[error("cannot allocate {} for {what}: not enough memory; ask for less at a time (e.g. transform the rows in batches)", human_bytes(*bytes))]
+    OutOfMemory { what: &'static str, bytes: u128 },
+
     /// A file exists but its content is not what it should be.
     #[error("{path}: {message}")]
     Format { path: PathBuf, message: String },
@@ -100,5 +104,18 @@ impl Error {
             path: path.into(),
             message: message.into(),
         }
+    }
+}
+
+/// A byte count in GiB (or MiB / bytes when small), for messages.
+fn human_bytes(b: u128) -> String {
+    const MIB: f64 = (1u64 << 20) as f64;
+    let f = b as f64;
+    if f >= 1024.0 * MIB {
+        format!("{:.1} GiB ({b} bytes)", f / (1024.0 * MIB))
+    } else if f >= MIB {
+        format!("{:.1} MiB ({b} bytes)", f / MIB)
+    } else {
+        format!("{b} bytes")
     }
 }

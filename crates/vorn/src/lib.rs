@@ -28,6 +28,7 @@ mod error;
 pub mod eval;
 pub mod kmeans;
 pub mod linalg;
+pub mod memory;
 mod metric;
 pub mod rng;
 pub mod simd;

@@ -246,7 +246,7 @@ impl KMeansModel {
             .checked_mul(self.k)
             .ok_or_else(|| Error::param("x", "n x k distances overflow usize"))?;
         let pc = self.packed();
-        let mut out = vec![0f32; len];
+        let mut out = crate::memory::zeroed::<f32>(len, "the n x k distances")?;
         let metric = self.metric;
         let finish = move |i: usize, s: f32| -> f32 {
             let d2 = super::init::score_to_dist(metric, norms[i], s);
