@@ -385,7 +385,8 @@ class KMeans(ParamsMixin):
 
     def transform(self, X: Any) -> np.ndarray:
         """Distance (float32, n_samples x n_clusters) of every row to every centroid:
-        Euclidean distance for l2, cosine distance ``1 - cos`` for cosine."""
+        Euclidean distance for l2, cosine distance ``1 - cos`` for cosine. A result too
+        large to allocate raises ``MemoryError`` (transform the rows in batches)."""
         model = self._fitted_model("transform")
         x = self._check_features(as_matrix(X, "X"), model)
         return model.transform(x, n_threads=check_n_threads(self.n_threads))
