@@ -24,6 +24,7 @@ mod local_search;
 mod model;
 mod monitor;
 mod params;
+mod pool;
 mod pruned;
 pub(crate) mod reduce;
 mod relabel;

@@ -1,6 +1,6 @@
 //! The fitted model: centroids, labels, objective, statistics; predict and transform.
 
-use super::fit::with_threads;
+use super::pool::with_threads;
 use super::reduce::ordered_sum;
 use super::update::{exact_dist, inv_norm};
 use super::{IterStats, Monitor, Silent, StopReason};
