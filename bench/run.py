@@ -6,7 +6,8 @@
 
 Protocol (details in README.md): every row runs in a fresh ``runner.py`` process under
 ``taskset`` on the same cores with every thread knob set to the same count; the runner does one
-warm-up on a small slice and times fit + labels of all rows; repetitions rotate the row order;
+warm-up on a small slice, waits until its own threads are idle and times fit + labels of all
+rows; repetitions rotate the row order;
 the row time is the median over repetitions; a row that exceeds ``--timeout`` is killed and
 recorded with status "timeout" (its remaining repetitions and its larger K on the same
 dataset and metric are recorded as "skipped"); quality is recomputed in this process from the
@@ -293,7 +294,9 @@ def run_suite(*, suite: str = "custom", plan: list, rows: list, reps: int, timeo
             "threads": threads, "cores": cores, "reps": reps, "timeout_s": timeout,
             "single_rep_above_s": single_rep_above,
             "max_iter": max_iter, "seed": seed, "timed": "fit + labels of all rows",
-            "warmup": "same row on the first min(n, 4096) rows, k <= 16, 3 iterations",
+            "warmup": "same row on the first min(n, 4096) rows, k <= 16, 3 iterations, then "
+                      "a wait until the process's own threads are idle (runner.settle: 20 ms "
+                      "with <= 2 ms of process CPU, at most 2 s)",
             "order": "rows rotated by floor(rows / reps) positions per repetition",
             "thread_env": {k: env[k] for k in THREAD_ENV},
             "pinning": "taskset -c " + ",".join(map(str, cores)) if shutil.which("taskset") else "sched_setaffinity",
