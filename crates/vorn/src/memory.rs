@@ -32,11 +32,11 @@ pub fn zeroed<T: Zeroable>(len: usize, what: &'static str) -> Result<Vec<T>> {
         what,
         bytes: (len as u128) * std::mem::size_of::<T>() as u128,
     };
-    if len == 0 || std::mem::size_of::<T>() == 0 {
+    if len == 0 {
         return Ok(Vec::new());
     }
     let layout = Layout::array::<T>(len).map_err(|_| oom())?;
-    // SAFETY: `layout` has a non-zero size (len > 0, T is not zero-sized).
+    // SAFETY: `layout` has a non-zero size (len > 0; every `Zeroable` type has a size).
     let ptr = unsafe { alloc_zeroed(layout) }.cast::<T>();
     if ptr.is_null() {
         return Err(oom());
