@@ -34,6 +34,21 @@ def test_fit_returns_self_and_sets_attributes(blobs):
     assert all(b <= a * (1 + 1e-9) for a, b in zip(objs, objs[1:]))
 
 
+def test_iteration_stats_are_built_on_first_access_and_reset_by_refit():
+    # A dict per iteration of every run (~1 KB each): n_init=2000 on a small input would hold
+    # megabytes of them; they are made only when asked for, once, and a refit replaces them.
+    x, _ = make_blobs(n=300, d=4, k=3, seed=1, spread=2.0)
+    km = vorn.KMeans(3, n_init=2000, max_iter=5).fit(x)
+    assert "iteration_stats_" not in vars(km)
+    stats = km.iteration_stats_
+    assert {s["run"] for s in stats} == set(range(2000))
+    assert km.iteration_stats_ is stats
+    km.set_params(n_init=1).fit(x)
+    assert {s["run"] for s in km.iteration_stats_} == {0}
+    with pytest.raises(vorn.NotFittedError, match="iteration_stats_"):
+        vorn.KMeans(3).iteration_stats_
+
+
 def test_n_init_auto_runs_twice_when_a_run_is_cheap():
     # 2**22 <= n * d * k = 20 000 * 64 * 4 <= 2**27: two runs, the better one kept.
     x, _ = make_blobs(n=20_000, d=64, k=4, seed=3, spread=3.0)

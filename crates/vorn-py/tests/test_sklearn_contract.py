@@ -77,6 +77,10 @@ def test_fitted_attributes_end_with_underscore_and_only_exist_after_fit(blobs):
     km.fit(x)
     assert km.__sklearn_is_fitted__()
     public_new = [v for v in vars(km) if v not in PARAMS and not v.startswith("_")]
+    # iteration_stats_ is built on first access (see test_kmeans), then kept like the rest.
+    assert sorted(public_new) == sorted(set(FITTED) - {"iteration_stats_"})
+    assert km.iteration_stats_
+    public_new = [v for v in vars(km) if v not in PARAMS and not v.startswith("_")]
     assert sorted(public_new) == sorted(FITTED)
     assert all(v.endswith("_") for v in public_new)
 

@@ -141,6 +141,7 @@ class KMeans(ParamsMixin):
     iteration_stats_ : list of dict
         One dict per iteration of every run with keys ``run``, ``iter``, ``objective``,
         ``moved``, ``empty_splits``, ``rows_scanned``, ``assign_secs``, ``update_secs``.
+        Built from the fitted model on first access, then kept.
     stop_reason_ : str
         Why the winning run stopped: ``"converged"`` (no label changed), ``"tolerance"`` or
         ``"max_iter"``.
@@ -196,6 +197,14 @@ class KMeans(ParamsMixin):
 
     def __getattr__(self, name: str) -> Any:
         # Only called when normal lookup fails.
+        if name == "iteration_stats_":
+            model = self.__dict__.get("_model")
+            if model is not None:
+                # Built on first access (a dict per iteration of every run: ~1 KB each, so
+                # n_init=10**5 fits would otherwise hold ~1 GB nobody asked for), then kept.
+                stats: List[Dict[str, Any]] = model.iteration_stats
+                self.__dict__[name] = stats
+                return stats
         if name in _FITTED:
             raise NotFittedError(
                 f"This {type(self).__name__} instance is not fitted yet: call fit(X) before "
@@ -235,7 +244,6 @@ class KMeans(ParamsMixin):
         self.n_iter_ = int(model.n_iter)
         self.n_features_in_ = int(model.d)
         self.algorithm_ = model.algorithm
-        self.iteration_stats_ = model.iteration_stats
         self.stop_reason_ = model.stop_reason
 
     def _fitted_model(self, what: str) -> "_vorn.Model":
