@@ -142,13 +142,23 @@ impl<'a> Scorer<'a> {
 
     /// D² from every row to each of the `t` candidates, row-major `n × t`.
     pub(super) fn d2(&self, cands: &[f32], t: usize) -> Vec<f32> {
-        if t <= FEW_MAX && self.x.d() >= FEW_MIN_D {
-            return self.d2_few(cands, t);
-        }
+        let mut out = Vec::new();
+        self.d2_into(cands, t, &mut out);
+        out
+    }
+
+    /// [`Scorer::d2`] into `out`, resized to `n × t`; every element is overwritten, so a
+    /// buffer kept across k-means++ steps is neither zeroed nor reallocated (a fresh
+    /// `n × t` buffer per step was ~2% of a k = 2048 seeding in `memset` alone, plus the
+    /// page faults of a fresh mapping each time).
+    pub(super) fn d2_into(&self, cands: &[f32], t: usize, out: &mut Vec<f32>) {
         let (n, d) = (self.x.n(), self.x.d());
+        out.resize(n * t, 0.0);
+        if t <= FEW_MAX && d >= FEW_MIN_D {
+            return self.d2_few(cands, t, out);
+        }
         let pc = PackedCentroids::new_exact(cands, t, d, self.metric);
         let isa = simd::active();
-        let mut out = vec![0f32; n * t];
         out.par_chunks_mut(TILES_PER_TASK * MR * t)
             .enumerate()
             .for_each(|(task, o)| {
@@ -194,7 +204,6 @@ impl<'a> Scorer<'a> {
                     }
                 }
             });
-        out
     }
 
     /// [`Scorer::d2`] for at most [`FEW_MAX`] candidates: dot products with the lanes along
@@ -202,8 +211,8 @@ impl<'a> Scorer<'a> {
     /// is padding; the 16-wide centroid panels would be ≥ half empty. The distances are
     /// deterministic (fixed lane order, the same bits in any grouping) but not bit-equal to
     /// the panel kernel's, which only ever compares them with each other or up to rounding.
-    fn d2_few(&self, cands: &[f32], t: usize) -> Vec<f32> {
-        let (n, d) = (self.x.n(), self.x.d());
+    fn d2_few(&self, cands: &[f32], t: usize, out: &mut [f32]) {
+        let d = self.x.d();
         // Balanced candidate groups of at most MAX_CANDS (t = 7: 3 + 4; t = 8: 4 + 4).
         // Per group: its columns and their norm terms, padded to a full block with zeros.
         let ng = t.div_ceil(dots::MAX_CANDS);
@@ -220,7 +229,6 @@ impl<'a> Scorer<'a> {
         let isa = simd::active();
         let all = self.x.as_slice();
         let metric = self.metric;
-        let mut out = vec![0f32; n * t];
         out.par_chunks_mut(TILES_PER_TASK * MR * t)
             .enumerate()
             .for_each(|(task, o)| {
@@ -246,7 +254,6 @@ impl<'a> Scorer<'a> {
                     }
                 }
             });
-        out
     }
 }
 
@@ -336,6 +343,10 @@ fn potentials(mind: &[f32], d2: &[f32], t: usize, rows: std::ops::Range<usize>) 
         6 => fixed::<6>(mind, d2, rows),
         7 => fixed::<7>(mind, d2, rows),
         8 => fixed::<8>(mind, d2, rows),
+        9 => fixed::<9>(mind, d2, rows),
+        10 => fixed::<10>(mind, d2, rows),
+        11 => fixed::<11>(mind, d2, rows),
+        12 => fixed::<12>(mind, d2, rows),
         _ => {
             let mut p = vec![0f64; t];
             for i in rows {
@@ -363,6 +374,7 @@ pub(super) fn kmeanspp(
     let mut mind = scorer.d2(&c[..d], 1);
     let mut sums = chunk_sums(n, |r| r.map(|i| mind[i] as f64).sum());
     let mut cand = vec![0f32; trials * d];
+    let mut d2 = Vec::new();
     for j in 1..k {
         if mon.cancelled() {
             return Err(Error::Interrupted);
@@ -371,7 +383,7 @@ pub(super) fn kmeanspp(
             let i = draw(rng, &mind, &sums);
             row_as_centroid(x, norms, metric, i, &mut cand[t * d..(t + 1) * d]);
         }
-        let d2 = scorer.d2(&cand, trials);
+        scorer.d2_into(&cand, trials, &mut d2);
         // Potential of each candidate: per-chunk sums in row order, chunks in order.
         let pots: Vec<Vec<f64>> = (0..n.div_ceil(CHUNK))
             .into_par_iter()
@@ -387,10 +399,17 @@ pub(super) fn kmeanspp(
             }
         }
         c[j * d..(j + 1) * d].copy_from_slice(&cand[best * d..(best + 1) * d]);
-        mind.par_iter_mut()
+        // The new D² and its chunk sums in one pass (each sum in row order, as `chunk_sums`).
+        mind.par_chunks_mut(CHUNK)
+            .zip(sums.par_iter_mut())
             .enumerate()
-            .for_each(|(i, m)| *m = m.min(d2[i * trials + best]));
-        sums = chunk_sums(n, |r| r.map(|i| mind[i] as f64).sum());
+            .for_each(|(ch, (m, s))| {
+                let col = d2[ch * CHUNK * trials..].iter().skip(best).step_by(trials);
+                for (v, &e) in m.iter_mut().zip(col) {
+                    *v = v.min(e);
+                }
+                *s = m.iter().map(|&v| v as f64).sum();
+            });
     }
     Ok(())
 }
