@@ -135,6 +135,15 @@ pub(super) struct Scorer<'a> {
 /// Micro-tiles per parallel task.
 const TILES_PER_TASK: usize = 64;
 
+/// Candidates laid out for one of the two distance kernels of [`Scorer`].
+enum Prepared {
+    /// 16-wide centroid panels for [`simd::score_tile`].
+    Panels(PackedCentroids),
+    /// Balanced groups of at most [`dots::MAX_CANDS`] candidates for [`dots::dots_upto`]:
+    /// per group its first and end column and the norm terms, padded with zeros.
+    Few(Vec<(usize, usize, [f64; dots::MAX_CANDS])>),
+}
+
 impl<'a> Scorer<'a> {
     pub(super) fn new(x: MatrixView<'a>, norms: &'a [f32], metric: Metric) -> Self {
         Scorer { x, norms, metric }
@@ -152,108 +161,163 @@ impl<'a> Scorer<'a> {
     /// `n × t` buffer per step was ~2% of a k = 2048 seeding in `memset` alone, plus the
     /// page faults of a fresh mapping each time).
     pub(super) fn d2_into(&self, cands: &[f32], t: usize, out: &mut Vec<f32>) {
-        let (n, d) = (self.x.n(), self.x.d());
-        out.resize(n * t, 0.0);
-        if t <= FEW_MAX && d >= FEW_MIN_D {
-            return self.d2_few(cands, t, out);
-        }
-        let pc = PackedCentroids::new_exact(cands, t, d, self.metric);
-        let isa = simd::active();
+        out.resize(self.x.n() * t, 0.0);
+        let prep = self.prepare(cands, t);
         out.par_chunks_mut(TILES_PER_TASK * MR * t)
             .enumerate()
-            .for_each(|(task, o)| {
-                let mut buf = [0f32; MR * MAX_NP * LANES];
-                let mut pad = Vec::new();
-                let r0 = task * TILES_PER_TASK * MR;
-                let rows = o.len() / t;
-                for tt in 0..rows.div_ceil(MR) {
-                    let a = r0 + tt * MR;
-                    let m = MR.min(n - a);
-                    let all = self.x.as_slice();
-                    let xs: &[f32] = if m == MR {
-                        &all[a * d..(a + MR) * d]
-                    } else {
-                        // Last partial tile: zero-padded copy of its rows.
-                        pad.resize(MR * d, 0.0);
-                        pad[..m * d].copy_from_slice(&all[a * d..(a + m) * d]);
-                        &pad
-                    };
-                    let mut q = 0;
-                    while q < pc.npanels() {
-                        let np = (pc.npanels() - q).min(MAX_NP);
-                        let tile = Tile {
-                            xs: d,
-                            x: xs,
-                            d,
-                            panels: pc.panels(q, q + np),
-                            pstride: d * LANES,
-                            cn: pc.cn(q, q + np),
-                            np,
-                            j0: (q * LANES) as u32,
-                            half: pc.half(q + np),
-                        };
-                        simd::score_tile(isa, &tile, None, &mut buf);
-                        let cols = (np * LANES).min(t - q * LANES);
-                        for i in 0..MR.min(rows - tt * MR) {
-                            let row = tt * MR + i;
-                            let dst = &mut o[row * t + q * LANES..][..cols];
-                            let src = &buf[i * MAX_NP * LANES..][..cols];
-                            to_dists(self.metric, self.norms[r0 + row], src, dst);
-                        }
-                        q += np;
-                    }
-                }
-            });
+            .for_each(|(task, o)| self.rows(&prep, cands, t, task * TILES_PER_TASK * MR, o));
     }
 
-    /// [`Scorer::d2`] for at most [`FEW_MAX`] candidates: dot products with the lanes along
-    /// the dimension ([`simd::dots`], four rows × up to six candidates per call), so no lane
-    /// is padding; the 16-wide centroid panels would be ≥ half empty. The distances are
-    /// deterministic (fixed lane order, the same bits in any grouping) but not bit-equal to
-    /// the panel kernel's, which only ever compares them with each other or up to rounding.
-    fn d2_few(&self, cands: &[f32], t: usize, out: &mut [f32]) {
-        let d = self.x.d();
-        // Balanced candidate groups of at most MAX_CANDS (t = 7: 3 + 4; t = 8: 4 + 4).
-        // Per group: its columns and their norm terms, padded to a full block with zeros.
-        let ng = t.div_ceil(dots::MAX_CANDS);
-        let groups: Vec<(usize, usize, [f64; dots::MAX_CANDS])> = (0..ng)
-            .map(|g| {
-                let (g0, g1) = (g * t / ng, (g + 1) * t / ng);
-                let mut cn = [0f64; dots::MAX_CANDS];
-                for (v, c) in cn.iter_mut().zip(cands[g0 * d..g1 * d].chunks(d)) {
-                    *v = norm_term_of(self.metric, c) as f64;
-                }
-                (g0, g1, cn)
+    /// [`Scorer::d2_into`] and, per [`CHUNK`] of rows, Σ min(`mind`ᵢ, D²ᵢᵤ) in f64 for each
+    /// candidate u, in row order ([`potentials`]): one task computes a chunk's distances and
+    /// then sums them while they are in cache, one parallel pass per k-means++ step instead
+    /// of two. Same bits as the two passes. With fewer than four chunks per thread the two
+    /// passes are kept, as their 512-row distance tasks balance the threads better.
+    pub(super) fn d2_potentials(
+        &self,
+        cands: &[f32],
+        t: usize,
+        mind: &[f32],
+        out: &mut Vec<f32>,
+    ) -> Vec<Vec<f64>> {
+        let n = self.x.n();
+        if n.div_ceil(CHUNK) < 4 * rayon::current_num_threads() {
+            self.d2_into(cands, t, out);
+            return (0..n.div_ceil(CHUNK))
+                .into_par_iter()
+                .map(|ch| potentials(mind, out, t, ch * CHUNK..((ch + 1) * CHUNK).min(n)))
+                .collect();
+        }
+        out.resize(n * t, 0.0);
+        let prep = self.prepare(cands, t);
+        out.par_chunks_mut(CHUNK * t)
+            .enumerate()
+            .map(|(ch, o)| {
+                let r0 = ch * CHUNK;
+                self.rows(&prep, cands, t, r0, o);
+                potentials(&mind[r0..], o, t, 0..o.len() / t)
             })
-            .collect();
+            .collect()
+    }
+
+    /// The kernel for `t` candidates: [`Prepared::Few`] for at most [`FEW_MAX`] of them
+    /// from [`FEW_MIN_D`] dimensions on, else panels.
+    fn prepare(&self, cands: &[f32], t: usize) -> Prepared {
+        let d = self.x.d();
+        if t <= FEW_MAX && d >= FEW_MIN_D {
+            // Balanced groups of at most MAX_CANDS (t = 7: 3 + 4; t = 8: 4 + 4).
+            let ng = t.div_ceil(dots::MAX_CANDS);
+            Prepared::Few(
+                (0..ng)
+                    .map(|g| {
+                        let (g0, g1) = (g * t / ng, (g + 1) * t / ng);
+                        let mut cn = [0f64; dots::MAX_CANDS];
+                        for (v, c) in cn.iter_mut().zip(cands[g0 * d..g1 * d].chunks(d)) {
+                            *v = norm_term_of(self.metric, c) as f64;
+                        }
+                        (g0, g1, cn)
+                    })
+                    .collect(),
+            )
+        } else {
+            Prepared::Panels(PackedCentroids::new_exact(
+                cands,
+                t,
+                self.x.d(),
+                self.metric,
+            ))
+        }
+    }
+
+    /// D² of rows `r0 .. r0 + o.len() / t` into `o` (row-major, `t` per row).
+    fn rows(&self, prep: &Prepared, cands: &[f32], t: usize, r0: usize, o: &mut [f32]) {
+        match prep {
+            Prepared::Panels(pc) => self.rows_panels(pc, t, r0, o),
+            Prepared::Few(groups) => self.rows_few(groups, cands, t, r0, o),
+        }
+    }
+
+    /// [`Scorer::rows`] with the tiled panel kernel (the assignment's).
+    fn rows_panels(&self, pc: &PackedCentroids, t: usize, r0: usize, o: &mut [f32]) {
+        let (n, d) = (self.x.n(), self.x.d());
+        let isa = simd::active();
+        let mut buf = [0f32; MR * MAX_NP * LANES];
+        let mut pad = Vec::new();
+        let rows = o.len() / t;
+        let all = self.x.as_slice();
+        for tt in 0..rows.div_ceil(MR) {
+            let a = r0 + tt * MR;
+            let m = MR.min(n - a);
+            let xs: &[f32] = if m == MR {
+                &all[a * d..(a + MR) * d]
+            } else {
+                // Last partial tile: zero-padded copy of its rows.
+                pad.resize(MR * d, 0.0);
+                pad[..m * d].copy_from_slice(&all[a * d..(a + m) * d]);
+                &pad
+            };
+            let mut q = 0;
+            while q < pc.npanels() {
+                let np = (pc.npanels() - q).min(MAX_NP);
+                let tile = Tile {
+                    xs: d,
+                    x: xs,
+                    d,
+                    panels: pc.panels(q, q + np),
+                    pstride: d * LANES,
+                    cn: pc.cn(q, q + np),
+                    np,
+                    j0: (q * LANES) as u32,
+                    half: pc.half(q + np),
+                };
+                simd::score_tile(isa, &tile, None, &mut buf);
+                let cols = (np * LANES).min(t - q * LANES);
+                for i in 0..MR.min(rows - tt * MR) {
+                    let row = tt * MR + i;
+                    let dst = &mut o[row * t + q * LANES..][..cols];
+                    let src = &buf[i * MAX_NP * LANES..][..cols];
+                    to_dists(self.metric, self.norms[r0 + row], src, dst);
+                }
+                q += np;
+            }
+        }
+    }
+
+    /// [`Scorer::rows`] for at most [`FEW_MAX`] candidates: dot products with the lanes
+    /// along the dimension ([`simd::dots`], four rows × up to six candidates per call), so
+    /// no lane is padding; the 16-wide centroid panels would be ≥ half empty. The distances
+    /// are deterministic (fixed lane order, the same bits in any grouping) but not bit-equal
+    /// to the panel kernel's, which only ever compares them with each other or up to
+    /// rounding.
+    fn rows_few(
+        &self,
+        groups: &[(usize, usize, [f64; dots::MAX_CANDS])],
+        cands: &[f32],
+        t: usize,
+        r0: usize,
+        o: &mut [f32],
+    ) {
+        let d = self.x.d();
         let isa = simd::active();
         let all = self.x.as_slice();
-        let metric = self.metric;
-        out.par_chunks_mut(TILES_PER_TASK * MR * t)
-            .enumerate()
-            .for_each(|(task, o)| {
-                let r0 = task * TILES_PER_TASK * MR;
-                let rows = o.len() / t;
-                let mut prods = [[0f32; dots::MAX_CANDS]; dots::ROWS];
-                for a in (0..rows).step_by(dots::ROWS) {
-                    // Rows a.. of the task; a short last block repeats its last row.
-                    let m = dots::ROWS.min(rows - a);
-                    let xr: [&[f32]; dots::ROWS] = std::array::from_fn(|u| {
-                        let i = r0 + a + u.min(m - 1);
-                        &all[i * d..(i + 1) * d]
-                    });
-                    for (g0, g1, cng) in &groups {
-                        let (g0, g1) = (*g0, *g1);
-                        dots::dots_upto(isa, xr, &cands[g0 * d..g1 * d], g1 - g0, &mut prods);
-                        for (u, pr) in prods.iter().enumerate().take(m) {
-                            let i = r0 + a + u;
-                            let dist = block_dists(metric, self.norms[i], pr, cng);
-                            o[(i - r0) * t + g0..(i - r0) * t + g1]
-                                .copy_from_slice(&dist[..g1 - g0]);
-                        }
-                    }
-                }
+        let rows = o.len() / t;
+        let mut prods = [[0f32; dots::MAX_CANDS]; dots::ROWS];
+        for a in (0..rows).step_by(dots::ROWS) {
+            // Rows a.. of the range; a short last block repeats its last row.
+            let m = dots::ROWS.min(rows - a);
+            let xr: [&[f32]; dots::ROWS] = std::array::from_fn(|u| {
+                let i = r0 + a + u.min(m - 1);
+                &all[i * d..(i + 1) * d]
             });
+            for &(g0, g1, ref cng) in groups {
+                dots::dots_upto(isa, xr, &cands[g0 * d..g1 * d], g1 - g0, &mut prods);
+                for (u, pr) in prods.iter().enumerate().take(m) {
+                    let i = a + u;
+                    let dist = block_dists(self.metric, self.norms[r0 + i], pr, cng);
+                    o[i * t + g0..i * t + g1].copy_from_slice(&dist[..g1 - g0]);
+                }
+            }
+        }
     }
 }
 
@@ -383,12 +447,8 @@ pub(super) fn kmeanspp(
             let i = draw(rng, &mind, &sums);
             row_as_centroid(x, norms, metric, i, &mut cand[t * d..(t + 1) * d]);
         }
-        scorer.d2_into(&cand, trials, &mut d2);
         // Potential of each candidate: per-chunk sums in row order, chunks in order.
-        let pots: Vec<Vec<f64>> = (0..n.div_ceil(CHUNK))
-            .into_par_iter()
-            .map(|ch| potentials(&mind, &d2, trials, ch * CHUNK..((ch + 1) * CHUNK).min(n)))
-            .collect();
+        let pots = scorer.d2_potentials(&cand, trials, &mind, &mut d2);
         let mut best = 0;
         let mut best_total = f64::INFINITY;
         for t in 0..trials {
@@ -470,6 +530,51 @@ mod tests {
                         );
                     }
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn fused_distances_and_potentials_match_the_two_passes_at_any_thread_count() {
+        // 9 chunks and a partial one: fused with 1 or 2 threads, two passes with 3.
+        let n = 9 * CHUNK + 17;
+        let mut r = Rng::new(11);
+        for (d, t) in [(20, 9), (130, 7)] {
+            let data: Vec<f32> = (0..n * d).map(|_| r.normal() as f32).collect();
+            let x = MatrixView::new(&data, n, d).unwrap();
+            let norms = crate::data::validate(x, Metric::L2).unwrap();
+            let scorer = Scorer::new(x, &norms, Metric::L2);
+            let mut cands = vec![0f32; t * d];
+            for (u, c) in cands.chunks_mut(d).enumerate() {
+                row_as_centroid(x, &norms, Metric::L2, 101 * u + 5, c);
+            }
+            let mind: Vec<f32> = (0..n).map(|_| r.normal().abs() as f32 * 50.0).collect();
+            let want_d2 = scorer.d2(&cands, t);
+            let want: Vec<Vec<u64>> = (0..n.div_ceil(CHUNK))
+                .map(|ch| {
+                    let rows = ch * CHUNK..((ch + 1) * CHUNK).min(n);
+                    potentials(&mind, &want_d2, t, rows)
+                        .iter()
+                        .map(|v| v.to_bits())
+                        .collect()
+                })
+                .collect();
+            for threads in [1, 2, 3] {
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .unwrap();
+                let mut out = vec![7.0; 3];
+                let got = pool.install(|| scorer.d2_potentials(&cands, t, &mind, &mut out));
+                let got: Vec<Vec<u64>> = got
+                    .iter()
+                    .map(|p| p.iter().map(|v| v.to_bits()).collect())
+                    .collect();
+                assert_eq!(got, want, "d={d} t={t} threads={threads}");
+                assert!(out
+                    .iter()
+                    .zip(&want_d2)
+                    .all(|(a, b)| a.to_bits() == b.to_bits()));
             }
         }
     }
