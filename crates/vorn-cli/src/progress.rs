@@ -1,13 +1,14 @@
 //! Progress on stderr through the core's [`vorn::Monitor`] trait.
 //!
 //! On a terminal one self-updating line (`\r` + clear-to-end) shows the phase, the iteration
-//! and its objective; otherwise (a pipe or a log file) every phase and iteration is one plain
-//! line. `--quiet` silences both. Phase durations are recorded either way for the summary.
+//! and its objective, or the step count of a long seeding; otherwise (a pipe or a log file)
+//! every phase, iteration and step report (at most one a second per loop, see
+//! [`vorn::Monitor::steps_interval`]) is one plain line. `--quiet` silences both. Phase durations are recorded either way for the summary.
 
 use std::io::{IsTerminal, Write};
 use std::sync::Mutex;
 use std::time::Instant;
-use vorn::{IterStats, Monitor};
+use vorn::{IterStats, Monitor, Steps};
 
 /// Seconds spent per phase name, in first-seen order.
 pub type PhaseTimes = Vec<(String, f64)>;
@@ -119,12 +120,7 @@ impl Monitor for Progress {
     }
 
     fn iteration(&self, s: &IterStats) {
-        let runs = self.runs.load(std::sync::atomic::Ordering::Relaxed);
-        let run = if runs > 1 {
-            format!("run {}/{} ", s.run + 1, runs)
-        } else {
-            String::new()
-        };
+        let run = self.run_label(s.run);
         let text = format!(
             "iterate {run}iter {:>3}  objective {:.6e}  moved {}{}",
             s.iter,
@@ -138,6 +134,35 @@ impl Monitor for Progress {
         );
         let mut st = self.lock();
         self.emit(&mut st, &text);
+    }
+
+    fn steps(&self, s: &Steps<'_>) {
+        let text = self.steps_text(s);
+        let mut st = self.lock();
+        self.emit(&mut st, &text);
+    }
+}
+
+impl Progress {
+    /// The line of a [`Steps`] report, e.g. `init run 2/3 k-means++ 512/4096`.
+    fn steps_text(&self, s: &Steps<'_>) -> String {
+        format!(
+            "init {}{} {}/{}",
+            self.run_label(s.run),
+            s.task,
+            s.done,
+            s.total
+        )
+    }
+
+    /// `"run r/n "` when the fit makes more than one run, else empty.
+    fn run_label(&self, run: usize) -> String {
+        let runs = self.runs.load(std::sync::atomic::Ordering::Relaxed);
+        if runs > 1 {
+            format!("run {}/{} ", run + 1, runs)
+        } else {
+            String::new()
+        }
     }
 }
 
@@ -156,5 +181,23 @@ mod tests {
         let names: Vec<&str> = t.iter().map(|(n, _)| n.as_str()).collect();
         assert_eq!(names, ["init", "iterate", "write"]);
         assert!(t.iter().all(|(_, s)| *s >= 0.0));
+    }
+
+    #[test]
+    fn step_lines_name_the_run_only_when_there_are_several() {
+        let s = Steps {
+            run: 1,
+            task: "k-means++",
+            done: 512,
+            total: 4096,
+        };
+        assert_eq!(
+            Progress::new(true, 3).steps_text(&s),
+            "init run 2/3 k-means++ 512/4096"
+        );
+        assert_eq!(
+            Progress::new(true, 1).steps_text(&s),
+            "init k-means++ 512/4096"
+        );
     }
 }

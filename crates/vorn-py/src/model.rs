@@ -234,12 +234,16 @@ impl PyModel {
     }
 }
 
-/// Fits k-means; see `vorn.KMeans` for the meaning of every argument.
+/// Fits k-means; see `vorn.KMeans` for the meaning of every argument but the last two.
+/// `progress(kind, payload)`, if given, receives `("phase", name)`, `("iteration", dict)` and
+/// `("steps", {"run", "task", "done", "total"})` from the long loops of seeding, at most one
+/// per loop every `progress_interval` seconds (0: every step) plus the loop's last step.
 #[pyfunction]
 #[pyo3(signature = (
     x, k, *, metric="l2", algorithm="auto", init="k-means++", init_centroids=None, n_init=None,
     max_iter=300, tol=1e-4, seed=0, n_threads=None, sample_size=None,
-    max_points_per_centroid=None, init_sample=None, local_search=None, progress=None
+    max_points_per_centroid=None, init_sample=None, local_search=None, progress=None,
+    progress_interval=1.0
 ))]
 pub(crate) fn fit(
     py: Python<'_>,
@@ -259,7 +263,17 @@ pub(crate) fn fit(
     init_sample: Option<usize>,
     local_search: Option<usize>,
     progress: Option<Py<PyAny>>,
+    progress_interval: f64,
 ) -> PyResult<PyModel> {
+    if !(progress_interval.is_finite() && progress_interval >= 0.0) {
+        return Err(PyValueError::new_err(format!(
+            "progress_interval must be a finite number of seconds >= 0, got {progress_interval}"
+        )));
+    }
+    let progress = progress.map(|callable| crate::run::Progress {
+        callable,
+        steps_interval: std::time::Duration::from_secs_f64(progress_interval),
+    });
     let xv = view(&x, "X")?;
     let init = match (init, &init_centroids) {
         ("k-means++" | "kmeans++", None) => Init::KMeansPlusPlus,

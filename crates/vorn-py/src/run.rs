@@ -1,8 +1,8 @@
 //! Running core work with the GIL released, interruptible by Ctrl-C, with progress.
 //!
 //! The core call runs on a scoped worker thread with a [`ChannelMonitor`]: `cancelled()` is an
-//! atomic load (the core polls it every few milliseconds from its pool threads), `phase()` and
-//! `iteration()` send events on a channel. The calling thread releases the GIL and waits on
+//! atomic load (the core polls it every few milliseconds from its pool threads), `phase()`,
+//! `iteration()` and `steps()` send events on a channel. The calling thread releases the GIL and waits on
 //! that channel with a [`POLL`] timeout; between waits it briefly re-attaches to Python to run
 //! `check_signals()` (which raises `KeyboardInterrupt` on Ctrl-C when called from the main
 //! thread) and to hand progress events to a Python callable. On a Python error it sets the
@@ -16,7 +16,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
-use vorn::{IterStats, Monitor, Silent};
+use vorn::{IterStats, Monitor, Silent, Steps};
 
 /// Longest wait between two signal checks.
 const POLL: Duration = Duration::from_millis(50);
@@ -25,13 +25,23 @@ const POLL: Duration = Duration::from_millis(50);
 enum Event {
     Phase(String),
     Iteration(IterStats),
+    /// A [`Steps`] report: run, task, done, total.
+    Steps(usize, &'static str, usize, usize),
+}
+
+/// Where progress goes: a Python callable, and the least time between two step reports of
+/// one loop ([`Monitor::steps_interval`]).
+pub(crate) struct Progress {
+    pub(crate) callable: Py<PyAny>,
+    pub(crate) steps_interval: Duration,
 }
 
 /// The monitor handed to the core.
 struct ChannelMonitor<'a> {
     cancel: &'a AtomicBool,
     tx: Sender<Event>,
-    report: bool,
+    /// The steps interval when progress is reported, `None` when it is not.
+    report: Option<Duration>,
 }
 
 impl Monitor for ChannelMonitor<'_> {
@@ -39,14 +49,29 @@ impl Monitor for ChannelMonitor<'_> {
         self.cancel.load(Ordering::Relaxed)
     }
     fn phase(&self, name: &str) {
-        if self.report {
+        if self.report.is_some() {
             let _ = self.tx.send(Event::Phase(name.to_owned()));
         }
     }
     fn iteration(&self, stats: &IterStats) {
-        if self.report {
+        if self.report.is_some() {
             let _ = self.tx.send(Event::Iteration(stats.clone()));
         }
+    }
+    fn steps(&self, s: &Steps<'_>) {
+        if self.report.is_some() {
+            // The core's task names are a fixed set; anything else is passed as "steps".
+            let task = match s.task {
+                "k-means++" => "k-means++",
+                "local search" => "local search",
+                _ => "steps",
+            };
+            let _ = self.tx.send(Event::Steps(s.run, task, s.done, s.total));
+        }
+    }
+    fn steps_interval(&self) -> Duration {
+        // Unreported: the core's reporter then never fires before its last step.
+        self.report.unwrap_or(Duration::MAX)
     }
 }
 
@@ -64,11 +89,20 @@ pub(crate) fn stats_dict<'py>(py: Python<'py>, s: &IterStats) -> PyResult<Bound<
     Ok(d)
 }
 
-/// Calls `progress("phase", name)` or `progress("iteration", stats_dict)`.
+/// Calls `progress("phase", name)`, `progress("iteration", stats_dict)` or
+/// `progress("steps", {"run", "task", "done", "total"})`.
 fn deliver(py: Python<'_>, progress: &Py<PyAny>, ev: Event) -> PyResult<()> {
     match ev {
         Event::Phase(name) => progress.call1(py, ("phase", name))?,
         Event::Iteration(s) => progress.call1(py, ("iteration", stats_dict(py, &s)?))?,
+        Event::Steps(run, task, done, total) => {
+            let d = PyDict::new(py);
+            d.set_item("run", run)?;
+            d.set_item("task", task)?;
+            d.set_item("done", done)?;
+            d.set_item("total", total)?;
+            progress.call1(py, ("steps", d))?
+        }
     };
     Ok(())
 }
@@ -77,14 +111,14 @@ fn deliver(py: Python<'_>, progress: &Py<PyAny>, ev: Event) -> PyResult<()> {
 ///
 /// `progress`, if given, is called on the calling thread with `(kind, payload)` for every
 /// event. Panics in `f` become `RuntimeError`, core errors are mapped by [`to_py`].
-pub(crate) fn interruptible<T, F>(py: Python<'_>, progress: Option<Py<PyAny>>, f: F) -> PyResult<T>
+pub(crate) fn interruptible<T, F>(py: Python<'_>, progress: Option<Progress>, f: F) -> PyResult<T>
 where
     T: Send,
     F: FnOnce(&dyn Monitor) -> vorn::Result<T> + Send,
 {
-    let report = progress.is_some();
+    let report = progress.as_ref().map(|p| p.steps_interval);
     // Borrowed into the detached closure so the callable is dropped with the GIL held.
-    let progress = progress.as_ref();
+    let progress = progress.as_ref().map(|p| &p.callable);
     py.detach(move || {
         let cancel = AtomicBool::new(false);
         let (tx, rx) = mpsc::channel::<Event>();

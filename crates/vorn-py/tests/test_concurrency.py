@@ -167,3 +167,47 @@ def test_logging_handler_error_cancels_fit(x_small):
     finally:
         logger.removeHandler(h)
         logger.setLevel(old)
+
+
+def test_seeding_steps_are_reported_per_run_and_change_nothing():
+    from vorn import _vorn
+
+    x = make_blobs(n=2000, d=6, k=5, seed=3)[0]
+    events = []
+    args = dict(n_init=2, seed=4, local_search=5)
+    m = _vorn.fit(x, 16, progress=lambda kind, p: events.append((kind, p)),
+                  progress_interval=0.0, **args)
+    steps = [p for kind, p in events if kind == "steps"]
+    for run in (0, 1):
+        seeding = [s["done"] for s in steps if s["run"] == run and s["task"] == "k-means++"]
+        assert seeding == list(range(1, 17))
+        swaps = [s for s in steps if s["run"] == run and s["task"] == "local search"]
+        assert swaps and all(s["total"] == 5 for s in swaps)
+        assert swaps[-1]["done"] == 5
+    # Steps come inside the init phase, before that run's iterations.
+    kinds = [kind for kind, _ in events]
+    assert kinds.index("steps") > kinds.index("phase")
+    quiet = _vorn.fit(x, 16, **args)
+    assert np.array_equal(np.asarray(quiet.centroids), np.asarray(m.centroids))
+    # The default interval (1 s) reports nothing for a seeding this short.
+    events.clear()
+    _vorn.fit(x, 16, progress=lambda kind, p: events.append((kind, p)), **args)
+    assert not [e for e in events if e[0] == "steps"]
+
+
+@pytest.mark.parametrize("bad", [-1.0, float("nan"), float("inf")])
+def test_progress_interval_must_be_a_finite_non_negative_time(bad):
+    from vorn import _vorn
+
+    x = make_blobs(n=100, d=3, k=2, seed=0)[0]
+    with pytest.raises(ValueError, match="progress_interval"):
+        _vorn.fit(x, 2, progress=lambda *a: None, progress_interval=bad)
+
+
+def test_verbose_logs_seeding_steps(caplog):
+    caplog.set_level(logging.INFO, logger="vorn")
+    from vorn import _progress
+
+    _progress.reporter("KMeans")("steps", {"run": 1, "task": "k-means++", "done": 7,
+                                           "total": 64})
+    assert "KMeans: run 1 k-means++ 7/64" in [r.getMessage() for r in caplog.records]

@@ -36,7 +36,7 @@ pub mod simd;
 pub use cluster::Algorithm;
 pub use error::{Error, Result};
 pub use kmeans::{
-    fit, fit_with, Init, IterStats, KMeansModel, KMeansParams, Monitor, Silent, StopReason,
+    fit, fit_with, Init, IterStats, KMeansModel, KMeansParams, Monitor, Silent, Steps, StopReason,
 };
 pub use linalg::INLINE_WORK;
 pub use metric::Metric;

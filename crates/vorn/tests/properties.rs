@@ -514,3 +514,47 @@ fn auto_warm_starts_small_k_on_large_data_deterministically() {
     // The labels are the nearest final centroid of every row (the last stage saw all rows).
     assert_labels_are_nearest_centroids(x, &m, 97);
 }
+
+#[test]
+fn seeding_reports_its_steps_per_run_without_changing_the_result() {
+    use std::sync::Mutex;
+    use std::time::Duration;
+    /// Every report, as (run, task, done, total).
+    struct Log(Mutex<Vec<(usize, String, usize, usize)>>);
+    impl vorn::Monitor for Log {
+        fn steps(&self, s: &vorn::Steps<'_>) {
+            let e = (s.run, s.task.to_string(), s.done, s.total);
+            self.0.lock().unwrap().push(e);
+        }
+        fn steps_interval(&self) -> Duration {
+            Duration::ZERO
+        }
+    }
+    let b = synth::blobs(3000, 8, 6, 4);
+    let x = view(&b.data, b.n, b.d);
+    let k = 24;
+    let p = KMeansParams::new(k).seed(9).n_init(2).local_search(Some(7));
+    let log = Log(Mutex::new(Vec::new()));
+    let m = vorn::fit_with(x, &p, &log).unwrap();
+    let log = log.0.into_inner().unwrap();
+    for run in 0..2 {
+        for (task, total) in [("k-means++", k), ("local search", 7)] {
+            let done: Vec<usize> = log
+                .iter()
+                .filter(|e| e.0 == run && e.1 == task)
+                .inspect(|e| assert_eq!(e.3, total))
+                .map(|e| e.2)
+                .collect();
+            // Every step of k-means++; local search reports per batch of swap steps.
+            if task == "k-means++" {
+                assert_eq!(done, (1..=k).collect::<Vec<_>>(), "run {run}");
+            } else {
+                assert!(done.windows(2).all(|w| w[0] < w[1]), "run {run}: {done:?}");
+                assert_eq!(done.last(), Some(&total), "run {run}");
+            }
+        }
+    }
+    let quiet = fit(x, &p).unwrap();
+    assert_eq!(quiet.centroids(), m.centroids());
+    assert_eq!(quiet.labels(), m.labels());
+}

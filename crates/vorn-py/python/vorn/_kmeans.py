@@ -104,7 +104,8 @@ class KMeans(ParamsMixin):
         Worker threads for fit/predict/transform; None uses all cores. Results are
         bit-identical for every thread count.
     verbose : bool or int, default False
-        Log progress (phases; objective and moved rows per iteration) at INFO on the
+        Log progress (phases; objective and moved rows per iteration; the step count of a
+        seeding loop that runs longer than a second, once a second) at INFO on the
         ``logging`` logger ``"vorn"``. If logging is not configured, a stderr handler is
         attached to that logger.
     sample_size : int or None, default None

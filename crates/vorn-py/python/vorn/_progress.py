@@ -1,7 +1,8 @@
 """Progress reporting through the ``logging`` module (logger ``"vorn"``).
 
 The native code calls the reporter on the thread that called ``fit`` (never from a worker
-thread) with ``("phase", name)`` or ``("iteration", stats_dict)``. Messages are logged at
+thread) with ``("phase", name)``, ``("iteration", stats_dict)`` or ``("steps", {"run", "task",
+"done", "total"})`` (a long seeding loop's progress, at most once a second). Messages are logged at
 INFO. When ``verbose`` is set and logging is not configured at all (no handler anywhere up
 the logger hierarchy), a stderr handler is attached to the ``"vorn"`` logger once so the
 messages are visible, as ``verbose`` promises.
@@ -34,6 +35,11 @@ def reporter(what: str) -> Callable[[str, Any], None]:
     def report(kind: str, payload: Any) -> None:
         if kind == "phase":
             logger.info("%s: phase %s", what, payload)
+        elif kind == "steps":
+            st: Dict[str, Any] = payload
+            logger.info(
+                "%s: run %d %s %d/%d", what, st["run"], st["task"], st["done"], st["total"]
+            )
         elif kind == "iteration":
             s: Dict[str, Any] = payload
             logger.info(

@@ -29,17 +29,18 @@ fn seed_centroids(
     tnorms: &[f32],
     p: &KMeansParams,
     rng: &mut Rng,
+    run: usize,
     mon: &dyn Monitor,
 ) -> Result<Vec<f32>> {
     let m = p.init_rows(train.n());
     if m >= train.n() || !matches!(p.init, super::Init::KMeansPlusPlus) {
-        return initialize(train, tnorms, p, rng, mon);
+        return initialize(train, tnorms, p, rng, run, mon);
     }
     let idx = rng.sample_indices(train.n(), m);
     let d = train.d();
     let buf = gather_rows(train, &idx);
     let norms: Vec<f32> = idx.iter().map(|&i| tnorms[i]).collect();
-    initialize(MatrixView::new(&buf, m, d)?, &norms, p, rng, mon)
+    initialize(MatrixView::new(&buf, m, d)?, &norms, p, rng, run, mon)
 }
 
 fn assigner(algorithm: Algorithm, p: &KMeansParams) -> Box<dyn Assigner> {
@@ -292,6 +293,13 @@ impl Monitor for Serialised<'_> {
         let _g = self.lock.lock().unwrap_or_else(|e| e.into_inner());
         self.inner.iteration(stats);
     }
+    fn steps(&self, steps: &super::Steps<'_>) {
+        let _g = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+        self.inner.steps(steps);
+    }
+    fn steps_interval(&self) -> std::time::Duration {
+        self.inner.steps_interval()
+    }
 }
 
 /// Fits k-means to `x` with progress and cancellation through `mon`.
@@ -356,7 +364,7 @@ fn fit_inner(x: MatrixView<'_>, p: &KMeansParams, mon: &dyn Monitor) -> Result<K
     let one_run = |r: usize, mon: &dyn Monitor| -> Result<RunResult> {
         let mut rng = Rng::derive(p.seed, r as u64);
         mon.phase("init");
-        let c0 = seed_centroids(train, tnorms, p, &mut rng, mon)?;
+        let c0 = seed_centroids(train, tnorms, p, &mut rng, r, mon)?;
         mon.phase("iterate");
         if let Some((wb, wn)) = &warm {
             let first = (MatrixView::new(wb, wn.len(), d)?, &wn[..]);

@@ -16,6 +16,7 @@
 //! concentrate in 50–384 dimensions, so the bookkeeping would cost more than it saves.
 
 use super::local_search::local_search;
+use super::monitor::StepReporter;
 use super::reduce::{chunk_sums, CHUNK};
 use super::{Init, KMeansParams, Monitor};
 use crate::data::MatrixView;
@@ -90,6 +91,7 @@ pub(crate) fn initialize(
     norms: &[f32],
     p: &KMeansParams,
     rng: &mut Rng,
+    run: usize,
     mon: &dyn Monitor,
 ) -> Result<Vec<f32>> {
     let (n, d, k) = (x.n(), x.d(), p.k);
@@ -114,9 +116,20 @@ pub(crate) fn initialize(
                 .n_local_trials
                 .unwrap_or(2 + (k as f64).ln().floor() as usize);
             let scorer = Scorer::new(x, norms, p.metric);
-            kmeanspp(&scorer, k, trials, rng, mon, &mut c)?;
-            let steps = p.local_search_steps(x.n());
-            local_search(&scorer, k, trials, steps, rng, mon, &mut c)?;
+            let mut steps = StepReporter::new(mon, run, "k-means++", k);
+            kmeanspp(
+                &scorer,
+                k,
+                trials,
+                rng,
+                mon,
+                &mut |j| steps.advance(j),
+                &mut c,
+            )?;
+            let swaps = p.local_search_steps(x.n());
+            let mut steps = StepReporter::new(mon, run, "local search", swaps);
+            let mut tick = |j| steps.advance(j);
+            local_search(&scorer, k, trials, swaps, rng, mon, &mut tick, &mut c)?;
         }
     }
     Ok(c)
@@ -138,7 +151,7 @@ const TILES_PER_TASK: usize = 64;
 /// Candidates laid out for one of the two distance kernels of [`Scorer`].
 enum Prepared {
     /// 16-wide centroid panels for [`simd::score_tile`].
-    Panels(PackedCentroids),
+    Panels(Box<PackedCentroids>),
     /// Balanced groups of at most [`dots::MAX_CANDS`] candidates for [`dots::dots_upto`]:
     /// per group its first and end column and the norm terms, padded with zeros.
     Few(Vec<(usize, usize, [f64; dots::MAX_CANDS])>),
@@ -220,12 +233,12 @@ impl<'a> Scorer<'a> {
                     .collect(),
             )
         } else {
-            Prepared::Panels(PackedCentroids::new_exact(
+            Prepared::Panels(Box::new(PackedCentroids::new_exact(
                 cands,
                 t,
-                self.x.d(),
+                d,
                 self.metric,
-            ))
+            )))
         }
     }
 
@@ -429,6 +442,7 @@ pub(super) fn kmeanspp(
     trials: usize,
     rng: &mut Rng,
     mon: &dyn Monitor,
+    tick: &mut dyn FnMut(usize),
     c: &mut [f32],
 ) -> Result<()> {
     let (x, norms, metric) = (scorer.x, scorer.norms, scorer.metric);
@@ -439,6 +453,7 @@ pub(super) fn kmeanspp(
     let mut sums = chunk_sums(n, |r| r.map(|i| mind[i] as f64).sum());
     let mut cand = vec![0f32; trials * d];
     let mut d2 = Vec::new();
+    tick(1);
     for j in 1..k {
         if mon.cancelled() {
             return Err(Error::Interrupted);
@@ -470,6 +485,7 @@ pub(super) fn kmeanspp(
                 }
                 *s = m.iter().map(|&v| v as f64).sum();
             });
+        tick(j + 1);
     }
     Ok(())
 }
@@ -612,7 +628,7 @@ mod tests {
             .map(|i| x.row(i).iter().map(|v| v * v).sum())
             .collect();
         let p = KMeansParams::new(4);
-        let c = initialize(x, &norms, &p, &mut Rng::new(0), &super::super::Silent).unwrap();
+        let c = initialize(x, &norms, &p, &mut Rng::new(0), 0, &super::super::Silent).unwrap();
         let mut groups: Vec<i32> = c.chunks(2).map(|r| (r[0] / 100.0).round() as i32).collect();
         groups.sort();
         assert_eq!(groups, vec![0, 1, 2, 3]);

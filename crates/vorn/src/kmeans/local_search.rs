@@ -115,6 +115,7 @@ pub(super) fn local_search(
     steps: usize,
     rng: &mut Rng,
     mon: &dyn Monitor,
+    tick: &mut dyn FnMut(usize),
     c: &mut [f32],
 ) -> Result<(usize, Vec<Near>)> {
     if steps == 0 || scorer.x.n() <= k {
@@ -166,6 +167,7 @@ pub(super) fn local_search(
                 )?;
             }
         }
+        tick(done);
     }
     Ok((swaps, near))
 }
@@ -406,9 +408,10 @@ mod tests {
             let scorer = Scorer::new(x, &norms, metric);
             let mut rng = Rng::new(3);
             let mut c = vec![0f32; k * d];
-            kmeanspp(&scorer, k, 5, &mut rng, &Silent, &mut c).unwrap();
+            kmeanspp(&scorer, k, 5, &mut rng, &Silent, &mut |_| {}, &mut c).unwrap();
             let before: f64 = nearest(metric, &b.data, &c, d).iter().map(|e| e.1).sum();
-            let (swaps, near) = local_search(&scorer, k, 5, 60, &mut rng, &Silent, &mut c).unwrap();
+            let (swaps, near) =
+                local_search(&scorer, k, 5, 60, &mut rng, &Silent, &mut |_| {}, &mut c).unwrap();
             let after = nearest(metric, &b.data, &c, d);
             let cost: f64 = after.iter().map(|e| e.1).sum();
             assert!(
@@ -485,8 +488,17 @@ mod tests {
         let scorer = Scorer::new(x, &norms, Metric::L2);
         let mut c: Vec<f32> = b.data.clone();
         let before = c.clone();
-        let (swaps, _) =
-            local_search(&scorer, n, 3, 10, &mut Rng::new(0), &Silent, &mut c).unwrap();
+        let (swaps, _) = local_search(
+            &scorer,
+            n,
+            3,
+            10,
+            &mut Rng::new(0),
+            &Silent,
+            &mut |_| {},
+            &mut c,
+        )
+        .unwrap();
         assert_eq!((swaps, c), (0, before));
     }
 
@@ -502,8 +514,17 @@ mod tests {
         let norms = validate(x, Metric::L2).unwrap();
         let scorer = Scorer::new(x, &norms, Metric::L2);
         let mut c = vec![100.0f32, 0.0];
-        let (swaps, near) =
-            local_search(&scorer, 1, 4, 5, &mut Rng::new(0), &Silent, &mut c).unwrap();
+        let (swaps, near) = local_search(
+            &scorer,
+            1,
+            4,
+            5,
+            &mut Rng::new(0),
+            &Silent,
+            &mut |_| {},
+            &mut c,
+        )
+        .unwrap();
         assert!(swaps >= 1);
         assert!(c[0] < 1.0, "centre stayed at the outlier: {c:?}");
         assert!(near.iter().all(|e| e.l1 == 0 && e.d2.is_infinite()));

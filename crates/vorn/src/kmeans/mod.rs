@@ -33,6 +33,6 @@ mod update;
 
 pub use fit::{fit, fit_with};
 pub use model::KMeansModel;
-pub use monitor::{Monitor, Silent};
+pub use monitor::{Monitor, Silent, Steps};
 pub use params::{Init, KMeansParams};
 pub use stats::{IterStats, StopReason};
