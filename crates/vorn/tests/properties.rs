@@ -558,3 +558,18 @@ fn seeding_reports_its_steps_per_run_without_changing_the_result() {
     assert_eq!(quiet.centroids(), m.centroids());
     assert_eq!(quiet.labels(), m.labels());
 }
+
+#[test]
+fn seeding_with_packed_rows_is_bit_identical_across_thread_counts() {
+    // k ≥ 128: k-means++ packs its rows as kernel panels (init::ROWS_MIN_STEPS); 9000 seeding
+    // rows are three chunks, cut differently into tasks at 1, 2 and 3 threads.
+    let b = synth::blobs(9000, 6, 50, 2);
+    let p = KMeansParams::new(130)
+        .init_sample(Some(9000))
+        .max_iter(3)
+        .seed(5);
+    let one = fit(view(&b.data, b.n, b.d), &p.clone().n_threads(Some(1))).unwrap();
+    assert_same_bits_at_2_and_3_threads(&one, |t| {
+        fit(view(&b.data, b.n, b.d), &p.clone().n_threads(Some(t))).unwrap()
+    });
+}

@@ -4,7 +4,11 @@
 //! the first centre is a uniform row; each next step draws T = `n_local_trials` candidates
 //! with probability D(x)²/Σ D², evaluates the potential Σ min(D(x)², ‖x − cand‖²) of each,
 //! and keeps the lowest (ties: first drawn). Candidate distances go through the same tiled
-//! kernel as assignment (T candidates = one panel group), so a step costs ≈ (T+1)·2·n·d flops.
+//! kernel as assignment, so a step costs ≈ (T+1)·2·n·d flops: from `ROWS_MIN_STEPS` steps
+//! on with the seeding rows packed as its panels and the T candidates as its rows
+//! ([`super::row_panels`]), below that with the candidates as panels (or, T ≤ 8 from
+//! d = 128, the lane-along-d dots kernel). A step's distances and its candidates' potentials
+//! are one parallel pass over fixed 4096-row chunks when there are enough of them.
 //! Sums are fixed-order ([`super::reduce`]) so the choice is identical at any thread count.
 //!
 //! Not done: triangle-inequality pruning of a step's rows (Raff, "Exact acceleration of
@@ -18,6 +22,7 @@
 use super::local_search::local_search;
 use super::monitor::StepReporter;
 use super::reduce::{chunk_sums, CHUNK};
+use super::row_panels::{Cands, RowPanels};
 use super::{Init, KMeansParams, Monitor};
 use crate::data::MatrixView;
 use crate::error::{Error, Result};
@@ -69,7 +74,7 @@ pub(crate) fn score_to_dist(metric: Metric, norm2: f32, score: f32) -> f32 {
 /// [`score_to_dist`] over one row's scores, the metric and the row's root hoisted out of the
 /// loop (the same operations per element, so the same bits).
 #[inline]
-fn to_dists(metric: Metric, norm2: f32, scores: &[f32], out: &mut [f32]) {
+pub(super) fn to_dists(metric: Metric, norm2: f32, scores: &[f32], out: &mut [f32]) {
     match metric {
         Metric::L2 => {
             for (o, &s) in out.iter_mut().zip(scores) {
@@ -143,6 +148,8 @@ pub(super) struct Scorer<'a> {
     pub(super) x: MatrixView<'a>,
     pub(super) norms: &'a [f32],
     pub(super) metric: Metric,
+    /// The rows packed as panels, when made ([`Scorer::with_row_panels`]).
+    packed: Option<RowPanels>,
 }
 
 /// Micro-tiles per parallel task.
@@ -152,6 +159,8 @@ const TILES_PER_TASK: usize = 64;
 enum Prepared {
     /// 16-wide centroid panels for [`simd::score_tile`].
     Panels(Box<PackedCentroids>),
+    /// The candidates as the kernel's rows against [`Scorer::packed`].
+    Rows(Cands),
     /// Balanced groups of at most [`dots::MAX_CANDS`] candidates for [`dots::dots_upto`]:
     /// per group its first and end column and the norm terms, padded with zeros.
     Few(Vec<(usize, usize, [f64; dots::MAX_CANDS])>),
@@ -159,7 +168,26 @@ enum Prepared {
 
 impl<'a> Scorer<'a> {
     pub(super) fn new(x: MatrixView<'a>, norms: &'a [f32], metric: Metric) -> Self {
-        Scorer { x, norms, metric }
+        Scorer {
+            x,
+            norms,
+            metric,
+            packed: None,
+        }
+    }
+
+    /// A scorer for the `steps` steps of a k-means++ seeding that computes candidate
+    /// distances with the rows as the kernel's panels ([`super::row_panels`]), at the cost of
+    /// a packed copy of the rows, from [`ROWS_MIN_STEPS`] steps on and while the copy stays
+    /// within [`super::row_panels::MAX_BYTES`]; else a plain scorer.
+    pub(super) fn for_seeding(&self, steps: usize) -> Scorer<'a> {
+        let (n, d) = (self.x.n(), self.x.d());
+        let packed =
+            (steps >= ROWS_MIN_STEPS && RowPanels::fits(n, d)).then(|| RowPanels::new(self.x));
+        Scorer {
+            packed,
+            ..Scorer::new(self.x, self.norms, self.metric)
+        }
     }
 
     /// D² from every row to each of the `t` candidates, row-major `n × t`.
@@ -213,11 +241,15 @@ impl<'a> Scorer<'a> {
             .collect()
     }
 
-    /// The kernel for `t` candidates: [`Prepared::Few`] for at most [`FEW_MAX`] of them
-    /// from [`FEW_MIN_D`] dimensions on, else panels.
+    /// The kernel for `t` candidates: the rows as panels when packed, else [`Prepared::Few`]
+    /// for at most [`FEW_MAX`] of them from [`FEW_MIN_D`] dimensions on, else candidate
+    /// panels.
     fn prepare(&self, cands: &[f32], t: usize) -> Prepared {
         let d = self.x.d();
-        if t <= FEW_MAX && d >= FEW_MIN_D {
+        if self.packed.is_some() {
+            return Prepared::Rows(Cands::new(cands, t, d, self.metric));
+        }
+        if few(t, d) {
             // Balanced groups of at most MAX_CANDS (t = 7: 3 + 4; t = 8: 4 + 4).
             let ng = t.div_ceil(dots::MAX_CANDS);
             Prepared::Few(
@@ -247,6 +279,13 @@ impl<'a> Scorer<'a> {
         match prep {
             Prepared::Panels(pc) => self.rows_panels(pc, t, r0, o),
             Prepared::Few(groups) => self.rows_few(groups, cands, t, r0, o),
+            Prepared::Rows(c) => {
+                let packed = self
+                    .packed
+                    .as_ref()
+                    .expect("rows prepared without packed rows");
+                packed.rows(c, t, self.metric, self.norms, r0, o)
+            }
         }
     }
 
@@ -355,11 +394,30 @@ fn block_dists(
     out
 }
 
-/// Candidate counts up to this use [`Scorer::d2_few`] ...
+/// Whether `t` candidates in `d` dimensions take [`Scorer::rows_few`].
+fn few(t: usize, d: usize) -> bool {
+    t <= FEW_MAX && d >= FEW_MIN_D
+}
+
+/// Candidate counts up to this use [`Scorer::rows_few`] ...
 const FEW_MAX: usize = 8;
 /// ... from this dimension on (below it the per-output lane reduction costs more than the
 /// padding lanes of the panel kernel).
 const FEW_MIN_D: usize = 128;
+
+/// k-means++ seedings of at least this many steps pack their rows as panels
+/// ([`Scorer::for_seeding`]): the copy costs about one step's distances, and below this k
+/// the whole seeding is a few milliseconds. k-means++ alone (no local search, 2 threads,
+/// `examples/fit_file ... max_iter=1 ls=0`, seconds of kmeans++ / of the init phase, two or
+/// three runs each, dots kernel → row panels): blobs 200k × 128 k = 1024 (T = 8, 16 384
+/// rows) 0.53–0.64 → 0.34–0.37 (init phase); k = 256 0.066–0.069 → 0.043–0.048;
+/// Fashion-MNIST k = 256 (d = 784) 0.163–0.179 → 0.119–0.127; anisotropic 100k × 768
+/// k = 256 0.164–0.174 → 0.129–0.165. At k = 40 (Fashion-MNIST) the copy did not pay:
+/// 0.032–0.049 → 0.038–0.064. Where the candidate-panel kernel served (d < 128, or T > 8)
+/// the row panels give the same bits and about the same time (GloVe-50 k = 1024: 0.24–0.25
+/// → 0.25–0.29 s; blobs k = 2048, T = 9, where each step streams the 16 MB sample from
+/// memory: 1.9–2.1 → 1.8–2.4 s).
+const ROWS_MIN_STEPS: usize = 128;
 
 /// Draws a row with probability ∝ `w` using per-chunk sums `sums` (chunks of [`CHUNK`]).
 pub(super) fn draw(rng: &mut Rng, w: &[f32], sums: &[f64]) -> usize {
@@ -447,6 +505,8 @@ pub(super) fn kmeanspp(
 ) -> Result<()> {
     let (x, norms, metric) = (scorer.x, scorer.norms, scorer.metric);
     let (n, d) = (x.n(), x.d());
+    // Dropped when seeding ends: local search's batches fill the candidate panels.
+    let scorer = &scorer.for_seeding(k);
     let first = rng.below(n as u64) as usize;
     row_as_centroid(x, norms, metric, first, &mut c[..d]);
     let mut mind = scorer.d2(&c[..d], 1);
@@ -464,6 +524,7 @@ pub(super) fn kmeanspp(
         }
         // Potential of each candidate: per-chunk sums in row order, chunks in order.
         let pots = scorer.d2_potentials(&cand, trials, &mind, &mut d2);
+
         let mut best = 0;
         let mut best_total = f64::INFINITY;
         for t in 0..trials {
@@ -506,7 +567,7 @@ mod tests {
 
     #[test]
     fn few_candidate_distances_match_naive_f64() {
-        // d ≥ FEW_MIN_D and t ≤ FEW_MAX take `d2_few`; odd n leaves a row paired with itself.
+        // d ≥ FEW_MIN_D and t ≤ FEW_MAX take `rows_few`; odd n leaves a row paired with itself.
         let (n, d) = (37, 130);
         let mut r = Rng::new(5);
         let data: Vec<f32> = (0..n * d).map(|_| r.normal() as f32 + 0.5).collect();
@@ -552,45 +613,93 @@ mod tests {
 
     #[test]
     fn fused_distances_and_potentials_match_the_two_passes_at_any_thread_count() {
-        // 9 chunks and a partial one: fused with 1 or 2 threads, two passes with 3.
+        // 9 chunks and a partial one: fused with 1 or 2 threads, two passes with 3; with the
+        // candidate-panel, dots and row-panel kernels.
         let n = 9 * CHUNK + 17;
         let mut r = Rng::new(11);
         for (d, t) in [(20, 9), (130, 7)] {
             let data: Vec<f32> = (0..n * d).map(|_| r.normal() as f32).collect();
             let x = MatrixView::new(&data, n, d).unwrap();
             let norms = crate::data::validate(x, Metric::L2).unwrap();
-            let scorer = Scorer::new(x, &norms, Metric::L2);
+            let plain = Scorer::new(x, &norms, Metric::L2);
             let mut cands = vec![0f32; t * d];
             for (u, c) in cands.chunks_mut(d).enumerate() {
                 row_as_centroid(x, &norms, Metric::L2, 101 * u + 5, c);
             }
             let mind: Vec<f32> = (0..n).map(|_| r.normal().abs() as f32 * 50.0).collect();
-            let want_d2 = scorer.d2(&cands, t);
-            let want: Vec<Vec<u64>> = (0..n.div_ceil(CHUNK))
-                .map(|ch| {
-                    let rows = ch * CHUNK..((ch + 1) * CHUNK).min(n);
-                    potentials(&mind, &want_d2, t, rows)
-                        .iter()
-                        .map(|v| v.to_bits())
-                        .collect()
-                })
-                .collect();
-            for threads in [1, 2, 3] {
-                let pool = rayon::ThreadPoolBuilder::new()
-                    .num_threads(threads)
-                    .build()
-                    .unwrap();
-                let mut out = vec![7.0; 3];
-                let got = pool.install(|| scorer.d2_potentials(&cands, t, &mind, &mut out));
-                let got: Vec<Vec<u64>> = got
-                    .iter()
-                    .map(|p| p.iter().map(|v| v.to_bits()).collect())
+            for scorer in [&plain, &plain.for_seeding(ROWS_MIN_STEPS)] {
+                let want_d2 = scorer.d2(&cands, t);
+                let want: Vec<Vec<u64>> = (0..n.div_ceil(CHUNK))
+                    .map(|ch| {
+                        let rows = ch * CHUNK..((ch + 1) * CHUNK).min(n);
+                        potentials(&mind, &want_d2, t, rows)
+                            .iter()
+                            .map(|v| v.to_bits())
+                            .collect()
+                    })
                     .collect();
-                assert_eq!(got, want, "d={d} t={t} threads={threads}");
-                assert!(out
-                    .iter()
-                    .zip(&want_d2)
-                    .all(|(a, b)| a.to_bits() == b.to_bits()));
+                for threads in [1, 2, 3] {
+                    let pool = rayon::ThreadPoolBuilder::new()
+                        .num_threads(threads)
+                        .build()
+                        .unwrap();
+                    let mut out = vec![7.0; 3];
+                    let got = pool.install(|| scorer.d2_potentials(&cands, t, &mind, &mut out));
+                    let got: Vec<Vec<u64>> = got
+                        .iter()
+                        .map(|p| p.iter().map(|v| v.to_bits()).collect())
+                        .collect();
+                    assert_eq!(got, want, "d={d} t={t} threads={threads}");
+                    assert!(out
+                        .iter()
+                        .zip(&want_d2)
+                        .all(|(a, b)| a.to_bits() == b.to_bits()));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn row_panel_distances_have_the_candidate_panel_bits_and_the_naive_values() {
+        // n = 2 chunks + 37 rows: a partial last panel and a partial last panel group.
+        let n = 2 * CHUNK + 37;
+        let mut r = Rng::new(21);
+        for (d, t) in [(20, 9), (50, 8), (64, 1), (33, 17), (130, 7), (130, 12)] {
+            let data: Vec<f32> = (0..n * d).map(|_| r.normal() as f32 + 0.3).collect();
+            let x = MatrixView::new(&data, n, d).unwrap();
+            for metric in [Metric::L2, Metric::Cosine] {
+                let norms = crate::data::validate(x, metric).unwrap();
+                let plain = Scorer::new(x, &norms, metric);
+                let packed = plain.for_seeding(ROWS_MIN_STEPS);
+                assert!(packed.packed.is_some() && plain.for_seeding(3).packed.is_none());
+                let mut cands = vec![0f32; t * d];
+                for (u, c) in cands.chunks_mut(d).enumerate() {
+                    row_as_centroid(x, &norms, metric, (577 * u + 11) % n, c);
+                }
+                let got = packed.d2(&cands, t);
+                let want = plain.d2(&cands, t);
+                if !few(t, d) {
+                    // The candidate-panel kernel served the plain scorer: the same bits.
+                    let same = got
+                        .iter()
+                        .zip(&want)
+                        .all(|(a, b)| a.to_bits() == b.to_bits());
+                    assert!(same, "{metric:?} d={d} t={t}");
+                }
+                for i in (0..n).step_by(97).chain(n - 20..n) {
+                    let s = match metric {
+                        Metric::L2 => 1.0,
+                        Metric::Cosine => 1.0 / (norms[i] as f64).sqrt(),
+                    };
+                    for (u, c) in cands.chunks(d).enumerate() {
+                        let naive: f64 = (0..d)
+                            .map(|p| (x.row(i)[p] as f64 * s - c[p] as f64).powi(2))
+                            .sum();
+                        let g = got[i * t + u] as f64;
+                        let tol = 1e-4 * (1.0 + norms[i] as f64 * s * s);
+                        assert!((g - naive).abs() <= tol, "{metric:?} d={d} t={t} row {i}");
+                    }
+                }
             }
         }
     }

@@ -28,6 +28,7 @@ mod pool;
 mod pruned;
 pub(crate) mod reduce;
 mod relabel;
+mod row_panels;
 mod stats;
 mod update;
 

@@ -260,6 +260,21 @@ pub fn dot_tile(isa: Isa, t: &Tile<'_>, acc: &mut Acc, resume: bool) {
     }
 }
 
+/// [`dot_tile`] (not resumed) for a tile of which only the first `rows` rows are real: on
+/// AVX-512 the kernel computes just those (rounded up to 1, 2, 4 or MR rows), so a short
+/// last tile costs its share; elsewhere the whole tile. The real rows' dot products have the
+/// bits of [`dot_tile`]; the other rows of `acc` are unspecified.
+#[inline]
+pub fn dot_tile_rows(isa: Isa, t: &Tile<'_>, rows: usize, acc: &mut Acc) {
+    t.check();
+    match isa {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: as in `dot_tile`.
+        Isa::Avx512 if rows < MR => unsafe { x86::dot_tile_rows_avx512(t, rows, acc) },
+        _ => dot_tile(isa, t, acc, false),
+    }
+}
+
 /// Fused scores + lane-wise arg-min update on `isa`, continuing the dot products from
 /// `init` if given (the last chunk of a chunked pass).
 #[inline]

@@ -375,3 +375,46 @@ fn one_real_row_gives_the_bits_of_the_whole_tile() {
         }
     }
 }
+
+#[test]
+fn the_first_rows_of_a_tile_give_the_bits_of_the_whole_tile() {
+    // dot_tile_rows with 1..=MR real rows: those rows as in dot_tile, on every ISA the CPU
+    // has, for full and half last panels.
+    for &d in &[1usize, 7, 16, 64, 131] {
+        for np in 1..=MAX_NP {
+            for half in [false, true] {
+                let (x, panels, mut cn) = random_tile_data(d, np, (d * 5 + np) as u64);
+                if half {
+                    cn[(np - 1) * LANES + HALF..np * LANES].fill(f32::INFINITY);
+                }
+                let t = Tile {
+                    half,
+                    ..tile(&x, d, &panels, &cn, np)
+                };
+                let lanes = if half {
+                    (np - 1) * LANES + HALF
+                } else {
+                    np * LANES
+                };
+                for isa in available() {
+                    let mut whole = [0f32; MR * MAX_NP * LANES];
+                    dot_tile(isa, &t, &mut whole, false);
+                    for rows in 1..=MR {
+                        let mut some = [f32::NAN; MR * MAX_NP * LANES];
+                        dot_tile_rows(isa, &t, rows, &mut some);
+                        for i in 0..rows {
+                            for l in 0..lanes {
+                                let at = i * MAX_NP * LANES + l;
+                                assert_eq!(
+                                    some[at].to_bits(),
+                                    whole[at].to_bits(),
+                                    "{isa:?} d={d} np={np} half={half} rows={rows}"
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -100,9 +100,13 @@ unsafe fn step<const NF: usize, const H: bool, const R: usize>(
 
 #[inline]
 #[target_feature(enable = "avx512f")]
-unsafe fn dot_np<const NF: usize, const H: bool>(t: &Tile<'_>, acc: &mut Acc, resume: bool) {
-    let r = dots::<NF, H, MR>(t, if resume { Some(&*acc) } else { None });
-    for i in 0..MR {
+unsafe fn dot_np<const NF: usize, const H: bool, const R: usize>(
+    t: &Tile<'_>,
+    acc: &mut Acc,
+    resume: bool,
+) {
+    let r = dots::<NF, H, R>(t, if resume { Some(&*acc) } else { None });
+    for i in 0..R {
         let row = acc.as_mut_ptr().add(i * MAX_NP * LANES);
         for q in 0..NF {
             _mm512_storeu_ps(row.add(q * LANES), r.full[i][q]);
@@ -220,7 +224,23 @@ macro_rules! by_shape {
 /// The CPU must support AVX-512F; `t` must satisfy `Tile::check`.
 #[target_feature(enable = "avx512f")]
 pub unsafe fn dot_tile_avx512(t: &Tile<'_>, acc: &mut Acc, resume: bool) {
-    by_shape!(t, dot_np(t, acc, resume))
+    by_shape!(t, dot_np::<MR>(t, acc, resume))
+}
+
+/// [`dot_tile_avx512`] for the first `rows` rows of the tile only (rounded up to 1, 2, 4 or
+/// MR): R broadcasts and R·NF fmas per step, the same bits for those rows, the rows of `acc`
+/// past them unspecified.
+///
+/// # Safety
+/// The CPU must support AVX-512F; `t` must satisfy `Tile::check`.
+#[target_feature(enable = "avx512f")]
+pub unsafe fn dot_tile_rows_avx512(t: &Tile<'_>, rows: usize, acc: &mut Acc) {
+    match rows {
+        1 => by_shape!(t, dot_np::<1>(t, acc, false)),
+        2 => by_shape!(t, dot_np::<2>(t, acc, false)),
+        3 | 4 => by_shape!(t, dot_np::<4>(t, acc, false)),
+        _ => by_shape!(t, dot_np::<MR>(t, acc, false)),
+    }
 }
 
 /// AVX-512 arg-min tile.

@@ -1,0 +1,140 @@
+//! Seeding rows packed as 16-row panels: the distances of a k-means++ step with the roles
+//! of rows and candidates swapped in the micro-kernel.
+//!
+//! A k-means++ step scores T = 2 + ⌊ln k⌋ candidates (T = 8 at k = 1024, 9 up to k = 2980)
+//! against every seeding row. With the candidates as the kernel's 16-wide centroid panels
+//! most lanes are padding (T = 9: 16 lanes for 9; T = 8: a half panel, eight 256-bit fmas
+//! and nine loads per step of p for eight rows). Here the rows are the panels instead (a
+//! packed copy, `m × d` floats, made once per seeding) and the candidates the kernel's
+//! broadcast rows: a call is up to 8 candidates × 48 seeding rows, every lane real, the
+//! shape of the assignment pass; a last short group of candidates runs with as many
+//! broadcast rows as it has ([`simd::dot_tile_rows`]).
+//!
+//! The cost of a step is then that of the assignment kernel: blobs k = 1024 (T = 8, d = 128)
+//! k-means++ 1.6× faster than with the dots kernel ([`crate::simd::dots`], whose lane
+//! reduction costs a third of its work at d = 128); measurements at
+//! `init::ROWS_MIN_STEPS`.
+//!
+//! Same bits as the candidate-panel path: a dot product is the same sequential fma chain
+//! over p either way (fma(a, b, c) = fma(b, a, c)), and the kernel's score
+//! fma(−2, x·c, ‖c‖²) equals the f32 sum ‖c‖² + (−2·x·c) because −2·x·c is exact (the
+//! sum is the one rounding of both). Only at |x·c| near f32::MAX, where −2·x·c overflows and
+//! fma would not, could they differ; such rows' squared norms already overflow. (Not the
+//! bits of the dots kernel, whose sums are lane-reduced: seedings that used it, T ≤ 8 from
+//! d = 128 on, now pick different rows where two candidates' potentials differ by rounding
+//! only; over seeds the results are as good, measured at `init::ROWS_MIN_STEPS`.)
+
+use super::init::to_dists;
+use crate::data::MatrixView;
+use crate::linalg::norm_term_of;
+use crate::metric::Metric;
+use crate::simd::{self, Tile, LANES, MAX_NP, MR};
+
+/// Largest packed copy made (bytes); past it seeding keeps the candidate-panel path.
+pub(super) const MAX_BYTES: usize = 1 << 30;
+
+/// The rows of a matrix in panel layout: row `16q + l`, element p at
+/// `panels[(q·d + p)·16 + l]`; rows past n are zeros.
+pub(super) struct RowPanels {
+    panels: Vec<f32>,
+    n: usize,
+    d: usize,
+}
+
+/// Candidates of one step in the kernel's row layout: row-major, zero rows up to a multiple
+/// of MR, with their norm terms.
+pub(super) struct Cands {
+    rows: Vec<f32>,
+    cn: Vec<f32>,
+}
+
+impl Cands {
+    pub(super) fn new(c: &[f32], t: usize, d: usize, metric: Metric) -> Self {
+        let mut rows = vec![0f32; t.div_ceil(MR) * MR * d];
+        rows[..t * d].copy_from_slice(&c[..t * d]);
+        let cn = c
+            .chunks(d)
+            .take(t)
+            .map(|r| norm_term_of(metric, r))
+            .collect();
+        Cands { rows, cn }
+    }
+}
+
+impl RowPanels {
+    /// Packs the rows of `x` (parallel over panels).
+    pub(super) fn new(x: MatrixView<'_>) -> Self {
+        use rayon::prelude::*;
+        let (n, d) = (x.n(), x.d());
+        let mut panels = vec![0f32; n.div_ceil(LANES) * d * LANES];
+        panels
+            .par_chunks_mut(d * LANES)
+            .enumerate()
+            .for_each(|(q, panel)| {
+                for l in 0..LANES.min(n - q * LANES) {
+                    for (p, &v) in x.row(q * LANES + l).iter().enumerate() {
+                        panel[p * LANES + l] = v;
+                    }
+                }
+            });
+        RowPanels { panels, n, d }
+    }
+
+    /// Whether packing `n × d` rows stays within [`MAX_BYTES`].
+    pub(super) fn fits(n: usize, d: usize) -> bool {
+        n.div_ceil(LANES)
+            .saturating_mul(LANES * d * 4)
+            .le(&MAX_BYTES)
+    }
+
+    /// D² of rows `r0 .. r0 + o.len() / t` (`r0` a multiple of 16) to the `t` candidates,
+    /// row-major into `o`, under `metric` with the rows' norms `norms` (all rows).
+    pub(super) fn rows(
+        &self,
+        c: &Cands,
+        t: usize,
+        metric: Metric,
+        norms: &[f32],
+        r0: usize,
+        o: &mut [f32],
+    ) {
+        debug_assert!(r0.is_multiple_of(LANES) && r0 + o.len() / t <= self.n);
+        let d = self.d;
+        let isa = simd::active();
+        let end = r0 + o.len() / t;
+        let zeros = [0f32; MAX_NP * LANES];
+        let mut acc = [0f32; MR * MAX_NP * LANES];
+        let mut q = r0 / LANES;
+        while q * LANES < end {
+            let np = (end.div_ceil(LANES) - q).min(MAX_NP);
+            let rows = (q * LANES..end.min((q + np) * LANES)).len();
+            for g in (0..t).step_by(MR) {
+                let real = (t - g).min(MR);
+                let tile = Tile {
+                    x: &c.rows[g * d..(g + MR) * d],
+                    xs: d,
+                    d,
+                    panels: &self.panels[q * d * LANES..(q + np) * d * LANES],
+                    pstride: d * LANES,
+                    cn: &zeros[..np * LANES],
+                    np,
+                    j0: 0,
+                    half: false,
+                };
+                simd::dot_tile_rows(isa, &tile, real, &mut acc);
+                let cn = &c.cn[g..g + real];
+                let mut score = [0f32; MR];
+                for l in 0..rows {
+                    let r = q * LANES + l;
+                    for (i, s) in score[..real].iter_mut().enumerate() {
+                        // = fma(−2, x·c, ‖c‖²): −2·x·c is exact (module docs).
+                        *s = cn[i] + -2.0 * acc[i * MAX_NP * LANES + l];
+                    }
+                    let dst = &mut o[(r - r0) * t + g..][..real];
+                    to_dists(metric, norms[r], &score[..real], dst);
+                }
+            }
+            q += np;
+        }
+    }
+}
