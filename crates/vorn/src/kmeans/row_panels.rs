@@ -30,8 +30,11 @@ use crate::linalg::norm_term_of;
 use crate::metric::Metric;
 use crate::simd::{self, Tile, LANES, MAX_NP, MR};
 
-/// Largest packed copy made (bytes); past it seeding keeps the candidate-panel path.
-pub(super) const MAX_BYTES: usize = 1 << 30;
+/// Largest packed copy made (bytes); past it seeding keeps the other kernels. The copy sits
+/// beside the gathered seeding sample (up to 64 B·k·d) while k-means++ runs, so it is held
+/// to a fixed amount rather than doubling the sample: 32 MiB covers the seeding samples of
+/// k = 2048 at d = 128 and of k ≤ 512 at d = 1024 (8192 rows × 1024 floats).
+pub(super) const MAX_BYTES: usize = 32 << 20;
 
 /// The rows of a matrix in panel layout: row `16q + l`, element p at
 /// `panels[(q·d + p)·16 + l]`; rows past n are zeros.
@@ -136,5 +139,19 @@ impl RowPanels {
             }
             q += np;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_copy_is_held_to_max_bytes() {
+        assert!(RowPanels::fits(8192, 1024));
+        // One row more starts a 16-row panel past the limit.
+        assert!(!RowPanels::fits(8193, 1024));
+        assert!(RowPanels::fits(65536, 128) && !RowPanels::fits(65537, 128));
+        assert!(!RowPanels::fits(usize::MAX / 2, 3));
     }
 }
