@@ -74,7 +74,7 @@ pub(crate) fn score_to_dist(metric: Metric, norm2: f32, score: f32) -> f32 {
 /// [`score_to_dist`] over one row's scores, the metric and the row's root hoisted out of the
 /// loop (the same operations per element, so the same bits).
 #[inline]
-pub(super) fn to_dists(metric: Metric, norm2: f32, scores: &[f32], out: &mut [f32]) {
+fn to_dists(metric: Metric, norm2: f32, scores: &[f32], out: &mut [f32]) {
     match metric {
         Metric::L2 => {
             for (o, &s) in out.iter_mut().zip(scores) {
@@ -182,8 +182,8 @@ impl<'a> Scorer<'a> {
     /// within [`super::row_panels::MAX_BYTES`]; else a plain scorer.
     pub(super) fn for_seeding(&self, steps: usize) -> Scorer<'a> {
         let (n, d) = (self.x.n(), self.x.d());
-        let packed =
-            (steps >= ROWS_MIN_STEPS && RowPanels::fits(n, d)).then(|| RowPanels::new(self.x));
+        let packed = (steps >= ROWS_MIN_STEPS && RowPanels::fits(n, d))
+            .then(|| RowPanels::new(self.x, self.norms, self.metric));
         Scorer {
             packed,
             ..Scorer::new(self.x, self.norms, self.metric)

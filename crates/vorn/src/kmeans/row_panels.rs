@@ -24,11 +24,10 @@
 //! d = 128 on, now pick different rows where two candidates' potentials differ by rounding
 //! only; over seeds the results are as good, measured at `init::ROWS_MIN_STEPS`.)
 
-use super::init::to_dists;
 use crate::data::MatrixView;
 use crate::linalg::norm_term_of;
 use crate::metric::Metric;
-use crate::simd::{self, Tile, LANES, MAX_NP, MR};
+use crate::simd::{self, Acc, Tile, LANES, MAX_NP, MR};
 
 /// Largest packed copy made (bytes); past it seeding keeps the other kernels. The copy sits
 /// beside the gathered seeding sample (up to 64 B·k·d) while k-means++ runs, so it is held
@@ -40,6 +39,9 @@ pub(super) const MAX_BYTES: usize = 32 << 20;
 /// `panels[(q·d + p)·16 + l]`; rows past n are zeros.
 pub(super) struct RowPanels {
     panels: Vec<f32>,
+    /// ‖x‖ of every row for cosine (√ of its squared norm, as the distance takes it), else
+    /// empty.
+    roots: Vec<f32>,
     n: usize,
     d: usize,
 }
@@ -65,8 +67,8 @@ impl Cands {
 }
 
 impl RowPanels {
-    /// Packs the rows of `x` (parallel over panels).
-    pub(super) fn new(x: MatrixView<'_>) -> Self {
+    /// Packs the rows of `x` (parallel over panels), with their squared norms `norms`.
+    pub(super) fn new(x: MatrixView<'_>, norms: &[f32], metric: Metric) -> Self {
         use rayon::prelude::*;
         let (n, d) = (x.n(), x.d());
         let mut panels = vec![0f32; n.div_ceil(LANES) * d * LANES];
@@ -80,7 +82,16 @@ impl RowPanels {
                     }
                 }
             });
-        RowPanels { panels, n, d }
+        let roots = match metric {
+            Metric::L2 => Vec::new(),
+            Metric::Cosine => norms.iter().map(|v| v.sqrt()).collect(),
+        };
+        RowPanels {
+            panels,
+            roots,
+            n,
+            d,
+        }
     }
 
     /// Whether packing `n × d` rows stays within [`MAX_BYTES`].
@@ -125,19 +136,94 @@ impl RowPanels {
                     half: false,
                 };
                 simd::dot_tile_rows(isa, &tile, real, &mut acc);
-                let cn = &c.cn[g..g + real];
-                let mut score = [0f32; MR];
-                for l in 0..rows {
-                    let r = q * LANES + l;
-                    for (i, s) in score[..real].iter_mut().enumerate() {
-                        // = fma(−2, x·c, ‖c‖²): −2·x·c is exact (module docs).
-                        *s = cn[i] + -2.0 * acc[i * MAX_NP * LANES + l];
-                    }
-                    let dst = &mut o[(r - r0) * t + g..][..real];
-                    to_dists(metric, norms[r], &score[..real], dst);
-                }
+                // Per row: ‖x‖² (L2) or ‖x‖ (cosine).
+                let nr = match metric {
+                    Metric::L2 => &norms[q * LANES..][..rows],
+                    Metric::Cosine => &self.roots[q * LANES..][..rows],
+                };
+                let dst = &mut o[(q * LANES - r0) * t + g..];
+                store_dists(isa, metric, &c.cn[g..g + real], nr, &acc, t, dst);
             }
             q += np;
+        }
+    }
+}
+
+/// Stores the distances of a tile: candidate i (of `cn.len()`, norm terms `cn`) against
+/// the `nr.len()` rows of the panel group, from their dot products in `acc`, into column i
+/// of the row-major `dst` (`t` per row). Each is [`super::init::score_to_dist`] of the score
+/// ‖c‖² + (−2·x·c) (= the kernel's fma(−2, x·c, ‖c‖²), module docs) with the row's ‖x‖² (L2)
+/// or the precomputed root ‖x‖ (cosine) in `nr`: the same operations per element, so the same
+/// bits on every ISA; compiled for AVX-512 or AVX2 where present so that a candidate's rows
+/// (contiguous in `acc`) convert in wide vectors (the cosine division was most of it).
+#[inline]
+fn store_dists(
+    isa: simd::Isa,
+    metric: Metric,
+    cn: &[f32],
+    nr: &[f32],
+    acc: &Acc,
+    t: usize,
+    dst: &mut [f32],
+) {
+    #[cfg(target_arch = "x86_64")]
+    match isa {
+        // SAFETY: `simd::active()` only returns these when the CPU has the features.
+        simd::Isa::Avx512 => return unsafe { store_dists_avx512(metric, cn, nr, acc, t, dst) },
+        simd::Isa::Avx2 => return unsafe { store_dists_avx2(metric, cn, nr, acc, t, dst) },
+        _ => {}
+    }
+    let _ = isa;
+    store_dists_body(metric, cn, nr, acc, t, dst)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn store_dists_avx512(
+    m: Metric,
+    cn: &[f32],
+    nr: &[f32],
+    acc: &Acc,
+    t: usize,
+    dst: &mut [f32],
+) {
+    store_dists_body(m, cn, nr, acc, t, dst)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn store_dists_avx2(
+    m: Metric,
+    cn: &[f32],
+    nr: &[f32],
+    acc: &Acc,
+    t: usize,
+    dst: &mut [f32],
+) {
+    store_dists_body(m, cn, nr, acc, t, dst)
+}
+
+#[inline(always)]
+fn store_dists_body(metric: Metric, cn: &[f32], nr: &[f32], acc: &Acc, t: usize, dst: &mut [f32]) {
+    let rows = nr.len();
+    let mut dist = [0f32; MAX_NP * LANES];
+    for (i, &c) in cn.iter().enumerate() {
+        let dots = &acc[i * MAX_NP * LANES..][..rows];
+        let out = &mut dist[..rows];
+        match metric {
+            Metric::L2 => {
+                for ((o, &n2), &dot) in out.iter_mut().zip(nr).zip(dots) {
+                    *o = (n2 + (c + -2.0 * dot)).max(0.0);
+                }
+            }
+            Metric::Cosine => {
+                for ((o, &root), &dot) in out.iter_mut().zip(nr).zip(dots) {
+                    *o = (2.0 - (1.0 - (c + -2.0 * dot)) / root).max(0.0);
+                }
+            }
+        }
+        for (l, &v) in out.iter().enumerate() {
+            dst[l * t + i] = v;
         }
     }
 }
