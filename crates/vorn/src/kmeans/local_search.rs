@@ -30,8 +30,9 @@
 //! from the run's generator, and ties go to the first candidate and the lowest centre id, so
 //! the result does not depend on the thread count.
 
-use super::init::{draw, row_as_centroid, score_to_dist, Scorer};
+use super::init::{draw, row_as_centroid, score_to_dist};
 use super::reduce::{chunk_sums, CHUNK};
+use super::scorer::Scorer;
 use super::Monitor;
 use crate::data::MatrixView;
 use crate::error::{Error, Result};

@@ -29,6 +29,7 @@ mod pruned;
 pub(crate) mod reduce;
 mod relabel;
 mod row_panels;
+mod scorer;
 mod stats;
 mod update;
 

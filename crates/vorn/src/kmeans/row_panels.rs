@@ -13,7 +13,7 @@
 //! The cost of a step is then that of the assignment kernel: blobs k = 1024 (T = 8, d = 128)
 //! k-means++ 1.6× faster than with the dots kernel ([`crate::simd::dots`], whose lane
 //! reduction costs a third of its work at d = 128); measurements at
-//! `init::ROWS_MIN_STEPS`.
+//! `scorer::ROWS_MIN_STEPS`.
 //!
 //! Same bits as the candidate-panel path: a dot product is the same sequential fma chain
 //! over p either way (fma(a, b, c) = fma(b, a, c)), and the kernel's score
@@ -22,7 +22,7 @@
 //! fma would not, could they differ; such rows' squared norms already overflow. (Not the
 //! bits of the dots kernel, whose sums are lane-reduced: seedings that used it, T ≤ 8 from
 //! d = 128 on, now pick different rows where two candidates' potentials differ by rounding
-//! only; over seeds the results are as good, measured at `init::ROWS_MIN_STEPS`.)
+//! only; over seeds the results are as good, measured at `scorer::ROWS_MIN_STEPS`.)
 
 use crate::data::MatrixView;
 use crate::linalg::norm_term_of;
