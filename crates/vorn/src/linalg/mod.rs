@@ -24,6 +24,9 @@ pub(crate) use assign::top2_block;
 pub use assign::{assign, assign_rows, assign_with, distances, top2, AssignOutput, BlockScratch};
 pub(crate) use packed::norm_term_of;
 pub use packed::PackedCentroids;
+/// Whether this machine's passes may be bf16-screened at all (AVX-512 BF16 kernels active,
+/// `VORN_BF16` not `0`).
+pub use screen::enabled as screen_enabled;
 /// Whether passes against k centroids of d dimensions are bf16-screened on this machine.
 pub(crate) use screen::wanted as screened;
 pub use screen::{ScreenPanels, SCREEN_MIN_K, TOP2_MIN_K};
