@@ -9,7 +9,7 @@
 //! runs the same backend. It also trains on at most 512 rows per centre (see
 //! [`crate::KMeansParams::train_rows`]). When it trains on all rows it first trains on a
 //! uniform subset of min(n/4, 32 MiB) rows, then finishes on all rows, in three cases
-//! (`kmeans::fit::warm_rows`): k ≤ 64 on data of 128 MiB or more (memory-bound passes), k ≤
+//! (`kmeans::warm::warm_rows`): k ≤ 64 on data of 128 MiB or more (memory-bound passes), k ≤
 //! 64 on data of 16–128 MiB (mid-size), and Lloyd at k > 64 with passes of n·k·d ≥ 2³¹ while
 //! the subset keeps 64 rows per centre. Where Lloyd fuses its assignment and update and
 //! d ≥ 512 (`kmeans::lloyd::PRUNE_MIN_D`; not where the pass is bf16-screened), `auto`'s

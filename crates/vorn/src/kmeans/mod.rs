@@ -28,10 +28,12 @@ mod pool;
 mod pruned;
 pub(crate) mod reduce;
 mod relabel;
+mod restarts;
 mod row_panels;
 mod scorer;
 mod stats;
 mod update;
+mod warm;
 
 pub use fit::{fit, fit_with};
 pub use model::KMeansModel;

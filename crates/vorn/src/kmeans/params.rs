@@ -409,7 +409,7 @@ impl KMeansParams {
     /// small for the loss: blobs 200k × 128, k = 256 trained on 131 072 rows lost 0.5% for
     /// 7% of time, and k = 128 on 65 536 rows lost up to 0.76% (seed 0; seeds 1–2 gained
     /// 0.15–0.43%). Named algorithms train on all rows (scikit-learn's behaviour). On such a
-    /// sample `auto` trains progressively, first on half of it (see `fit::progressive`).
+    /// sample `auto` trains progressively, first on half of it (see `warm::progressive`).
     pub fn train_rows(&self, n: usize) -> usize {
         let mut m = n;
         if self.algorithm == Algorithm::Auto
