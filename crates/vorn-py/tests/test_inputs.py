@@ -142,12 +142,15 @@ def test_duplicates_fewer_distinct_points_than_k():
         (np.ones((4, 2), np.complex64), TypeError, "complex"),
         (np.ones((4, 2), np.complex128), TypeError, r"\.real"),
         (np.array([["a", "b"], ["c", "d"]]), TypeError, "not a real number"),
-        (np.array([[1, 2], [3, 4]], dtype=object), TypeError, "object"),
+        # None converts to NaN (as in pandas and scikit-learn), which the core names.
+        (np.array([[1, None], [3, 4]], dtype=object), ValueError, "row 0, column 1 is NaN"),
+        (np.array([[1, "a"], [3, 4]], dtype=object), TypeError, "object.*not a real number"),
+        (np.array([[1, 2j], [3, 4]], dtype=object), TypeError, "object.*not a real number"),
         (np.array([[3e20, 1.0], [0.0, 1.0]], np.float32), ValueError, "overflows"),
     ],
     ids=[
         "nan", "inf", "empty", "d0", "1d", "3d", "0d", "complex64", "complex128", "str",
-        "object", "overflow",
+        "object-none", "object-str", "object-complex", "overflow",
     ],
 )
 def test_bad_inputs(x, exc, match):
@@ -157,6 +160,30 @@ def test_bad_inputs(x, exc, match):
     if getattr(x, "ndim", 0) == 2 and x.shape[1] == 2:
         with pytest.raises(exc, match=match):
             est.predict(x)
+
+
+def test_complex_input_is_a_type_error_and_the_value_error_scikit_learn_raises():
+    x = np.ones((4, 2), np.complex128)
+    for exc in (TypeError, ValueError):
+        with pytest.raises(exc, match="^Complex data not supported: X has complex dtype"):
+            vorn.KMeans(1).fit(x)
+
+
+def test_object_arrays_of_numbers_are_converted_like_float64(x_small):
+    # scikit-learn accepts them (mixed pandas frames come as object arrays); the fit is the
+    # one of the same numbers as float64.
+    obj = x_small.astype(np.float64).astype(object)
+    assert obj.dtype == object
+    a = vorn.KMeans(3, random_state=2).fit(obj)
+    b = vorn.KMeans(3, random_state=2).fit(x_small.astype(np.float64))
+    np.testing.assert_array_equal(a.cluster_centers_, b.cluster_centers_)
+    np.testing.assert_array_equal(a.labels_, b.labels_)
+    np.testing.assert_array_equal(a.predict(obj[:5]), b.labels_[:5])
+    # An element that is no number names numpy's reason (scikit-learn's check matches it).
+    bad = obj.copy()
+    bad[0, 0] = {"foo": "bar"}
+    with pytest.raises(TypeError, match="argument must be a string.* number"):
+        vorn.KMeans(3).fit(bad)
 
 
 def test_sparse_input_is_rejected_with_a_hint():

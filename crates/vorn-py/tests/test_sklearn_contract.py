@@ -143,3 +143,46 @@ def test_with_scikit_learn_when_installed(blobs):
     assert pipe.transform(x).shape == (len(x), 4)
     search = GridSearchCV(vorn.KMeans(), {"n_clusters": [2, 4]}, cv=2).fit(x)
     assert search.best_params_["n_clusters"] == 4
+
+
+def test_errors_and_warnings_are_scikit_learns_once_it_is_imported(x_small):
+    """With scikit-learn imported, vorn's NotFittedError and ConvergenceWarning are also
+    scikit-learn's classes (so its checks, except clauses and warning filters match them);
+    vorn itself never imports scikit-learn for that."""
+    pytest.importorskip("sklearn")
+    from sklearn.exceptions import ConvergenceWarning as SkConvergence
+    from sklearn.exceptions import NotFittedError as SkNotFitted
+
+    km = vorn.KMeans(3)
+    for call in (km.predict, km.transform, km.score):
+        with pytest.raises(SkNotFitted) as e:
+            call(x_small)
+        assert isinstance(e.value, vorn.NotFittedError)
+    with pytest.raises(SkNotFitted):
+        km.cluster_centers_
+    assert not hasattr(km, "labels_")  # still an AttributeError
+    with pytest.warns(SkConvergence) as w:
+        vorn.KMeans(3).fit(np.ones((10, 2), np.float32))
+    assert all(issubclass(r.category, vorn.ConvergenceWarning) for r in w)
+
+
+def test_importing_vorn_does_not_import_scikit_learn():
+    import subprocess
+    import sys
+
+    code = "import sys, vorn; sys.exit('sklearn' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+def test_scikit_learn_check_estimator_passes():
+    """scikit-learn's own estimator checks (all of them, in its current version)."""
+    pytest.importorskip("sklearn")
+    import warnings
+
+    from sklearn.utils.estimator_checks import check_estimator
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        results = check_estimator(vorn.KMeans(n_clusters=3, n_threads=1), on_fail=None)
+    failed = [(r["check_name"], str(r["exception"])[:200]) for r in results if r["status"] == "failed"]
+    assert results and not failed, failed

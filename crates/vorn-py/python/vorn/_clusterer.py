@@ -10,10 +10,10 @@ import numpy as np
 
 from ._convert import (
     InvalidParameterError,
-    NotFittedError,
     check_int,
     check_n_threads,
     check_seed,
+    not_fitted,
 )
 from ._kmeans import KMeans, iteration_stats_of_best_run
 
@@ -291,7 +291,7 @@ class Clusterer:
 
     def _require(self) -> KMeans:
         if not self._kmeans.__sklearn_is_fitted__():
-            raise NotFittedError("clusterer is not fitted; call fit or fit_transform first")
+            raise not_fitted("clusterer is not fitted; call fit or fit_transform first")
         return self._kmeans
 
     def _history(self) -> np.ndarray:

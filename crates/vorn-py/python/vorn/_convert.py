@@ -10,8 +10,12 @@ vorn computes in float32 on row-major (C-contiguous) ``n x d`` matrices.
   strided or sliced arrays, lists, pandas frames) is converted once with
   ``np.ascontiguousarray(x, dtype=np.float32)``. Pass float32 C-contiguous data to avoid
   that copy (and the float64 -> float32 rounding).
-* complex, object, string, datetime and structured dtypes raise ``TypeError``; anything that
-  is not 2-D raises ``ValueError``. NaN / Inf values, empty inputs and ``d = 0`` are rejected
+* object arrays (mixed pandas frames, say) are converted through float64 when every element
+  is a real number or None (which becomes NaN, rejected below), as scikit-learn does; any
+  other element raises ``TypeError``.
+* complex, string, datetime and structured dtypes raise ``TypeError`` (complex: an error that
+  is also a ``ValueError``, which scikit-learn raises for it); anything that is not 2-D
+  raises ``ValueError``. NaN / Inf values, empty inputs and ``d = 0`` are rejected
   by the core with ``ValueError``.
 * Conversion never changes data silently beyond rounding: a finite value beyond float32's
   range (which would become inf), nonzero float64 data that would become all zeros, and a
@@ -72,9 +76,13 @@ def as_matrix(x: Any, name: str = "X") -> np.ndarray:
         x = np.ma.getdata(x)
     arr = x if isinstance(x, np.ndarray) else np.asarray(x)
     dt = arr.dtype
+    if dt.kind == "O":
+        arr = _object_to_float(arr, name)
+        dt = arr.dtype
     if dt.kind == "c":
-        raise TypeError(
-            f"{name} has complex dtype {dt}; vorn clusters real vectors: pass the real part "
+        raise _ComplexDataError(
+            f"Complex data not supported: {name} has complex dtype {dt}; vorn clusters real "
+            f"vectors: pass the real part "
             f"({name}.real), the magnitude (np.abs({name})) or real and imaginary parts as "
             f"separate features (np.hstack([{name}.real, {name}.imag]))"
         )
@@ -124,6 +132,58 @@ def as_matrix(x: Any, name: str = "X") -> np.ndarray:
                 f"vorn computes in: rescale the data (e.g. divide by its max absolute value)"
             )
     return arr
+
+
+class _ComplexDataError(TypeError, ValueError):
+    """Complex input: a ``TypeError`` (a dtype vorn does not cluster) that is also the
+    ``ValueError`` scikit-learn raises for complex data, so code written for either catches
+    it."""
+
+
+def _object_to_float(arr: np.ndarray, name: str) -> np.ndarray:
+    """An object array of real numbers as float64 (scikit-learn converts them too; None
+    becomes NaN); an element that is not one (a string, a dict, a complex number) raises
+    TypeError carrying numpy's reason."""
+    try:
+        return np.asarray(arr, dtype=np.float64)
+    except (TypeError, ValueError) as e:
+        raise TypeError(
+            f"{name} has dtype object and holds an element that is not a real number ({e}): "
+            f"pass a 2-D array of numbers of shape (n_samples, n_features), ideally float32"
+        ) from e
+
+
+def not_fitted(message: str) -> "NotFittedError":
+    """A :class:`NotFittedError` carrying ``message``; when scikit-learn is already imported,
+    one that is also scikit-learn's ``NotFittedError`` (see :func:`_sklearn_flavour`)."""
+    return _sklearn_flavour(NotFittedError, "NotFittedError")(message)
+
+
+def convergence_warning() -> type:
+    """The :class:`ConvergenceWarning` category to warn with: also scikit-learn's when it is
+    already imported (see :func:`_sklearn_flavour`), so its warning filters apply."""
+    return _sklearn_flavour(ConvergenceWarning, "ConvergenceWarning")
+
+
+_FLAVOURS: dict = {}
+
+
+def _sklearn_flavour(cls: type, sk_name: str) -> type:
+    """``cls``, or, when ``sklearn.exceptions`` is already imported, a subclass of ``cls`` and
+    of ``sklearn.exceptions.<sk_name>`` (made once), so ``except`` clauses, ``pytest.raises``
+    and warning filters written against scikit-learn's class match vorn's. vorn never
+    imports scikit-learn for this (it costs ~0.7 s): code that names scikit-learn's class
+    has imported it already."""
+    import sys
+
+    sk = sys.modules.get("sklearn.exceptions")
+    sk_cls = getattr(sk, sk_name, None) if sk is not None else None
+    if not isinstance(sk_cls, type) or issubclass(cls, sk_cls):
+        return cls
+    key = (cls, sk_cls)
+    if key not in _FLAVOURS:
+        _FLAVOURS[key] = type(cls.__name__, (cls, sk_cls), {"__module__": cls.__module__})
+    return _FLAVOURS[key]
 
 
 def _any_nonzero(arr: np.ndarray) -> bool:

@@ -12,9 +12,7 @@ import numpy as np
 from . import _progress, _vorn
 from ._base import ParamsMixin
 from ._convert import (
-    ConvergenceWarning,
     InvalidParameterError,
-    NotFittedError,
     as_matrix,
     check_int,
     check_n_threads,
@@ -22,6 +20,8 @@ from ._convert import (
     check_real,
     check_seed,
     check_str,
+    convergence_warning,
+    not_fitted,
 )
 
 # Fitted attributes, set together by ``_set_fitted`` and removed by ``_reset``.
@@ -207,7 +207,7 @@ class KMeans(ParamsMixin):
                 self.__dict__[name] = stats
                 return stats
         if name in _FITTED:
-            raise NotFittedError(
+            raise not_fitted(
                 f"This {type(self).__name__} instance is not fitted yet: call fit(X) before "
                 f"using {name!r}."
             )
@@ -250,7 +250,7 @@ class KMeans(ParamsMixin):
     def _fitted_model(self, what: str) -> "_vorn.Model":
         model: Optional[_vorn.Model] = self.__dict__.get("_model")
         if model is None:
-            raise NotFittedError(
+            raise not_fitted(
                 f"This {type(self).__name__} instance is not fitted yet: call fit(X) before "
                 f"{what}."
             )
@@ -370,7 +370,7 @@ class KMeans(ParamsMixin):
                 f"has fewer than n_clusters distinct rows (duplicate points), and the centroids "
                 f"of the empty clusters duplicate others; ask for at most {used} "
                 f"cluster{'' if used == 1 else 's'}",
-                ConvergenceWarning,
+                convergence_warning(),
                 stacklevel=3,
             )
 
