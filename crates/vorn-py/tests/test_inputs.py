@@ -179,6 +179,11 @@ def test_object_arrays_of_numbers_are_converted_like_float64(x_small):
     np.testing.assert_array_equal(a.cluster_centers_, b.cluster_centers_)
     np.testing.assert_array_equal(a.labels_, b.labels_)
     np.testing.assert_array_equal(a.predict(obj[:5]), b.labels_[:5])
+    # A Python int beyond float64 is out of range, not a crash.
+    big = obj.copy()
+    big[1, 1] = 10**400
+    with pytest.raises(ValueError, match="beyond the range of float32"):
+        vorn.KMeans(3).fit(big)
     # An element that is no number names numpy's reason (scikit-learn's check matches it).
     bad = obj.copy()
     bad[0, 0] = {"foo": "bar"}

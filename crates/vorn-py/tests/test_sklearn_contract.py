@@ -161,6 +161,14 @@ def test_errors_and_warnings_are_scikit_learns_once_it_is_imported(x_small):
     with pytest.raises(SkNotFitted):
         km.cluster_centers_
     assert not hasattr(km, "labels_")  # still an AttributeError
+    # It pickles (joblib sends errors back from its workers).
+    import pickle
+
+    with pytest.raises(SkNotFitted) as e:
+        km.predict(x_small)
+    back = pickle.loads(pickle.dumps(e.value))
+    assert isinstance(back, SkNotFitted) and isinstance(back, vorn.NotFittedError)
+    assert back.args == e.value.args
     with pytest.warns(SkConvergence) as w:
         vorn.KMeans(3).fit(np.ones((10, 2), np.float32))
     assert all(issubclass(r.category, vorn.ConvergenceWarning) for r in w)

@@ -146,6 +146,11 @@ def _object_to_float(arr: np.ndarray, name: str) -> np.ndarray:
     TypeError carrying numpy's reason."""
     try:
         return np.asarray(arr, dtype=np.float64)
+    except OverflowError as e:  # a Python int beyond float64
+        raise ValueError(
+            f"{name} holds a number beyond the range of float32 (+-3.4e38), in which vorn "
+            f"computes ({e}): rescale the data (e.g. divide by its max absolute value)"
+        ) from e
     except (TypeError, ValueError) as e:
         raise TypeError(
             f"{name} has dtype object and holds an element that is not a real number ({e}): "
@@ -182,8 +187,25 @@ def _sklearn_flavour(cls: type, sk_name: str) -> type:
         return cls
     key = (cls, sk_cls)
     if key not in _FLAVOURS:
-        _FLAVOURS[key] = type(cls.__name__, (cls, sk_cls), {"__module__": cls.__module__})
+        _FLAVOURS[key] = type(
+            cls.__name__,
+            (cls, sk_cls),
+            # Pickled (joblib sends a worker's errors back) as a rebuild in the receiving
+            # process, where the class made here does not exist under its name.
+            {"__module__": cls.__module__, "__reduce__": _reduce_flavoured(cls, sk_name)},
+        )
     return _FLAVOURS[key]
+
+
+def _reduce_flavoured(cls: type, sk_name: str) -> Any:
+    def __reduce__(self: BaseException) -> Any:
+        return (_rebuild_flavoured, (cls, sk_name, self.args))
+
+    return __reduce__
+
+
+def _rebuild_flavoured(cls: type, sk_name: str, args: tuple) -> BaseException:
+    return _sklearn_flavour(cls, sk_name)(*args)
 
 
 def _any_nonzero(arr: np.ndarray) -> bool:
