@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import sys
 from typing import Any, Optional
 
 import numpy as np
@@ -179,8 +180,6 @@ def _sklearn_flavour(cls: type, sk_name: str) -> type:
     and warning filters written against scikit-learn's class match vorn's. vorn never
     imports scikit-learn for this (it costs ~0.7 s): code that names scikit-learn's class
     has imported it already."""
-    import sys
-
     sk = sys.modules.get("sklearn.exceptions")
     sk_cls = getattr(sk, sk_name, None) if sk is not None else None
     if not isinstance(sk_cls, type) or issubclass(cls, sk_cls):
