@@ -14,7 +14,7 @@ demo:
 $(STAMP):
 	$(PYTHON) -m venv $(VENV)
 	$(VPY) -m pip install -q --upgrade pip
-	$(VPY) -m pip install -q "maturin>=1.5,<2" "numpy>=1.21" pytest "scikit-learn>=1.6,<1.10"
+	$(VPY) -m pip install -q "maturin>=1.5,<2" "numpy>=1.21" pytest "scikit-learn>=1.6,<1.10" pandas
 	touch $(STAMP)
 
 # Builds the extension (release) into the local venv.

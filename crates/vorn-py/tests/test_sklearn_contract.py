@@ -194,3 +194,62 @@ def test_scikit_learn_check_estimator_passes():
         results = check_estimator(vorn.KMeans(n_clusters=3, n_threads=1), on_fail=None)
     failed = [(r["check_name"], str(r["exception"])[:200]) for r in results if r["status"] == "failed"]
     assert results and not failed, failed
+
+
+def test_feature_names_out_name_the_transform_columns(x_small):
+    km = vorn.KMeans(3)
+    with pytest.raises(vorn.NotFittedError):
+        km.get_feature_names_out()
+    km.fit(x_small)
+    names = km.get_feature_names_out()
+    assert names.dtype == object and list(names) == ["kmeans0", "kmeans1", "kmeans2"]
+    assert list(km.get_feature_names_out([f"f{i}" for i in range(x_small.shape[1])])) == list(names)
+    with pytest.raises(ValueError, match="input_features should have length"):
+        km.get_feature_names_out(["just-one"])
+
+
+def test_set_output_validates_and_is_not_a_parameter(x_small):
+    km = vorn.KMeans(3)
+    assert km.set_output() is km and km.set_output(transform="default") is km
+    assert "_sklearn_output_config" not in type(km)(**km.get_params()).__dict__
+    with pytest.raises(ValueError, match="transform must be one of"):
+        km.set_output(transform="arrow")
+    out = km.fit(x_small).transform(x_small)
+    assert isinstance(out, np.ndarray) and out.dtype == np.float32
+
+
+def test_set_output_pandas_keeps_values_columns_and_index(x_small):
+    pd = pytest.importorskip("pandas")
+    df = pd.DataFrame(x_small, index=np.arange(len(x_small)) + 1000)
+    km = vorn.KMeans(3, random_state=4).set_output(transform="pandas")
+    got = km.fit_transform(df)
+    want = vorn.KMeans(3, random_state=4).fit(x_small).transform(x_small)
+    assert isinstance(got, pd.DataFrame)
+    assert list(got.columns) == list(km.get_feature_names_out())
+    assert got.index.equals(df.index)
+    np.testing.assert_array_equal(got.to_numpy(), want)
+    # Back to arrays.
+    assert isinstance(km.set_output(transform="default").transform(df), np.ndarray)
+
+
+def test_set_output_through_scikit_learn_pipelines_and_global_config(x_small):
+    pytest.importorskip("pandas")
+    pytest.importorskip("sklearn")
+    import pandas as pd
+    import sklearn
+    from sklearn.base import clone
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    pipe = make_pipeline(StandardScaler(), vorn.KMeans(3)).set_output(transform="pandas")
+    out = pipe.fit_transform(x_small)
+    assert isinstance(out, pd.DataFrame) and list(out.columns) == ["kmeans0", "kmeans1", "kmeans2"]
+    assert list(pipe.get_feature_names_out()) == list(out.columns)
+    # scikit-learn's clone carries the setting, as for its own estimators.
+    km = vorn.KMeans(3).set_output(transform="pandas")
+    assert isinstance(clone(km).fit(x_small).transform(x_small), pd.DataFrame)
+    # Unset, scikit-learn's global setting applies; an explicit one wins over it.
+    with sklearn.config_context(transform_output="pandas"):
+        assert isinstance(vorn.KMeans(3).fit(x_small).transform(x_small), pd.DataFrame)
+        explicit = vorn.KMeans(3).set_output(transform="default").fit(x_small)
+        assert isinstance(explicit.transform(x_small), np.ndarray)

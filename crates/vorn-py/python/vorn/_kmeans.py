@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import time
 import warnings
 from typing import Any, Dict, List, Optional, Union
@@ -23,6 +24,9 @@ from ._convert import (
     convergence_warning,
     not_fitted,
 )
+
+# Containers of ``set_output`` (scikit-learn's names).
+_OUTPUTS = ("default", "pandas", "polars")
 
 # Fitted attributes, set together by ``_set_fitted`` and removed by ``_reset``.
 _FITTED = (
@@ -398,11 +402,70 @@ class KMeans(ParamsMixin):
         large to allocate raises ``MemoryError`` (transform the rows in batches)."""
         model = self._fitted_model("transform")
         x = self._check_features(as_matrix(X, "X"), model)
-        return model.transform(x, n_threads=check_n_threads(self.n_threads))
+        out = model.transform(x, n_threads=check_n_threads(self.n_threads))
+        return self._wrap_output(out, X)
 
     def fit_transform(self, X: Any, y: Any = None) -> np.ndarray:
         """``fit(X).transform(X)``."""
         return self.fit(X).transform(X)
+
+    # ------------------------------------------------------------------ output container
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        """Names of the :meth:`transform` columns, ``kmeans0`` to ``kmeans{k-1}`` (the names
+        scikit-learn gives a clusterer's distance columns). ``input_features``, if given,
+        must name the ``n_features_in_`` input columns."""
+        model = self._fitted_model("get_feature_names_out")
+        if input_features is not None and len(input_features) != model.d:
+            raise ValueError(
+                f"input_features should have length equal to number of features "
+                f"({model.d}), got {len(input_features)}"
+            )
+        prefix = type(self).__name__.lower()
+        return np.asarray([f"{prefix}{j}" for j in range(model.k)], dtype=object)
+
+    def set_output(self, *, transform: Optional[str] = None) -> "KMeans":
+        """The container :meth:`transform` and :meth:`fit_transform` return, as scikit-learn's
+        ``set_output``: ``"default"`` (the float32 ndarray), ``"pandas"`` or ``"polars"`` (a
+        data frame with the :meth:`get_feature_names_out` columns; pandas keeps the index of
+        a frame passed in); ``None`` leaves the setting as it is. Unset, scikit-learn's
+        global ``transform_output`` applies when scikit-learn is imported. Returns ``self``.
+        """
+        if transform is None:
+            return self
+        if transform not in _OUTPUTS:
+            raise ValueError(
+                f"transform must be one of {', '.join(map(repr, _OUTPUTS))} or None, "
+                f"got {transform!r}"
+            )
+        # The attribute scikit-learn's own estimators keep it in (its clone copies it).
+        self._sklearn_output_config = {"transform": transform}
+        return self
+
+    def _wrap_output(self, out: np.ndarray, X: Any) -> Any:
+        """``out`` in the container chosen by :meth:`set_output`."""
+        how = self.__dict__.get("_sklearn_output_config", {}).get("transform")
+        if how is None:
+            sk = sys.modules.get("sklearn")
+            get_config = getattr(sk, "get_config", None)
+            how = get_config().get("transform_output", "default") if get_config else "default"
+        if how == "default":
+            return out
+        columns = list(self.get_feature_names_out())
+        try:
+            if how == "pandas":
+                import pandas as pd
+
+                index = X.index if isinstance(X, pd.DataFrame) else None
+                return pd.DataFrame(out, columns=columns, index=index, copy=False)
+            import polars as pl
+
+            return pl.DataFrame(out, schema=columns, orient="row")
+        except ImportError as e:
+            raise ImportError(
+                f"set_output(transform={how!r}) needs {how}, which is not installed: "
+                f"pip install {how}, or set_output(transform='default')"
+            ) from e
 
     def score(self, X: Any, y: Any = None) -> float:
         """Opposite of the objective of ``X`` under the fitted centroids (higher is better),
