@@ -253,3 +253,46 @@ def test_set_output_through_scikit_learn_pipelines_and_global_config(x_small):
         assert isinstance(vorn.KMeans(3).fit(x_small).transform(x_small), pd.DataFrame)
         explicit = vorn.KMeans(3).set_output(transform="default").fit(x_small)
         assert isinstance(explicit.transform(x_small), np.ndarray)
+
+
+def test_feature_names_in_like_scikit_learn(x_small):
+    pd = pytest.importorskip("pandas")
+    cols = [f"f{i}" for i in range(x_small.shape[1])]
+    df = pd.DataFrame(x_small, columns=cols)
+    km = vorn.KMeans(3, random_state=1).fit(df)
+    assert km.feature_names_in_.dtype == object and list(km.feature_names_in_) == cols
+    np.testing.assert_array_equal(km.predict(df), km.labels_)
+    with pytest.warns(UserWarning, match="X does not have valid feature names"):
+        km.predict(x_small)
+    with pytest.raises(ValueError, match="(?s)unseen at fit time:\n- g0.*yet now missing:\n- f0"):
+        km.transform(df.rename(columns={"f0": "g0"}))
+    with pytest.raises(ValueError, match="same order"):
+        km.score(df[cols[::-1]])
+    with pytest.raises(ValueError, match="input_features is not equal to feature_names_in_"):
+        km.get_feature_names_out(["x"] * len(cols))
+    # Names of mixed types are refused; integer column names are no feature names.
+    with pytest.raises(TypeError, match="only supported if all input features have string"):
+        vorn.KMeans(3).fit(pd.DataFrame(x_small, columns=[0] + cols[1:]))
+    plain = vorn.KMeans(3).fit(pd.DataFrame(x_small))
+    assert not hasattr(plain, "feature_names_in_")
+    with pytest.warns(UserWarning, match="X has feature names, but KMeans was fitted without"):
+        plain.predict(df)
+    # A refit without names drops them.
+    km.fit(x_small)
+    assert not hasattr(km, "feature_names_in_")
+
+
+def test_scikit_learn_feature_name_checks_pass():
+    """scikit-learn's checks of column names and get_feature_names_out (not in
+    check_estimator's default list), run one by one."""
+    pytest.importorskip("pandas")
+    pytest.importorskip("sklearn")
+    from sklearn.utils import estimator_checks as ec
+
+    for check in (
+        ec.check_dataframe_column_names_consistency,
+        ec.check_transformer_get_feature_names_out,
+        ec.check_transformer_get_feature_names_out_pandas,
+        ec.check_get_feature_names_out_error,
+    ):
+        check("KMeans", vorn.KMeans(3, n_threads=1))

@@ -10,6 +10,7 @@ import numpy as np
 
 from ._convert import (
     InvalidParameterError,
+    as_matrix,
     check_int,
     check_n_threads,
     check_seed,
@@ -244,7 +245,9 @@ class Clusterer:
                     f"yourself and pass an array"
                 )
             return np.load(path, mmap_mode="r")
-        return data
+        # As an array: Clostera has no feature names, so a frame's column names are not
+        # kept (KMeans would check them at predict time).
+        return data if isinstance(data, np.ndarray) else as_matrix(data, "X")
 
     # ------------------------------------------------------------------ API
 

@@ -135,6 +135,30 @@ def as_matrix(x: Any, name: str = "X") -> np.ndarray:
     return arr
 
 
+def feature_names(x: Any) -> Optional[np.ndarray]:
+    """The column names of a data frame ``x`` (pandas, polars, ...) as an object array when
+    all of them are strings, else None; names of mixed types raise ``TypeError``, as in
+    scikit-learn (whose ``feature_names_in_`` this feeds)."""
+    cols = getattr(x, "columns", None)
+    if cols is None or isinstance(x, np.ndarray):
+        return None
+    names = np.asarray(list(cols), dtype=object)
+    is_str = [isinstance(c, str) for c in names]
+    if names.size and all(is_str):
+        return names
+    if any(is_str):
+        kinds = sorted({type(c).__name__ for c in names})
+        raise TypeError(
+            f"Feature names are only supported if all input features have string names, but "
+            f"your input has {kinds} as feature name / column name types. If you want feature "
+            f"names to be stored and validated, you must convert them all to strings, by "
+            f"using X.columns = X.columns.astype(str) for example. Otherwise you can remove "
+            f"feature / column names from your input data, or convert them all to a "
+            f"non-string data type."
+        )
+    return None
+
+
 class _ComplexDataError(TypeError, ValueError):
     """Complex input: a ``TypeError`` (a dtype vorn does not cluster) that is also the
     ``ValueError`` scikit-learn raises for complex data, so code written for either catches

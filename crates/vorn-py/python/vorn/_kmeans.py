@@ -22,6 +22,7 @@ from ._convert import (
     check_seed,
     check_str,
     convergence_warning,
+    feature_names,
     not_fitted,
 )
 
@@ -236,7 +237,7 @@ class KMeans(ParamsMixin):
         )
 
     def _reset(self) -> None:
-        for name in _FITTED:
+        for name in _FITTED + ("feature_names_in_",):
             self.__dict__.pop(name, None)
         self.__dict__.pop("_model", None)
 
@@ -340,6 +341,7 @@ class KMeans(ParamsMixin):
         is no ``sample_weight`` argument; repeat rows to weight them).
         """
         self._reset()
+        names = feature_names(X)
         x = as_matrix(X, "X")
         args = self._fit_args(x.shape[1])
         progress = None
@@ -351,6 +353,8 @@ class KMeans(ParamsMixin):
         t0 = time.perf_counter()
         model = _vorn.fit(x, progress=progress, **args)
         self._set_fitted(model)
+        if names is not None:
+            self.feature_names_in_ = names
         self._warn_if_fewer_clusters(args["k"])
         if self.verbose:
             _progress.logger.info(
@@ -378,6 +382,48 @@ class KMeans(ParamsMixin):
                 stacklevel=3,
             )
 
+    def _input(self, X: Any, model: "_vorn.Model") -> np.ndarray:
+        """``X`` to label with the fitted model: its column names checked against
+        ``feature_names_in_`` (as scikit-learn does: different names raise ``ValueError``,
+        names on one side only warn), converted, and its width checked."""
+        self._check_feature_names(X)
+        return self._check_features(as_matrix(X, "X"), model)
+
+    def _check_feature_names(self, X: Any) -> None:
+        fitted = self.__dict__.get("feature_names_in_")
+        names = feature_names(X)
+        me = type(self).__name__
+        if fitted is None and names is None:
+            return
+        if names is None:
+            warnings.warn(
+                f"X does not have valid feature names, but {me} was fitted with feature names",
+                UserWarning,
+                stacklevel=3,
+            )
+            return
+        if fitted is None:
+            warnings.warn(
+                f"X has feature names, but {me} was fitted without feature names",
+                UserWarning,
+                stacklevel=3,
+            )
+            return
+        if len(fitted) == len(names) and bool(np.all(fitted == names)):
+            return
+        unseen = sorted(set(names) - set(fitted))
+        missing = sorted(set(fitted) - set(names))
+        msg = "The feature names should match those that were passed during fit.\n"
+        if unseen:
+            msg += "Feature names unseen at fit time:\n" + "".join(f"- {n}\n" for n in unseen)
+        if missing:
+            msg += "Feature names seen at fit time, yet now missing:\n" + "".join(
+                f"- {n}\n" for n in missing
+            )
+        if not unseen and not missing:
+            msg += "Feature names must be in the same order as they were in fit.\n"
+        raise ValueError(msg)
+
     def _check_features(self, x: np.ndarray, model: "_vorn.Model") -> np.ndarray:
         if x.shape[1] != model.d:
             raise ValueError(
@@ -389,7 +435,7 @@ class KMeans(ParamsMixin):
     def predict(self, X: Any) -> np.ndarray:
         """Index (int32) of the nearest centroid of every row of ``X``."""
         model = self._fitted_model("predict")
-        x = self._check_features(as_matrix(X, "X"), model)
+        x = self._input(X, model)
         return model.predict(x, n_threads=check_n_threads(self.n_threads)).view(np.int32)
 
     def fit_predict(self, X: Any, y: Any = None) -> np.ndarray:
@@ -401,7 +447,7 @@ class KMeans(ParamsMixin):
         Euclidean distance for l2, cosine distance ``1 - cos`` for cosine. A result too
         large to allocate raises ``MemoryError`` (transform the rows in batches)."""
         model = self._fitted_model("transform")
-        x = self._check_features(as_matrix(X, "X"), model)
+        x = self._input(X, model)
         out = model.transform(x, n_threads=check_n_threads(self.n_threads))
         return self._wrap_output(out, X)
 
@@ -414,13 +460,21 @@ class KMeans(ParamsMixin):
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         """Names of the :meth:`transform` columns, ``kmeans0`` to ``kmeans{k-1}`` (the names
         scikit-learn gives a clusterer's distance columns). ``input_features``, if given,
-        must name the ``n_features_in_`` input columns."""
+        must name the ``n_features_in_`` input columns (``feature_names_in_`` when the fit
+        saw column names)."""
         model = self._fitted_model("get_feature_names_out")
-        if input_features is not None and len(input_features) != model.d:
-            raise ValueError(
-                f"input_features should have length equal to number of features "
-                f"({model.d}), got {len(input_features)}"
-            )
+        if input_features is not None:
+            given = np.asarray(input_features, dtype=object)
+            fitted = self.__dict__.get("feature_names_in_")
+            if fitted is not None and not (
+                len(given) == len(fitted) and bool(np.all(given == fitted))
+            ):
+                raise ValueError("input_features is not equal to feature_names_in_")
+            if len(given) != model.d:
+                raise ValueError(
+                    f"input_features should have length equal to number of features "
+                    f"({model.d}), got {len(given)}"
+                )
         prefix = type(self).__name__.lower()
         return np.asarray([f"{prefix}{j}" for j in range(model.k)], dtype=object)
 
@@ -471,7 +525,7 @@ class KMeans(ParamsMixin):
         """Opposite of the objective of ``X`` under the fitted centroids (higher is better),
         like scikit-learn's ``KMeans.score``."""
         model = self._fitted_model("score")
-        return -float(model.inertia_of(self._check_features(as_matrix(X, "X"), model)))
+        return -float(model.inertia_of(self._input(X, model)))
 
     # ------------------------------------------------------------------ persistence
 
