@@ -296,3 +296,33 @@ def test_scikit_learn_feature_name_checks_pass():
         ec.check_get_feature_names_out_error,
     ):
         check("KMeans", vorn.KMeans(3, n_threads=1))
+
+
+def test_callable_init_like_scikit_learn(x_small):
+    calls = []
+
+    def pick(X, n_clusters, random_state):
+        assert X.dtype == np.float32 and X.shape == x_small.shape
+        assert isinstance(random_state, np.random.RandomState)
+        calls.append(1)
+        return X[random_state.choice(len(X), n_clusters, replace=False)]
+
+    km = vorn.KMeans(3, init=pick, random_state=5).fit(x_small)
+    assert len(calls) == 10  # n_init="auto": 10 runs, as scikit-learn
+    # The winner is the best of those runs: each run equals a fit from its centroids.
+    rs = np.random.RandomState(np.random.MT19937(np.random.SeedSequence(5)))
+    runs = [
+        vorn.KMeans(3, init=x_small[rs.choice(len(x_small), 3, replace=False)]).fit(x_small)
+        for _ in range(10)
+    ]
+    best = min(runs, key=lambda m: m.inertia_)  # min keeps the first on ties
+    np.testing.assert_array_equal(km.cluster_centers_, best.cluster_centers_)
+    assert km.inertia_ == best.inertia_
+    # Deterministic, n_init honoured, bad returns named.
+    again = vorn.KMeans(3, init=pick, random_state=5).fit(x_small)
+    np.testing.assert_array_equal(again.cluster_centers_, km.cluster_centers_)
+    calls.clear()
+    vorn.KMeans(3, init=pick, n_init=2).fit(x_small)
+    assert len(calls) == 2
+    with pytest.raises(vorn.InvalidParameterError, match="the centroids init returned has shape"):
+        vorn.KMeans(3, init=lambda X, k, rs: X[:2]).fit(x_small)

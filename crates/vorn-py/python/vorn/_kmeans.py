@@ -84,14 +84,16 @@ class KMeans(ParamsMixin):
         less time, objective within 0.11% over 6 fits. The backend
         used is ``algorithm_``. ``"elkan"`` and ``"full"`` are
         accepted as aliases of ``"hamerly"`` and ``"lloyd"``.
-    init : "k-means++", "random" or array-like of shape (n_clusters, n_features)
+    init : "k-means++", "random", callable or array-like of shape (n_clusters, n_features)
         Seeding: greedy k-means++ (scikit-learn's variant) followed by ``local_search``
-        swap steps, k distinct random rows, or the
-        given centroids (then only one run is made; see ``n_init``).
+        swap steps, k distinct random rows, the given centroids (then only one run is
+        made; see ``n_init``), or, as in scikit-learn, ``init(X, n_clusters,
+        random_state)`` returning them for each run (``X`` the float32 matrix,
+        ``random_state`` a ``numpy.random.RandomState`` seeded from ``random_state``).
     n_init : int or "auto", default "auto"
         Runs from independent seedings; the run with the lowest objective wins (the first
-        on ties). ``"auto"``: 10 for ``"random"`` (scikit-learn's rule), 1 for given
-        centroids, and for k-means++ one run, except that ``algorithm="auto"`` makes two when
+        on ties). ``"auto"``: 10 for ``"random"`` and a callable ``init`` (scikit-learn's
+        rule), 1 for given centroids, and for k-means++ one run, except that ``algorithm="auto"`` makes two when
         a run is cheap but not a millisecond one (2**22 <= n_train * n_features * n_clusters
         <= 2**27, e.g. 20 000 x 384 rows at k = 10; the two run side by side on the thread
         pool). With explicit centroids a value
@@ -278,25 +280,18 @@ class KMeans(ParamsMixin):
                 init_name = "random"
             else:
                 raise InvalidParameterError(
-                    f"init must be 'k-means++', 'random' or an array of shape "
+                    f"init must be 'k-means++', 'random', a callable or an array of shape "
                     f"(n_clusters, n_features), got {init!r}"
                 )
+        elif callable(init):
+            init_name = "callable"  # called per run by `fit`
         else:
-            try:
-                init_centroids = as_matrix(init, "init")
-            except TypeError as e:
-                raise InvalidParameterError(str(e)) from None
-            except ValueError as e:
-                raise InvalidParameterError(str(e)) from None
-            if init_centroids.shape != (k, d):
-                raise InvalidParameterError(
-                    f"init has shape {init_centroids.shape} but must be (n_clusters, "
-                    f"n_features) = ({k}, {d})"
-                )
+            init_centroids = _given_centroids(init, k, d, "init")
             init_name = "given"
         if isinstance(self.n_init, str) and self.n_init == "auto":
-            # None: the core's automatic rule (`KMeansParams::runs`).
-            n_init = 10 if init_name == "random" else (1 if init_name == "given" else None)
+            # None: the core's automatic rule (`KMeansParams::runs`); scikit-learn's counts
+            # for random and callable seedings.
+            n_init = {"random": 10, "callable": 10, "given": 1}.get(init_name)
         else:
             n_init = check_int("n_init", self.n_init, minimum=1)
             if init_name == "given" and n_init != 1:
@@ -351,7 +346,10 @@ class KMeans(ParamsMixin):
                 "%s: fitting %r on %d x %d", type(self).__name__, self, *x.shape
             )
         t0 = time.perf_counter()
-        model = _vorn.fit(x, progress=progress, **args)
+        if args["init"] == "callable":
+            model = self._fit_from_callable(x, args, progress)
+        else:
+            model = _vorn.fit(x, progress=progress, **args)
         self._set_fitted(model)
         if names is not None:
             self.feature_names_in_ = names
@@ -367,6 +365,23 @@ class KMeans(ParamsMixin):
                 self.inertia_,
             )
         return self
+
+    def _fit_from_callable(self, x: np.ndarray, args: Dict[str, Any], progress: Any) -> Any:
+        """scikit-learn's callable ``init``: ``init(X, n_clusters, random_state)`` returns
+        the centroids of each of the ``n_init`` runs (X is the float32 matrix vorn fits,
+        random_state one ``numpy.random.RandomState`` seeded from ``random_state`` and
+        shared by the runs); the run with the lowest objective wins, the first on ties.
+        ``iteration_stats_`` then holds the winning run's iterations."""
+        k, d = args["k"], x.shape[1]
+        rs = np.random.RandomState(np.random.MT19937(np.random.SeedSequence(args["seed"])))
+        best = None
+        for _ in range(args["n_init"]):
+            c = _given_centroids(self.init(x, k, rs), k, d, "the centroids init returned")
+            run = dict(args, init="given", init_centroids=c, n_init=1)
+            model = _vorn.fit(x, progress=progress, **run)
+            if best is None or model.inertia < best.inertia:
+                best = model
+        return best
 
     def _warn_if_fewer_clusters(self, k: int) -> None:
         """ConvergenceWarning when some centroids own no row in the final labels: with fewer
@@ -588,3 +603,15 @@ def iteration_stats_of_best_run(stats: List[Dict[str, Any]]) -> List[Dict[str, A
             best = r
     return [] if best is None else runs[best]
 
+
+def _given_centroids(init: Any, k: int, d: int, what: str) -> np.ndarray:
+    """Caller-given centroids as a (k, d) float32 matrix, else InvalidParameterError."""
+    try:
+        c = as_matrix(init, "init")
+    except (TypeError, ValueError) as e:
+        raise InvalidParameterError(f"{what}: {e}" if what != "init" else str(e)) from None
+    if c.shape != (k, d):
+        raise InvalidParameterError(
+            f"{what} has shape {c.shape} but must be (n_clusters, n_features) = ({k}, {d})"
+        )
+    return c
