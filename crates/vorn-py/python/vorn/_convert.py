@@ -327,13 +327,23 @@ def check_seed(name: str, value: Any) -> int:
     if not _is_int(value):
         raise InvalidParameterError(
             f"{name} must be an int in [0, 2**64) or None (= 0), got "
-            f"{type(value).__name__} {value!r}; numpy RandomState/Generator objects are not "
-            f"supported: pass an int seed"
+            f"{type(value).__name__} {value!r}: pass an int seed"
         )
     v = int(value)
     if not 0 <= v < _U64:
         raise InvalidParameterError(f"{name} must be in [0, 2**64), got {v}")
     return v
+
+
+def random_state_seed(name: str, value: Any) -> int:
+    """:func:`check_seed`, also accepting scikit-learn's other ``random_state`` values: a
+    ``numpy.random.RandomState`` or ``Generator`` gives one seed drawn from it (advancing
+    it, as scikit-learn's estimators do), so the same generator state gives the same fit."""
+    if isinstance(value, np.random.RandomState):
+        return int(value.randint(0, _U64, dtype=np.uint64))
+    if isinstance(value, np.random.Generator):
+        return int(value.integers(0, _U64, dtype=np.uint64))
+    return check_seed(name, value)
 
 
 def check_n_threads(value: Any) -> Optional[int]:

@@ -19,11 +19,11 @@ from ._convert import (
     check_n_threads,
     check_optional_int,
     check_real,
-    check_seed,
     check_str,
     convergence_warning,
     feature_names,
     not_fitted,
+    random_state_seed,
 )
 
 # Containers of ``set_output`` (scikit-learn's names).
@@ -103,10 +103,11 @@ class KMeans(ParamsMixin):
     tol : float, default 1e-4
         Stop when the relative objective decrease is <= tol (a run also stops when no label
         changes). ``tol=0`` runs until a fixed point or ``max_iter``.
-    random_state : int or None, default 0
+    random_state : int, None, numpy RandomState or Generator, default 0
         Seed of every random choice, in ``[0, 2**64)``. ``None`` means ``0``: vorn is always
-        deterministic (unlike scikit-learn, where None draws fresh entropy). NumPy
-        ``RandomState``/``Generator`` objects are not accepted.
+        deterministic (unlike scikit-learn, where None draws fresh entropy). A NumPy
+        ``RandomState`` or ``Generator`` gives one seed drawn from it at each ``fit``
+        (advancing it, as in scikit-learn).
     n_threads : int or None, default None
         Worker threads for fit/predict/transform; None uses all cores. Results are
         bit-identical for every thread count.
@@ -311,7 +312,7 @@ class KMeans(ParamsMixin):
             n_init=n_init,
             max_iter=check_int("max_iter", self.max_iter, minimum=1),
             tol=check_real("tol", self.tol),
-            seed=check_seed("random_state", self.random_state),
+            seed=random_state_seed("random_state", self.random_state),
             n_threads=check_n_threads(self.n_threads),
             sample_size=check_optional_int(
                 "sample_size", self.sample_size, none_means="all rows"
