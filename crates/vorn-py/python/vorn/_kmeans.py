@@ -93,11 +93,11 @@ class KMeans(ParamsMixin):
     n_init : int or "auto", default "auto"
         Runs from independent seedings; the run with the lowest objective wins (the first
         on ties). ``"auto"``: 10 for ``"random"`` and a callable ``init`` (scikit-learn's
-        rule), 1 for given centroids, and for k-means++ one run, except that ``algorithm="auto"`` makes two when
-        a run is cheap but not a millisecond one (2**22 <= n_train * n_features * n_clusters
-        <= 2**27, e.g. 20 000 x 384 rows at k = 10; the two run side by side on the thread
-        pool). With explicit centroids a value
-        > 1 is reduced to 1 with a ``RuntimeWarning``.
+        rule), 1 for given centroids, and for k-means++ one run, except that
+        ``algorithm="auto"`` makes two when a run is cheap but not a millisecond one
+        (2**22 <= n_train * n_features * n_clusters <= 2**27, e.g. 20 000 x 384 rows at
+        k = 10; the two run side by side on the thread pool). With explicit centroids a
+        value > 1 is reduced to 1 with a ``RuntimeWarning``.
     max_iter : int, default 300
         Maximum iterations per run.
     tol : float, default 1e-4
