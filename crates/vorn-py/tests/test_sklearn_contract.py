@@ -192,7 +192,9 @@ def test_scikit_learn_check_estimator_passes():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         results = check_estimator(vorn.KMeans(n_clusters=3, n_threads=1), on_fail=None)
-    failed = [(r["check_name"], str(r["exception"])[:200]) for r in results if r["status"] == "failed"]
+    failed = [
+        (r["check_name"], str(r["exception"])[:200]) for r in results if r["status"] == "failed"
+    ]
     assert results and not failed, failed
 
 

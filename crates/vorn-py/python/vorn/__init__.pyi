@@ -1,7 +1,7 @@
 """Type stubs of the public ``vorn`` package."""
 
 from os import PathLike
-from typing import Any, Dict, List, Optional, Union
+from typing import Any, Callable, Dict, List, Optional, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -10,6 +10,8 @@ __version__: str
 __all__: List[str]
 
 _Path = Union[str, PathLike[str]]
+# scikit-learn's callable init: (X, n_clusters, random_state) -> centroids.
+_InitFn = Callable[[npt.NDArray[np.float32], int, np.random.RandomState], npt.ArrayLike]
 
 class InvalidParameterError(ValueError, TypeError): ...
 class NotFittedError(ValueError, AttributeError): ...
@@ -39,6 +41,7 @@ class KMeans:
     algorithm_: str
     iteration_stats_: List[Dict[str, Any]]
     stop_reason_: str
+    feature_names_in_: npt.NDArray[np.object_]
 
     def __init__(
         self,
@@ -46,11 +49,11 @@ class KMeans:
         *,
         metric: str = "l2",
         algorithm: str = "auto",
-        init: Union[str, npt.ArrayLike] = "k-means++",
+        init: Union[str, npt.ArrayLike, _InitFn] = "k-means++",
         n_init: Union[int, str] = "auto",
         max_iter: int = 300,
         tol: float = 1e-4,
-        random_state: Optional[int] = 0,
+        random_state: Union[int, None, np.random.RandomState, np.random.Generator] = 0,
         n_threads: Optional[int] = None,
         verbose: Union[bool, int] = False,
         sample_size: Optional[int] = None,
@@ -63,9 +66,11 @@ class KMeans:
     def fit(self, X: npt.ArrayLike, y: Any = None) -> KMeans: ...
     def predict(self, X: npt.ArrayLike) -> npt.NDArray[np.int32]: ...
     def fit_predict(self, X: npt.ArrayLike, y: Any = None) -> npt.NDArray[np.int32]: ...
-    def transform(self, X: npt.ArrayLike) -> npt.NDArray[np.float32]: ...
-    def fit_transform(self, X: npt.ArrayLike, y: Any = None) -> npt.NDArray[np.float32]: ...
+    def transform(self, X: npt.ArrayLike) -> Any: ...  # float32 ndarray unless set_output
+    def fit_transform(self, X: npt.ArrayLike, y: Any = None) -> Any: ...
     def score(self, X: npt.ArrayLike, y: Any = None) -> float: ...
+    def get_feature_names_out(self, input_features: Any = None) -> npt.NDArray[np.object_]: ...
+    def set_output(self, *, transform: Optional[str] = None) -> KMeans: ...
     def save(self, path: _Path) -> None: ...
     @classmethod
     def load(cls, path: _Path) -> KMeans: ...
