@@ -403,7 +403,13 @@ class KMeans(ParamsMixin):
         ``feature_names_in_`` (as scikit-learn does: different names raise ``ValueError``,
         names on one side only warn), converted, and its width checked."""
         self._check_feature_names(X)
-        return self._check_features(as_matrix(X, "X"), model)
+        x = as_matrix(X, "X")
+        if x.shape[1] != model.d:
+            raise ValueError(
+                f"X has {x.shape[1]} features, but {type(self).__name__} is expecting "
+                f"{model.d} features as input (the number of features seen by fit)"
+            )
+        return x
 
     def _check_feature_names(self, X: Any) -> None:
         fitted = self.__dict__.get("feature_names_in_")
@@ -415,17 +421,17 @@ class KMeans(ParamsMixin):
             warnings.warn(
                 f"X does not have valid feature names, but {me} was fitted with feature names",
                 UserWarning,
-                stacklevel=3,
+                stacklevel=4,  # the caller of predict / transform / score
             )
             return
         if fitted is None:
             warnings.warn(
                 f"X has feature names, but {me} was fitted without feature names",
                 UserWarning,
-                stacklevel=3,
+                stacklevel=4,  # the caller of predict / transform / score
             )
             return
-        if len(fitted) == len(names) and bool(np.all(fitted == names)):
+        if _same_names(fitted, names):
             return
         unseen = sorted(set(names) - set(fitted))
         missing = sorted(set(fitted) - set(names))
@@ -439,14 +445,6 @@ class KMeans(ParamsMixin):
         if not unseen and not missing:
             msg += "Feature names must be in the same order as they were in fit.\n"
         raise ValueError(msg)
-
-    def _check_features(self, x: np.ndarray, model: "_vorn.Model") -> np.ndarray:
-        if x.shape[1] != model.d:
-            raise ValueError(
-                f"X has {x.shape[1]} features, but {type(self).__name__} is expecting "
-                f"{model.d} features as input (the number of features seen by fit)"
-            )
-        return x
 
     def predict(self, X: Any) -> np.ndarray:
         """Index (int32) of the nearest centroid of every row of ``X``."""
@@ -482,9 +480,7 @@ class KMeans(ParamsMixin):
         if input_features is not None:
             given = np.asarray(input_features, dtype=object)
             fitted = self.__dict__.get("feature_names_in_")
-            if fitted is not None and not (
-                len(given) == len(fitted) and bool(np.all(given == fitted))
-            ):
+            if fitted is not None and not _same_names(given, fitted):
                 raise ValueError("input_features is not equal to feature_names_in_")
             if len(given) != model.d:
                 raise ValueError(
@@ -616,3 +612,8 @@ def _given_centroids(init: Any, k: int, d: int, what: str) -> np.ndarray:
             f"{what} has shape {c.shape} but must be (n_clusters, n_features) = ({k}, {d})"
         )
     return c
+
+
+def _same_names(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether two name arrays are equal, element by element and in order."""
+    return len(a) == len(b) and bool(np.all(a == b))
