@@ -47,6 +47,9 @@ def parse_args(argv=None):
                     help="results basename (default: 'kernel', '-avx2' appended on a CPU without AVX-512)")
     ap.add_argument("--skip", default="", help="comma list among vorn,faiss,numpy")
     ap.add_argument("--render", metavar="JSON", help="only re-render the markdown of an existing kernel JSON")
+    ap.add_argument("--isa", choices=["avx2"],
+                    help="every implementation on its AVX2 paths (runner.FORCED_ISA_ENV); "
+                         "results named 'kernel-avx2-forced'")
     return ap.parse_args(argv)
 
 
@@ -58,6 +61,11 @@ CORES = _ALLOWED[:THREADS]
 for _k in THREAD_ENV:
     os.environ[_k] = str(THREADS)
 os.environ["OMP_DYNAMIC"] = "FALSE"
+if ARGS.isa:  # before numpy / faiss / vorn choose their code paths
+    sys.path.insert(0, str(BENCH))
+    from runner import FORCED_ISA_ENV  # noqa: E402
+
+    os.environ.update(FORCED_ISA_ENV[ARGS.isa])
 # All implementations share this process: OpenMP (FAISS) and OpenBLAS (numpy) worker threads
 # spin after a parallel region and would steal the cores from whichever implementation runs
 # next. Passive waiting plus a pause before each implementation keeps the comparison fair.
@@ -68,7 +76,7 @@ if hasattr(os, "sched_setaffinity"):
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(BENCH))
-from runner import load_delta, loadavg, read_proc_stat, results_suffix, rusage_cpu, versions  # noqa: E402
+from runner import isa_suffix, load_delta, loadavg, read_proc_stat, results_suffix, rusage_cpu, versions  # noqa: E402
 
 
 def timed(fn, reps):
@@ -128,7 +136,7 @@ def main():
         src.with_suffix(".md").write_text(render(json.loads(src.read_text())))
         print(f"[kernel] wrote {src.with_suffix('.md')}")
         return
-    name = a.name or "kernel" + results_suffix()
+    name = a.name or "kernel" + (isa_suffix(a.isa) or results_suffix())
     skip = set(filter(None, a.skip.split(",")))
     rng = np.random.default_rng(a.seed)
     res = {"created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "threads": THREADS, "cores": CORES,

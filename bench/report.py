@@ -174,7 +174,14 @@ def render_markdown(results: dict, name: str, plots: dict, seeds: dict | None = 
                    if v.get(k))
     L.append(f"- Versions: {vs}; {v.get('rustc') or ''}")
     L.append(f"- SIMD: vorn `{det.get('vorn_simd_runtime')}`, clostera `{det.get('clostera_simd_runtime')}`, "
-             f"faiss `{(det.get('faiss_compile_options') or '').strip()}`")
+             f"faiss `{(det.get('faiss_compile_options') or '').strip()}`"
+             + (f" (level `{det['faiss_simd_level']}`)" if det.get("faiss_simd_level") else "")
+             + (f"; numpy/OpenBLAS `{(det.get('numpy_blas') or [{}])[0].get('architecture')}`"
+                if det.get("numpy_blas") else ""))
+    if p.get("forced_isa"):
+        L.append(f"- **Forced instruction set `{p['forced_isa']}`** on this CPU, for every library "
+                 f"(`bench/run.py --isa {p['forced_isa']}`): "
+                 + ", ".join(f"`{k}={v}`" for k, v in (p.get("forced_isa_env") or {}).items()))
     g = results.get("git", {})
     L.append(f"- vorn source: `{g.get('describe')}`{' (crates/ modified)' if g.get('dirty') else ''}")
     L.append(f"- Protocol: {p.get('reps')} repetition(s), median; fresh process per row; timed = "

@@ -39,7 +39,7 @@ sys.path.insert(0, str(BENCH))
 import datasets as ds  # noqa: E402
 import quality  # noqa: E402
 from rows import ROWS, ROWS_BY_NAME  # noqa: E402
-from runner import cpu_flags, results_suffix  # noqa: E402
+from runner import FORCED_ISA_ENV, cpu_flags, isa_suffix, results_suffix  # noqa: E402
 
 SCHEMA = 1
 DEFAULT_TIMEOUT = 300.0
@@ -172,8 +172,9 @@ def parse_cores(spec: str) -> list:
     return out
 
 
-def child_env(threads: int) -> dict:
+def child_env(threads: int, isa: str | None = None) -> dict:
     env = os.environ.copy()
+    env.update(FORCED_ISA_ENV.get(isa, {}))
     for k in THREAD_ENV:
         env[k] = str(threads)
     env["OMP_DYNAMIC"] = "FALSE"
@@ -276,12 +277,12 @@ def summarise(rep_records: list, reps_wanted: int) -> dict:
 def run_suite(*, suite: str = "custom", plan: list, rows: list, reps: int, timeout: float,
               threads: int, cores: list, max_iter, seed: int, out_dir: Path, name: str,
               cache_dir: Path, python: str, tmp_dir: Path, make_report: bool = True,
-              keep_tmp: bool = False, single_rep_above=None, argv=None) -> dict:
+              keep_tmp: bool = False, single_rep_above=None, argv=None, isa=None) -> dict:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     tmp_dir = Path(tmp_dir)
     tmp_dir.mkdir(parents=True, exist_ok=True)
-    env = child_env(threads)
+    env = child_env(threads, isa)
     started = time.time()
     results = {
         "schema": SCHEMA, "suite": suite, "name": name,
@@ -299,6 +300,7 @@ def run_suite(*, suite: str = "custom", plan: list, rows: list, reps: int, timeo
                       "with <= 2 ms of process CPU, at most 2 s)",
             "order": "rows rotated by floor(rows / reps) positions per repetition",
             "thread_env": {k: env[k] for k in THREAD_ENV},
+            "forced_isa": isa, "forced_isa_env": FORCED_ISA_ENV.get(isa),
             "pinning": "taskset -c " + ",".join(map(str, cores)) if shutil.which("taskset") else "sched_setaffinity",
             "quality": "quality.py: float64, exact nearest returned centroid, computed in the parent",
             "quality_speed_rule": "best objective per cell; rows within 0.5% of it are admitted; fastest admitted wins",
@@ -490,6 +492,9 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--name", help="results basename (default: the suite name, with '-avx2' on a CPU "
                                    "without AVX-512 (runner.results_suffix), or 'custom' with filters)")
+    ap.add_argument("--isa", choices=sorted(FORCED_ISA_ENV),
+                    help="make every library take these code paths (runner.FORCED_ISA_ENV); "
+                         "results named with '-avx2-forced'")
     ap.add_argument("--out", default=str(BENCH / "results"))
     ap.add_argument("--cache-dir", default=str(ds.DEFAULT_CACHE))
     ap.add_argument("--tmp-dir", default=str(BENCH / "results" / "tmp"))
@@ -511,7 +516,7 @@ def main(argv=None):
         "single_rep_above")
     single = single or None
     filtered = any([a.datasets, a.rows, a.ks, a.metrics])
-    name = a.name or (a.suite + results_suffix() if not filtered else "custom")
+    name = a.name or (a.suite + (isa_suffix(a.isa) or results_suffix()) if not filtered else "custom")
     max_iter = None if a.max_iter == "default" else int(a.max_iter)
     missing = [r.name for r in rows if not r.available()]
     if missing:
@@ -520,7 +525,7 @@ def main(argv=None):
               cores=cores, max_iter=max_iter, seed=a.seed, out_dir=Path(a.out), name=name,
               cache_dir=Path(a.cache_dir), python=a.python, tmp_dir=Path(a.tmp_dir),
               make_report=not a.no_report, keep_tmp=a.keep_tmp, single_rep_above=single,
-              argv=[sys.argv[0], *argv])
+              argv=[sys.argv[0], *argv], isa=a.isa)
 
 
 if __name__ == "__main__":

@@ -53,6 +53,25 @@ def cpu_flags(cpuinfo: str) -> set:
     return set(line.split(":", 1)[1].split()) if ":" in line else set()
 
 
+#: ``--isa avx2`` of run.py / kernel.py: environment under which every library of the benchmark
+#: takes its AVX2 + FMA code paths on a CPU that also has AVX-512, so that one machine measures
+#: both instruction sets at the same source (vorn's kernel families give the same fit bits,
+#: crates/vorn/tests/isa.rs, so only times change). vorn: its AVX2 kernels (and no bf16 screen,
+#: which needs AVX-512); FAISS: its dynamic-dispatch level; Clostera: its SIMD switch; OpenBLAS
+#: (numpy's and scikit-learn's sgemm): its Haswell kernels; numpy's own loops: no AVX-512
+#: dispatch. Each child process records what it actually ran (``versions()``).
+FORCED_ISA_ENV = {
+    "avx2": {"VORN_SIMD": "avx2", "FAISS_SIMD_LEVEL": "AVX2", "CLOSTERA_SIMD": "avx2",
+             "OPENBLAS_CORETYPE": "Haswell", "NPY_DISABLE_CPU_FEATURES": "X86_V4 AVX512_ICL AVX512_SPR"},
+}
+
+
+def isa_suffix(isa: str | None) -> str:
+    """Results-name suffix of a forced instruction set: ``-avx2-forced`` for ``avx2``, else ``""``
+    (a run on a CPU without AVX-512 is named by ``results_suffix`` instead)."""
+    return f"-{isa}-forced" if isa else ""
+
+
 def results_suffix(cpuinfo: str | None = None) -> str:
     """Suffix of the default results names on this CPU: ``-avx2`` where AVX2 and FMA are present
     without AVX-512F (vorn's AVX2 kernels run there, as FAISS's and numpy's AVX2 paths do), else
@@ -151,6 +170,9 @@ def versions() -> dict:
     try:
         import faiss
         extra["faiss_compile_options"] = faiss.get_compile_options()
+        cfg = getattr(faiss, "SIMDConfig", None)
+        if cfg is not None and hasattr(cfg, "get_level_name"):
+            extra["faiss_simd_level"] = cfg.get_level_name()
     except Exception:  # noqa: BLE001
         pass
     try:
@@ -163,6 +185,8 @@ def versions() -> dict:
         from threadpoolctl import threadpool_info
         extra["numpy_blas"] = [{k: d.get(k) for k in ("internal_api", "version", "architecture", "num_threads")}
                                for d in threadpool_info()]
+        from numpy._core._multiarray_umath import __cpu_features__ as feats
+        extra["numpy_x86_v4"] = bool(feats.get("X86_V4"))  # its AVX-512 dispatch targets
         del np
     except Exception:  # noqa: BLE001
         pass
