@@ -136,7 +136,7 @@ def main():
         src.with_suffix(".md").write_text(render(json.loads(src.read_text())))
         print(f"[kernel] wrote {src.with_suffix('.md')}")
         return
-    name = a.name or "kernel" + (isa_suffix(a.isa) or results_suffix())
+    out_name = a.name or "kernel" + (isa_suffix(a.isa) or results_suffix())
     skip = set(filter(None, a.skip.split(",")))
     rng = np.random.default_rng(a.seed)
     res = {"created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "threads": THREADS, "cores": CORES,
@@ -225,9 +225,11 @@ def main():
     res["loadavg_end"] = loadavg()
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / f"{name}.json").write_text(json.dumps(res, indent=1))
-    (out / f"{name}.md").write_text(render(res))
-    print(f"[kernel] wrote {out / (name + '.json')} and .md", flush=True)
+    # `out_name`, not `name`: the loops above bind `name` to each implementation (writing
+    # "numpy matmul+argmin.json" from 94ff9cc until this was caught by the smoke check).
+    (out / f"{out_name}.json").write_text(json.dumps(res, indent=1))
+    (out / f"{out_name}.md").write_text(render(res))
+    print(f"[kernel] wrote {out / (out_name + '.json')} and .md", flush=True)
 
 
 def _share(loads):

@@ -1,14 +1,15 @@
 """Regenerate the README performance section from the committed results.
 
     python readme_section.py [RESULTS.json] [--kernel results/kernel.json] [--out results/README-section.md]
-                             [--also results/full-avx2.json] [--also-kernel results/kernel-avx2.json]
+                             [--also results/full-avx2-forced.json --also results/full-avx2.json]
 
 Default input: the first of results/full.json, medium.json, quick.json that exists (the text
 says which suite it is). The kernel table is included when results/kernel.json exists. The output
 is plain markdown meant to be pasted into (or included by) the root README; every number in it
-comes from the JSON, nothing is typed by hand. A second machine's run (by default
-results/full-avx2.json, the suite on a CPU without AVX-512, with results/kernel-avx2.json) is
-rendered as its own subsection when it exists.
+comes from the JSON, nothing is typed by hand. Further runs of the suite are rendered as their
+own subsections when they exist, each with the kernel run of the same name (``full`` → ``kernel``):
+by default results/full-avx2-forced.json (every library forced onto its AVX2 paths on the same
+CPU, ``run.py --isa avx2``) and results/full-avx2.json (a CPU without AVX-512).
 """
 from __future__ import annotations
 
@@ -160,19 +161,61 @@ def _rerun_note(results: dict) -> str:
             f"report's *Machine and versions*).")
 
 
+def _forced(results: dict) -> str | None:
+    """The instruction set a run forced on every library (``run.py --isa``), else None."""
+    return (results.get("protocol") or {}).get("forced_isa")
+
+
 def _isa_text(results: dict) -> str:
+    if _forced(results):
+        return f"AVX-512 CPU, every library forced onto its {_forced(results).upper()} paths"
     simd = _simd(results)
     return {"avx512": "AVX-512", "avx2": "AVX2 + FMA, no AVX-512"}.get(simd, simd or "unknown ISA")
 
 
-def section(results: dict, kernel: dict | None, results_rel: str, also: dict | None = None,
-            also_kernel: dict | None = None, also_rel: str | None = None, seeds: dict | None = None) -> str:
+def _also_lines(also: dict, also_kernel: dict | None, main_commit: str | None) -> list:
+    """The subsection of a further run of the suite (another CPU, or forced code paths)."""
+    am, ap_ = also.get("machine", {}), also.get("protocol", {})
+    aname = also.get("name")
+    commit = (also.get("git") or {}).get("commit")
+    stale = (f" This run's vorn source is older than the main run's (`{main_commit[:7]}`): its times "
+             f"predate the engine changes between the two." if commit and main_commit
+             and commit[:7] != main_commit[:7] and not _forced(also) else "")
+    if _forced(also):
+        env = ", ".join(f"`{k}={v}`" for k, v in (ap_.get("forced_isa_env") or {}).items())
+        L = ["", f"### The same suite with every library on its {_forced(also).upper()} paths", "",
+             f"The same protocol on the same CPU ({am.get('cpu_model')}), with vorn, FAISS, Clostera, "
+             f"OpenBLAS and numpy each forced onto its {_forced(also).upper()} code paths "
+             f"(`bench/run.py --isa {_forced(also)}`: {env}; each row's process records the level it "
+             f"ran), {ap_.get('threads')} threads, {ap_.get('reps')} repetition(s) per row, on "
+             f"{also.get('created', '')[:10]}{_source(also)}. A stand-in for a CPU without AVX-512 at "
+             f"today's source: the same 256-bit code the libraries run there, on this CPU's cores and "
+             f"memory. vorn's fits have the same bits on either kernel family "
+             f"(`crates/vorn/tests/isa.rs`), so its quality columns equal the main run's." + _rerun_note(also)]
+    else:
+        L = ["", f"### The same suite on a CPU with {_isa_text(also)}", "",
+             f"The same protocol on {am.get('cpu_model')} ({_isa_text(also)}; vorn dispatches to its "
+             f"`{_simd(also)}` kernels at run time), {ap_.get('threads')} threads, {ap_.get('reps')} repetition(s) "
+             f"per row, on {also.get('created', '')[:10]}{_source(also)}, every peer on the same machine in the "
+             f"same run." + _rerun_note(also) + stale]
+    L.append("")
+    L += _tables(also, also_kernel)
+    L.append(f"Full tables: `bench/results/{aname}.md`, `bench/results/{aname}.json`"
+             + (f", `bench/results/{aname.replace('full', 'kernel')}.md`" if also_kernel else "") + ".")
+    return L
+
+
+def section(results: dict, kernel: dict | None, results_rel: str, also: list | None = None,
+            seeds: dict | None = None) -> str:
+    """The README section: the main run, then each further run of ``also``, a list of
+    ``(results, kernel or None, path relative to the repo)``."""
+    also = also or []
     m, p, v = results.get("machine", {}), results.get("protocol", {}), results.get("versions", {})
     ls = report.load_summary(results)
     name = results.get("name")
     L = ["## Performance", "",
          f"<!-- generated by bench/readme_section.py from {results_rel}"
-         + (f" and {also_rel}" if also else "") + "; do not edit by hand -->", ""]
+         + "".join(f" and {rel}" for _, _, rel in also) + "; do not edit by hand -->", ""]
     suite = results.get("suite")
     quick = suite != "full"
     label = {"full": "the full suite, `make bench`",
@@ -212,19 +255,9 @@ def section(results: dict, kernel: dict | None, results_rel: str, also: dict | N
         L += _latency_lines(json.loads(lat.read_text())) + [""]
     L.append(f"Full tables, plots and the raw data: `bench/results/{name}.md`, `bench/results/{name}.json`"
              + (", `bench/results/kernel.md`" if kernel else "") + "; protocol: `bench/README.md`.")
-    if also:
-        am, ap_ = also.get("machine", {}), also.get("protocol", {})
-        aname = also.get("name")
-        L += ["", f"### The same suite on a CPU with {_isa_text(also)}", ""]
-        L.append(
-            f"The same protocol on {am.get('cpu_model')} ({_isa_text(also)}; vorn dispatches to its "
-            f"`{_simd(also)}` kernels at run time), {ap_.get('threads')} threads, {ap_.get('reps')} repetition(s) "
-            f"per row, on {also.get('created', '')[:10]}{_source(also)}, every peer on the same machine in the "
-            f"same run." + _rerun_note(also))
-        L.append("")
-        L += _tables(also, also_kernel)
-        L.append(f"Full tables: `bench/results/{aname}.md`, `bench/results/{aname}.json`"
-                 + (f", `bench/results/{aname.replace('full', 'kernel')}.md`" if also_kernel else "") + ".")
+    main_commit = (results.get("git") or {}).get("commit")
+    for a, ak, _ in also:
+        L += _also_lines(a, ak, main_commit)
     return "\n".join(L) + "\n"
 
 
@@ -239,9 +272,10 @@ def main(argv=None):
     ap.add_argument("results", nargs="?")
     ap.add_argument("--kernel", default=str(BENCH / "results" / "kernel.json"))
     ap.add_argument("--out", default=str(BENCH / "results" / "README-section.md"))
-    ap.add_argument("--also", default=str(BENCH / "results" / "full-avx2.json"),
-                    help="a second machine's run, rendered as its own subsection when the file exists")
-    ap.add_argument("--also-kernel", default=str(BENCH / "results" / "kernel-avx2.json"))
+    ap.add_argument("--also", action="append",
+                    help="a further run of the suite, rendered as its own subsection when the file exists "
+                         "(repeatable; default: results/full-avx2-forced.json, results/full-avx2.json); "
+                         "its kernel run is the file of the same name with 'full' → 'kernel'")
     a = ap.parse_args(argv)
     if a.results:
         rp = Path(a.results)
@@ -256,16 +290,19 @@ def main(argv=None):
         rel = str(rp.resolve().relative_to(BENCH.parent))
     except ValueError:
         rel = str(rp)
-    also = also_kernel = also_rel = None
-    if Path(a.also).exists() and Path(a.also).resolve() != rp.resolve():
-        also = json.loads(Path(a.also).read_text())
-        akp = Path(a.also_kernel)
-        also_kernel = json.loads(akp.read_text()) if akp.exists() else None
+    also = []
+    for ap_ in a.also or [str(BENCH / "results" / f"{n}.json") for n in ("full-avx2-forced", "full-avx2")]:
+        path = Path(ap_)
+        if not path.exists() or path.resolve() == rp.resolve():
+            continue
+        kpath = path.with_name(path.name.replace("full", "kernel", 1))
         try:
-            also_rel = str(Path(a.also).resolve().relative_to(BENCH.parent))
+            arel = str(path.resolve().relative_to(BENCH.parent))
         except ValueError:
-            also_rel = a.also
-    text = section(results, kernel, rel, also, also_kernel, also_rel, seeds=report.load_seeds(rp.parent, rp.stem))
+            arel = str(path)
+        also.append((json.loads(path.read_text()),
+                     json.loads(kpath.read_text()) if kpath.exists() else None, arel))
+    text = section(results, kernel, rel, also, seeds=report.load_seeds(rp.parent, rp.stem))
     Path(a.out).write_text(text)
     print(f"[readme] wrote {a.out} from {rel}" + (" + kernel" if kernel else ""))
 

@@ -122,6 +122,57 @@ def check_results_suffix():
     assert results_suffix("") == ""
 
 
+def check_forced_isa(results: dict):
+    """``--isa avx2``: the children's environment, the results name, what a child reports it ran,
+    and the README subsections of a forced run and of an older run on another CPU."""
+    import readme_section
+    from runner import FORCED_ISA_ENV, cpu_flags, isa_suffix
+
+    env = harness.child_env(2, "avx2")
+    assert all(env[k] == v for k, v in FORCED_ISA_ENV["avx2"].items())
+    assert harness.child_env(2).get("VORN_SIMD") == os.environ.get("VORN_SIMD"), "no --isa: untouched"
+    assert isa_suffix("avx2") == "-avx2-forced" and isa_suffix(None) == ""
+    flags = cpu_flags(Path("/proc/cpuinfo").read_text()) if Path("/proc/cpuinfo").exists() else set()
+    if {"avx2", "fma"} <= flags:
+        v = harness.child_versions(sys.executable, env)
+        assert (v.get("details") or {}).get("vorn_simd_runtime") == "avx2", v.get("details")
+    forced = copy.deepcopy(results)
+    forced["name"] = "smoke-avx2-forced"
+    forced["protocol"].update(forced_isa="avx2", forced_isa_env=FORCED_ISA_ENV["avx2"])
+    other = copy.deepcopy(results)
+    other["name"] = "smoke-avx2"
+    other["git"] = {**(other.get("git") or {}), "commit": "0" * 40}
+    main_ = copy.deepcopy(results)
+    main_["git"] = {**(main_.get("git") or {}), "commit": "1" * 40}
+    text = readme_section.section(main_, None, "bench/results/smoke.json",
+                                  [(forced, None, "f.json"), (other, None, "o.json")])
+    assert "### The same suite with every library on its AVX2 paths" in text, text
+    assert "`FAISS_SIMD_LEVEL=AVX2`" in text and "bench/results/smoke-avx2-forced.md" in text
+    assert "### The same suite on a CPU with" in text and "older than the main run's (`1111111`)" in text
+    assert text.index("AVX2 paths") < text.index("on a CPU with"), "subsections keep their order"
+    assert "from bench/results/smoke.json and f.json and o.json" in text
+
+
+def check_kernel(out_dir: Path):
+    """kernel.py on one tiny shape (vorn and numpy; FAISS skipped): the results land under the
+    requested name (they once landed under the last implementation's name) with vorn's labels
+    equal to the exact nearest centroid."""
+    import subprocess
+
+    out = out_dir / "kernel"
+    cmd = [sys.executable, str(BENCH / "kernel.py"), "--shapes", "3000x16x16", "--reps", "1",
+           "--gemm-size", "128", "--threads", "1", "--skip", "faiss", "--out", str(out),
+           "--name", "kernel-smoke"]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert sorted(f.name for f in out.iterdir()) == ["kernel-smoke.json", "kernel-smoke.md"], \
+        sorted(f.name for f in out.iterdir())
+    res = json.loads((out / "kernel-smoke.json").read_text())
+    (shape,) = res["shapes"]
+    assert set(shape["impl"]) == {"vorn.assign", "numpy matmul+argmin"}, shape["impl"]
+    assert shape["check"]["vorn.assign"]["worse_than_exact_beyond_tie"] == 0.0, shape["check"]
+
+
 def check_latency(out_dir: Path):
     """latency.py end to end on a tiny shape (peers are skipped where not installed)."""
     import subprocess
@@ -254,7 +305,11 @@ def main() -> int:
                   (lambda: check_latency(tmp / "results"), "latency.py",
                    "latency.py times predict and writes its JSON and table"),
                   (check_results_suffix, "results_suffix",
-                   "default results names carry -avx2 only on CPUs without AVX-512")]
+                   "default results names carry -avx2 only on CPUs without AVX-512"),
+                  (lambda: check_kernel(tmp / "results"), "kernel.py",
+                   "kernel.py writes its results under the requested name, vorn's labels exact"),
+                  (lambda: check_forced_isa(results), "--isa avx2",
+                   "--isa avx2 forces every library's AVX2 paths, names and renders the run")]
         for check, what, ok_text in checks:
             try:
                 check()
