@@ -67,9 +67,14 @@ def test_concurrent_fits_from_threads_are_correct():
 
 CHILD = textwrap.dedent(
     """
-    import logging, sys, time
+    import logging, signal, sys, time
     import numpy as np
     import vorn
+
+    # A process started in the background by a non-interactive shell (a CI runner's `cmd &`)
+    # inherits SIGINT ignored, and Python then installs no KeyboardInterrupt handler: restore
+    # Python's own, as an interactive session has it.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
     class Flush(logging.Handler):
         def emit(self, record):
