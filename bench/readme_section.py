@@ -201,7 +201,7 @@ def _also_lines(also: dict, also_kernel: dict | None, main_commit: str | None) -
     L.append("")
     L += _tables(also, also_kernel)
     L.append(f"Full tables: `bench/results/{aname}.md`, `bench/results/{aname}.json`"
-             + (f", `bench/results/{aname.replace('full', 'kernel')}.md`" if also_kernel else "") + ".")
+             + (f", `bench/results/{report.kernel_name(aname)}.md`" if also_kernel else "") + ".")
     return L
 
 
@@ -295,7 +295,7 @@ def main(argv=None):
         path = Path(ap_)
         if not path.exists() or path.resolve() == rp.resolve():
             continue
-        kpath = path.with_name(path.name.replace("full", "kernel", 1))
+        kpath = path.with_name(report.kernel_name(path.name))
         try:
             arel = str(path.resolve().relative_to(BENCH.parent))
         except ValueError:

@@ -320,11 +320,16 @@ KERNEL_PEAK_GFLOPS = 180.0  # vorn's assignment pass at large K on that machine 
 KERNEL_PEAK_GFLOPS_AVX2 = 105.0
 
 
+def kernel_name(name: str) -> str:
+    """The kernel run that goes with the suite run ``name``: ``full…`` → ``kernel…``."""
+    return name.replace("full", "kernel", 1)
+
+
 def kernel_lead(name: str, results_dir: Path | None = None):
     """(lowest, highest) ratio of vorn's assignment-pass GFLOP/s to FAISS's over the shapes of the
     kernel run that goes with the suite run ``name`` (``full…`` → ``kernel…``, in ``results_dir``,
     default this directory's results/), or None when that run is missing."""
-    kp = (results_dir or Path(__file__).resolve().parent / "results") / (name.replace("full", "kernel", 1) + ".json")
+    kp = (results_dir or Path(__file__).resolve().parent / "results") / (kernel_name(name) + ".json")
     try:
         shapes = json.loads(kp.read_text())["shapes"]
     except (OSError, ValueError, KeyError):
@@ -388,7 +393,7 @@ def shortfall_lines(results: dict, tol: float = TOL, seeds: dict | None = None) 
     avx2 = (results.get("versions", {}).get("details") or {}).get("vorn_simd_runtime") == "avx2"
     peak = KERNEL_PEAK_GFLOPS_AVX2 if avx2 else KERNEL_PEAK_GFLOPS
     forced = (results.get("protocol") or {}).get("forced_isa")
-    kernel_md = f"bench/results/{(results.get('name') or 'full-avx2').replace('full', 'kernel', 1)}.md"
+    kernel_md = f"bench/results/{kernel_name(results.get('name') or 'full-avx2')}.md"
     where = ("every library forced onto its AVX2 paths here" if forced else "no AVX-512 on this CPU")
     lead = kernel_lead(results.get("name") or "full-avx2") if avx2 else None
     if lead and lead[1] >= 1.2:
