@@ -29,6 +29,11 @@ import time
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH))
+# runner imports the standard library only: numpy is not loaded before the environment is set.
+from runner import (FORCED_ISA_ENV, isa_suffix, load_delta, loadavg, read_proc_stat,  # noqa: E402
+                    results_suffix, rusage_cpu, versions)
+
 DEFAULT_SHAPES = ["1000000x64x1024", "100000x768x256", "200000x128x256", "100000x64x64"]
 THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS",
               "BLIS_NUM_THREADS", "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "RAYON_NUM_THREADS",
@@ -47,7 +52,7 @@ def parse_args(argv=None):
                     help="results basename (default: 'kernel', '-avx2' appended on a CPU without AVX-512)")
     ap.add_argument("--skip", default="", help="comma list among vorn,faiss,numpy")
     ap.add_argument("--render", metavar="JSON", help="only re-render the markdown of an existing kernel JSON")
-    ap.add_argument("--isa", choices=["avx2"],
+    ap.add_argument("--isa", choices=sorted(FORCED_ISA_ENV),
                     help="every implementation on its AVX2 paths (runner.FORCED_ISA_ENV); "
                          "results named 'kernel-avx2-forced'")
     return ap.parse_args(argv)
@@ -62,9 +67,6 @@ for _k in THREAD_ENV:
     os.environ[_k] = str(THREADS)
 os.environ["OMP_DYNAMIC"] = "FALSE"
 if ARGS.isa:  # before numpy / faiss / vorn choose their code paths
-    sys.path.insert(0, str(BENCH))
-    from runner import FORCED_ISA_ENV  # noqa: E402
-
     os.environ.update(FORCED_ISA_ENV[ARGS.isa])
 # All implementations share this process: OpenMP (FAISS) and OpenBLAS (numpy) worker threads
 # spin after a parallel region and would steal the cores from whichever implementation runs
@@ -75,8 +77,6 @@ if hasattr(os, "sched_setaffinity"):
 
 import numpy as np  # noqa: E402
 
-sys.path.insert(0, str(BENCH))
-from runner import isa_suffix, load_delta, loadavg, read_proc_stat, results_suffix, rusage_cpu, versions  # noqa: E402
 
 
 def timed(fn, reps):

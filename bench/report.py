@@ -170,14 +170,16 @@ def render_markdown(results: dict, name: str, plots: dict, seeds: dict | None = 
     L.append(f"- Threads per row: {p.get('threads')} (cores {p.get('cores')}, {p.get('pinning')}); "
              f"every thread env var = {p.get('threads')}, faiss.omp_set_num_threads, vorn n_threads")
     det = v.get("details", {})
+    # The core type each loaded OpenBLAS runs (FAISS bundles its own beside numpy's).
+    blas = ", ".join(f"{b.get('version')} `{b.get('architecture')}`" for b in det.get("numpy_blas") or []
+                     if b.get("internal_api") == "openblas")
     vs = ", ".join(f"{k} {v.get(k)}" for k in ("vorn", "faiss-cpu", "clostera", "scikit-learn", "numpy", "python")
                    if v.get(k))
     L.append(f"- Versions: {vs}; {v.get('rustc') or ''}")
     L.append(f"- SIMD: vorn `{det.get('vorn_simd_runtime')}`, clostera `{det.get('clostera_simd_runtime')}`, "
              f"faiss `{(det.get('faiss_compile_options') or '').strip()}`"
              + (f" (level `{det['faiss_simd_level']}`)" if det.get("faiss_simd_level") else "")
-             + (f"; numpy/OpenBLAS `{(det.get('numpy_blas') or [{}])[0].get('architecture')}`"
-                if det.get("numpy_blas") else ""))
+             + (f"; OpenBLAS {blas}" if blas else ""))
     if p.get("forced_isa"):
         L.append(f"- **Forced instruction set `{p['forced_isa']}`** on this CPU, for every library "
                  f"(`bench/run.py --isa {p['forced_isa']}`): "
