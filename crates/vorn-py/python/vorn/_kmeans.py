@@ -417,16 +417,11 @@ class KMeans(ParamsMixin):
         me = type(self).__name__
         if fitted is None and names is None:
             return
-        if names is None:
+        if names is None or fitted is None:
             warnings.warn(
-                f"X does not have valid feature names, but {me} was fitted with feature names",
-                UserWarning,
-                stacklevel=4,  # the caller of predict / transform / score
-            )
-            return
-        if fitted is None:
-            warnings.warn(
-                f"X has feature names, but {me} was fitted without feature names",
+                f"X does not have valid feature names, but {me} was fitted with feature names"
+                if names is None
+                else f"X has feature names, but {me} was fitted without feature names",
                 UserWarning,
                 stacklevel=4,  # the caller of predict / transform / score
             )
