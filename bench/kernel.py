@@ -11,7 +11,9 @@ For each shape n x d with k centroids it times, in this one process with the sam
 
 and numpy's sgemm on 4096 x 4096 x 4096 (float32 ``x @ y``), the machine's practical FP32 peak.
 flops = 2 n k d for an assignment pass (the ||x||^2, ||c||^2 and argmin terms are not counted),
-2 m n k for the sgemm. Median of ``--reps`` timings after one warm-up. Label correctness: the
+2 m n k for the sgemm. Each shape is timed in ``--reps`` rounds after one warm-up per
+implementation; a round times the sgemm once, then every implementation once (order rotated per
+round), and "% sgemm" is the median over rounds of GFLOP/s over that round's sgemm. Label correctness: the
 fraction of rows where vorn's label differs from FAISS's, and where each differs from the exact
 float64 nearest centroid with a distance that is not a tie (relative gap > 1e-6).
 
@@ -55,7 +57,10 @@ def parse_args(argv=None):
     ap.add_argument("--isa", choices=sorted(FORCED_ISA_ENV),
                     help="every implementation on its AVX2 paths (runner.FORCED_ISA_ENV); "
                          "results named 'kernel-avx2-forced'")
-    return ap.parse_args(argv)
+    a = ap.parse_args(argv)
+    if a.reps < 1:
+        ap.error("--reps must be at least 1")
+    return a
 
 
 ARGS = parse_args()
@@ -79,23 +84,64 @@ import numpy as np  # noqa: E402
 
 
 
+def time_once(fn):
+    """One timing of ``fn()``: (seconds, result, load of other processes meanwhile)."""
+    st0, cpu0 = read_proc_stat(), rusage_cpu()
+    t0 = time.perf_counter()
+    out = fn()
+    t1 = time.perf_counter()
+    cpu1, st1 = rusage_cpu(), read_proc_stat()
+    ld = load_delta(st0, st1, cpu1 - cpu0, CORES)
+    other = ld.get("pinned_other_cpu_s", ld.get("other_cpu_s"))
+    if other is not None:
+        ld["other_share"] = other / ((t1 - t0) * len(CORES))
+    return t1 - t0, out, ld
+
+
 def timed(fn, reps):
     """Warm-up once, then ``reps`` timings; returns (median_s, times, last_result, load)."""
     fn()
     times, loads, out = [], [], None
     for _ in range(reps):
-        st0, cpu0 = read_proc_stat(), rusage_cpu()
-        t0 = time.perf_counter()
-        out = fn()
-        t1 = time.perf_counter()
-        cpu1, st1 = rusage_cpu(), read_proc_stat()
-        times.append(t1 - t0)
-        ld = load_delta(st0, st1, cpu1 - cpu0, CORES)
-        other = ld.get("pinned_other_cpu_s", ld.get("other_cpu_s"))
-        if other is not None:
-            ld["other_share"] = other / ((t1 - t0) * len(CORES))
+        t, out, ld = time_once(fn)
+        times.append(t)
         loads.append(ld)
     return statistics.median(times), times, out, loads
+
+
+def interleaved(impls, gemm, gemm_flops, reps):
+    """Times ``impls`` (list of (name, fn)) in ``reps`` rounds after one warm-up each: every
+    round times the sgemm once, then each implementation once, in an order rotated by one per
+    round, with a pause before each timing (worker threads of the previous one park). A VM's
+    host contention drifts over seconds: timed back to back, an implementation's repetitions
+    shared one stretch of it and the sgemm peak another (the forced-AVX2 run of 4311050 put
+    vorn at 56% of sgemm at 200k × 128, K = 256 where a rerun gave 82%); interleaved, each
+    round's ratio to its own sgemm compares like with like. Returns ({name: (times, last
+    result, loads) or error string}, per-round sgemm GFLOP/s)."""
+    out, live = {}, []
+    for name, fn in impls:
+        time.sleep(0.5)
+        try:
+            fn()
+            live.append((name, fn))
+            out[name] = ([], None, [])
+        except Exception as e:  # noqa: BLE001
+            out[name] = f"{type(e).__name__}: {e}"
+            print(f"[kernel] {name}: ERROR {e}", flush=True)
+    sgemm = []
+    for r in range(reps):
+        time.sleep(0.5)
+        t, _, _ = time_once(gemm)
+        sgemm.append(gemm_flops / t / 1e9)
+        order = live[r % len(live):] + live[:r % len(live)] if live else []
+        for name, fn in order:
+            time.sleep(0.5)
+            t, lab, ld = time_once(fn)
+            times, _, loads = out[name]
+            times.append(t)
+            loads.append(ld)
+            out[name] = (times, lab, loads)
+    return out, sgemm
 
 
 def numpy_assign(x, c, block=32768):
@@ -157,7 +203,7 @@ def main():
     res["gemm"] = {"m": m, "n": m, "k": m, "median_s": med, "times_s": times,
                    "gflops": 2 * m ** 3 / med / 1e9, "load": loads}
     print(f"[kernel] numpy sgemm {m}^3: {res['gemm']['gflops']:.1f} GFLOP/s", flush=True)
-    del A, B
+    gemm_flops = 2.0 * m ** 3  # A and B stay: every shape's rounds time the sgemm again
 
     try:
         import vorn
@@ -189,20 +235,22 @@ def main():
             impls.append(("faiss IndexFlatL2.search", faiss_assign))
         if "numpy" not in skip:
             impls.append(("numpy matmul+argmin", lambda: numpy_assign(x, c)))
-        for name, fn in impls:
-            time.sleep(0.5)  # let the previous implementation's worker threads park
-            try:
-                med, times, lab, loads = timed(fn, a.reps)
-            except Exception as e:  # noqa: BLE001
-                entry["impl"][name] = {"error": f"{type(e).__name__}: {e}"}
-                print(f"[kernel] {spec} {name}: ERROR {e}", flush=True)
+        timings, sgemm = interleaved(impls, lambda: A @ B, gemm_flops, a.reps)
+        entry["sgemm_gflops"] = sgemm
+        for name, got in timings.items():
+            if isinstance(got, str):
+                entry["impl"][name] = {"error": got}
                 continue
+            times, lab, loads = got
+            med = statistics.median(times)
             labels[name] = np.asarray(lab).reshape(-1).astype(np.int64)
             g = flops / med / 1e9
+            # Each round's GFLOP/s over the same round's sgemm, median over rounds.
+            frac = statistics.median(flops / t / 1e9 / sg for t, sg in zip(times, sgemm))
             entry["impl"][name] = {"median_s": med, "times_s": times, "gflops": g,
-                                   "fraction_of_sgemm": g / res["gemm"]["gflops"], "load": loads}
+                                   "fraction_of_sgemm": frac, "load": loads}
             print(f"[kernel] {spec} {name}: {med * 1000:.1f} ms, {g:.1f} GFLOP/s "
-                  f"({g / res['gemm']['gflops']:.0%} of sgemm)", flush=True)
+                  f"({frac:.0%} of the sgemm of its rounds)", flush=True)
         # ---- correctness
         chk = {}
         if "vorn.assign" in labels and "faiss IndexFlatL2.search" in labels:
@@ -251,10 +299,11 @@ def bf16_screen(v: dict) -> bool:
 
 def render(res) -> str:
     L = ["# Kernel benchmark: one assignment pass (distances + argmin, labels out)\n"]
+    rounds = any("sgemm_gflops" in s for s in res["shapes"])
     v = res["versions"]
     det = v.get("details", {})
     L.append(f"{res.get('cpu_model')}, {res['threads']} thread(s) on cores {res['cores']}, median of "
-             f"{res['reps']} after a warm-up, all in one process. vorn {v.get('vorn')} "
+             f"{res['reps']} {'rounds' if rounds else 'timings'} after a warm-up, all in one process. vorn {v.get('vorn')} "
              f"(SIMD `{det.get('vorn_simd_runtime')}`), faiss-cpu {v.get('faiss-cpu')} "
              f"(`{(det.get('faiss_compile_options') or '').strip()}`), numpy {v.get('numpy')}. "
              f"loadavg at start {res.get('loadavg_start')}, at end {res.get('loadavg_end')}.\n")
@@ -269,12 +318,22 @@ def render(res) -> str:
     L.append(f"Practical FP32 peak: numpy sgemm {g['m']}×{g['n']}×{g['k']} = **{g['gflops']:.1f} GFLOP/s** "
              f"(median {g['median_s'] * 1000:.1f} ms; best of {len(g['times_s'])}: "
              f"{2 * g['m'] * g['n'] * g['k'] / min(g['times_s']) / 1e9:.1f} GFLOP/s).\n")
-    L.append("flops = 2·N·K·D. \"% sgemm\" = GFLOP/s relative to that sgemm. \"other\" = CPU time other "
+    L.append("flops = 2·N·K·D. \"% sgemm\" = " + (
+             "each round's GFLOP/s over the sgemm timed in the same round, median over rounds (each "
+             "shape's rounds time the sgemm, then every implementation, in an order rotated per "
+             "round; the shape's sgemm row gives those sgemm timings)" if rounds else
+             "GFLOP/s relative to that sgemm") + ". \"other\" = CPU time other "
              "processes took on the pinned cores during the timings / (time × cores), median over timings "
              "(a VM's host contention is invisible here: compare the spread of `times_s` in the JSON).\n")
     L.append("| N × D, K | implementation | time | GFLOP/s | % sgemm | other |")
     L.append("|---|---|---:|---:|---:|---:|")
     for s in res["shapes"]:
+        if s.get("sgemm_gflops"):
+            sg = s["sgemm_gflops"]
+            L.append(f"| {s['n']:,} × {s['d']}, {s['k']} | numpy sgemm {g['m']}³, same rounds | "
+                     f"{2 * g['m'] * g['n'] * g['k'] / statistics.median(sg) / 1e6:.1f} ms | "
+                     f"{statistics.median(sg):.1f} (rounds: {' / '.join(f'{v:.0f}' for v in sg)}) | "
+                     f"100% | |")
         for name, r in s["impl"].items():
             if "error" in r:
                 L.append(f"| {s['n']:,} × {s['d']}, {s['k']} | {name} | error | | | |")

@@ -156,7 +156,7 @@ def check_forced_isa(results: dict):
 def check_kernel(out_dir: Path):
     """kernel.py on one tiny shape (vorn and numpy; FAISS skipped): the results land under the
     requested name (they once landed under the last implementation's name) with vorn's labels
-    equal to the exact nearest centroid."""
+    equal to the exact nearest centroid, timed in rounds beside the sgemm."""
     import subprocess
 
     out = out_dir / "kernel"
@@ -171,6 +171,12 @@ def check_kernel(out_dir: Path):
     (shape,) = res["shapes"]
     assert set(shape["impl"]) == {"vorn.assign", "numpy matmul+argmin"}, shape["impl"]
     assert shape["check"]["vorn.assign"]["worse_than_exact_beyond_tie"] == 0.0, shape["check"]
+    # One round (--reps 1): the sgemm timed once in it, each implementation once, its share of
+    # that round's sgemm recorded and the sgemm row rendered.
+    assert len(shape["sgemm_gflops"]) == 1 and shape["sgemm_gflops"][0] > 0, shape
+    for r in shape["impl"].values():
+        assert len(r["times_s"]) == 1 and r["fraction_of_sgemm"] > 0, r
+    assert "| 3,000 × 16, 16 | numpy sgemm 128³, same rounds |" in (out / "kernel-smoke.md").read_text()
 
 
 def check_latency(out_dir: Path):
