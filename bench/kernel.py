@@ -83,7 +83,6 @@ if hasattr(os, "sched_setaffinity"):
 import numpy as np  # noqa: E402
 
 
-
 def time_once(fn):
     """One timing of ``fn()``: (seconds, result, load of other processes meanwhile)."""
     st0, cpu0 = read_proc_stat(), rusage_cpu()
@@ -109,7 +108,7 @@ def timed(fn, reps):
     return statistics.median(times), times, out, loads
 
 
-def interleaved(impls, gemm, gemm_flops, reps):
+def interleaved(impls, gemm, gemm_flops, reps, tag=""):
     """Times ``impls`` (list of (name, fn)) in ``reps`` rounds after one warm-up each: every
     round times the sgemm once, then each implementation once, in an order rotated by one per
     round, with a pause before each timing (worker threads of the previous one park). A VM's
@@ -127,7 +126,7 @@ def interleaved(impls, gemm, gemm_flops, reps):
             out[name] = ([], None, [])
         except Exception as e:  # noqa: BLE001
             out[name] = f"{type(e).__name__}: {e}"
-            print(f"[kernel] {name}: ERROR {e}", flush=True)
+            print(f"[kernel] {tag} {name}: ERROR {e}", flush=True)
     sgemm = []
     for r in range(reps):
         time.sleep(0.5)
@@ -235,7 +234,7 @@ def main():
             impls.append(("faiss IndexFlatL2.search", faiss_assign))
         if "numpy" not in skip:
             impls.append(("numpy matmul+argmin", lambda: numpy_assign(x, c)))
-        timings, sgemm = interleaved(impls, lambda: A @ B, gemm_flops, a.reps)
+        timings, sgemm = interleaved(impls, lambda: A @ B, gemm_flops, a.reps, spec)
         entry["sgemm_gflops"] = sgemm
         for name, got in timings.items():
             if isinstance(got, str):
