@@ -38,10 +38,27 @@
 //! blocking (the tests compare every ISA with it). Column blocks of a row are merged into
 //! the lane-wise arg-min in ascending column order, which visits each lane's centroids in
 //! ascending id, as the scalar twin does, so ties and the top-2 bookkeeping agree too.
+//!
+//! The arg-min sinks read and write the [`LaneBest`] lanes with volatile aligned accesses.
+//! With plain loads and stores LLVM promoted the whole `LaneBest` to values living across
+//! the sweep, which did not fit in sixteen registers: it spilled them to the stack and
+//! stored every merged lane twice (to the spill slot and to `LaneBest`), so the epilogue of
+//! a 6 × 2 block cost about a quarter of its 64 fma steps. The volatile accesses pin each
+//! merge to one load and one store of the value and id lanes (`examples/assign_gflops`,
+//! `VORN_SIMD=avx2` on Zen 4, 2 threads, best of 10 passes, two alternating rounds; a pass
+//! with the epilogue cut out ran at 219 GFLOP/s at 1M × 64, k = 1024): 1M × 64, k = 1024
+//! 178–179 → 202–204 GFLOP/s; 200k × 64, k = 256 173–175 → 195; 200k × 65, k = 257
+//! 160 → 192–193; 100k × 768, k = 256 206–208 → 211–213. The dot-product sink resumes
+//! from its accumulators in place instead of from a copy of them.
 #![allow(unsafe_op_in_unsafe_fn)]
 
 use super::{Acc, LaneBest, Tile, HALF, LANES, MAX_NP, MR};
 use std::arch::x86_64::*;
+use std::ptr::{read_volatile, write_volatile};
+
+// The arg-min sinks read and write a LaneBest row's lanes as aligned __m256 (offsets are
+// multiples of 8 lanes).
+const _: () = assert!(std::mem::align_of::<LaneBest>() >= 32 && HALF == 8);
 
 /// Offset of column c's first value (for p = 0) from the start of the panels.
 #[inline(always)]
@@ -63,14 +80,13 @@ unsafe fn block<const R: usize, const G: usize>(
     t: &Tile<'_>,
     r0: usize,
     c0: usize,
-    init: Option<&Acc>,
+    init: Option<*const f32>,
 ) -> [[__m256; G]; R] {
     let mut acc = [[_mm256_setzero_ps(); G]; R];
     if let Some(a) = init {
         for i in 0..R {
             for g in 0..G {
-                acc[i][g] =
-                    _mm256_loadu_ps(a.as_ptr().add((r0 + i) * MAX_NP * LANES + acc_off(c0 + g)));
+                acc[i][g] = _mm256_loadu_ps(a.add((r0 + i) * MAX_NP * LANES + acc_off(c0 + g)));
             }
         }
     }
@@ -134,9 +150,9 @@ trait Sink {
 }
 
 /// Stores the partial dot products.
-struct DotSink<'a>(&'a mut Acc);
+struct DotSink(*mut f32);
 
-impl Sink for DotSink<'_> {
+impl Sink for DotSink {
     #[inline(always)]
     unsafe fn take<const R: usize, const G: usize>(
         &mut self,
@@ -148,7 +164,7 @@ impl Sink for DotSink<'_> {
         for i in 0..R {
             for g in 0..G {
                 let off = (r0 + i) * MAX_NP * LANES + acc_off(c0 + g);
-                _mm256_storeu_ps(self.0.as_mut_ptr().add(off), acc[i][g]);
+                _mm256_storeu_ps(self.0.add(off), acc[i][g]);
             }
         }
     }
@@ -202,28 +218,28 @@ impl<const TOP2: bool> Sink for MinSink<'_, TOP2> {
             let lo = (c % 2) * HALF;
             for i in 0..R {
                 let k = (r0 + i) * LANES + lo;
-                let vp = b.v.as_mut_ptr().add(k);
+                let vp = b.v.as_mut_ptr().add(k) as *mut __m256;
                 let ip = b.idx.as_mut_ptr().add(k) as *mut __m256i;
-                let sp = b.v2.as_mut_ptr().add(k);
+                let sp = b.v2.as_mut_ptr().add(k) as *mut __m256;
                 let s = _mm256_fmadd_ps(m2, acc[i][g], cn);
-                let bv = _mm256_loadu_ps(vp);
+                let bv = read_volatile(vp);
                 // s < best (ordered, quiet: NaN never wins, as in the scalar `<`).
                 let m = _mm256_cmp_ps::<_CMP_LT_OQ>(s, bv);
                 if TOP2 {
-                    let sv = _mm256_loadu_ps(sp);
+                    let sv = read_volatile(sp);
                     let m2nd = _mm256_cmp_ps::<_CMP_LT_OQ>(s, sv);
                     // second ← old best where s beats the best, else s where s beats it.
                     let nsv = _mm256_blendv_ps(_mm256_blendv_ps(sv, s, m2nd), bv, m);
-                    _mm256_storeu_ps(sp, nsv);
+                    write_volatile(sp, nsv);
                 }
-                _mm256_storeu_ps(vp, _mm256_blendv_ps(bv, s, m));
-                let bi = _mm256_loadu_si256(ip);
+                write_volatile(vp, _mm256_blendv_ps(bv, s, m));
+                let bi = read_volatile(ip);
                 let ni = _mm256_castps_si256(_mm256_blendv_ps(
                     _mm256_castsi256_ps(bi),
                     _mm256_castsi256_ps(ids),
                     m,
                 ));
-                _mm256_storeu_si256(ip, ni);
+                write_volatile(ip, ni);
             }
         }
     }
@@ -236,7 +252,7 @@ impl<const TOP2: bool> Sink for MinSink<'_, TOP2> {
 /// GFLOP/s; k = 80: 137 → 149; 1M × 64, k = 1024: 102 → 117; 100k × 768, k = 256: 135 → 140);
 /// for C ≥ 4 a pair is read once by the 6 × 2 block and once more by the 2 × C block.
 #[inline(always)]
-unsafe fn sweep<const C: usize, S: Sink>(t: &Tile<'_>, init: Option<&Acc>, sink: &mut S) {
+unsafe fn sweep<const C: usize, S: Sink>(t: &Tile<'_>, init: Option<*const f32>, sink: &mut S) {
     let mut c0 = 0;
     if C >= 4 {
         // Rows 0..6 by column pairs (12 chains), then rows 6..8 across all the pairs at
@@ -271,7 +287,7 @@ unsafe fn sweep<const C: usize, S: Sink>(t: &Tile<'_>, init: Option<&Acc>, sink:
 
 /// Calls `sweep::<C>` for the tile's C = 2·np − half.
 #[inline(always)]
-unsafe fn by_cols<S: Sink>(t: &Tile<'_>, init: Option<&Acc>, sink: &mut S) {
+unsafe fn by_cols<S: Sink>(t: &Tile<'_>, init: Option<*const f32>, sink: &mut S) {
     match 2 * t.np - usize::from(t.half) {
         1 => sweep::<1, S>(t, init, sink),
         2 => sweep::<2, S>(t, init, sink),
@@ -288,8 +304,10 @@ unsafe fn by_cols<S: Sink>(t: &Tile<'_>, init: Option<&Acc>, sink: &mut S) {
 /// The CPU must support AVX2 and FMA; `t` must satisfy `Tile::check`.
 #[target_feature(enable = "avx2,fma")]
 pub unsafe fn dot_tile_avx2(t: &Tile<'_>, acc: &mut Acc, resume: bool) {
-    let init = if resume { Some(*acc) } else { None };
-    by_cols(t, init.as_ref(), &mut DotSink(acc))
+    // Each block reads its own accumulators before its sink overwrites them, so the tile
+    // resumes from `acc` in place.
+    let p = acc.as_mut_ptr();
+    by_cols(t, resume.then_some(p as *const f32), &mut DotSink(p))
 }
 
 /// AVX2 arg-min tile.
@@ -298,7 +316,7 @@ pub unsafe fn dot_tile_avx2(t: &Tile<'_>, acc: &mut Acc, resume: bool) {
 /// The CPU must support AVX2 and FMA; `t` must satisfy `Tile::check`.
 #[target_feature(enable = "avx2,fma")]
 pub unsafe fn argmin_tile_avx2(t: &Tile<'_>, init: Option<&Acc>, best: &mut LaneBest) {
-    by_cols(t, init, &mut MinSink::<false>(best))
+    by_cols(t, init.map(|a| a.as_ptr()), &mut MinSink::<false>(best))
 }
 
 /// AVX2 top-2 arg-min tile.
@@ -307,7 +325,7 @@ pub unsafe fn argmin_tile_avx2(t: &Tile<'_>, init: Option<&Acc>, best: &mut Lane
 /// The CPU must support AVX2 and FMA; `t` must satisfy `Tile::check`.
 #[target_feature(enable = "avx2,fma")]
 pub unsafe fn argmin2_tile_avx2(t: &Tile<'_>, init: Option<&Acc>, best: &mut LaneBest) {
-    by_cols(t, init, &mut MinSink::<true>(best))
+    by_cols(t, init.map(|a| a.as_ptr()), &mut MinSink::<true>(best))
 }
 
 /// AVX2 score tile.
@@ -316,7 +334,7 @@ pub unsafe fn argmin2_tile_avx2(t: &Tile<'_>, init: Option<&Acc>, best: &mut Lan
 /// The CPU must support AVX2 and FMA; `t` must satisfy `Tile::check`.
 #[target_feature(enable = "avx2,fma")]
 pub unsafe fn score_tile_avx2(t: &Tile<'_>, init: Option<&Acc>, out: &mut Acc) {
-    by_cols(t, init, &mut ScoreSink(out))
+    by_cols(t, init.map(|a| a.as_ptr()), &mut ScoreSink(out))
 }
 
 /// AVX2 [`super::finish_rows`]: the minimum over the 16 ordered lanes, then the lowest id

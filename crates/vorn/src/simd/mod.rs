@@ -108,6 +108,7 @@ pub fn active() -> Isa {
 /// lane `l` of row `i`, `idx` its centroid id, `v2` the second best of that lane (kept only
 /// by the top-2 kernels).
 #[derive(Clone)]
+#[repr(C, align(64))]
 pub struct LaneBest {
     /// Best scores.
     pub v: [f32; MR * LANES],
