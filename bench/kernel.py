@@ -13,7 +13,10 @@ and numpy's sgemm on 4096 x 4096 x 4096 (float32 ``x @ y``), the machine's pract
 flops = 2 n k d for an assignment pass (the ||x||^2, ||c||^2 and argmin terms are not counted),
 2 m n k for the sgemm. Each shape is timed in ``--reps`` rounds after one warm-up per
 implementation; a round times the sgemm once, then every implementation once (order rotated per
-round), and "% sgemm" is the median over rounds of GFLOP/s over that round's sgemm. Label correctness: the
+round), and "% sgemm" is the median over rounds of GFLOP/s over that round's sgemm. A timing of an
+implementation is the mean over ``c`` back-to-back calls, ``c`` fixed per shape and implementation
+by its warm-up call so that a timing spans at least ``--min-time`` seconds (default 0.25): a
+single 40 ms pass caught one burst of a VM's host contention whole. Label correctness: the
 fraction of rows where vorn's label differs from FAISS's, and where each differs from the exact
 float64 nearest centroid with a distance that is not a tie (relative gap > 1e-6).
 
@@ -23,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import statistics
@@ -46,17 +50,24 @@ def parse_args(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--shapes", default=",".join(DEFAULT_SHAPES), help="comma list of NxDxK")
     ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--min-time", type=float, default=0.25,
+                    help="seconds a timing spans at least: short calls are repeated that many times "
+                         "and their mean is the timing (the count is fixed by the warm-up call)")
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--gemm-size", type=int, default=4096)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default=str(BENCH / "results"))
     ap.add_argument("--name", default=None,
-                    help="results basename (default: 'kernel', '-avx2' appended on a CPU without AVX-512)")
+                    help="results basename, taken as given (default: --stem with the instruction-set "
+                         "suffix)")
+    ap.add_argument("--stem", default="kernel",
+                    help="results basename before the suffix: '-avx2-forced' with --isa avx2, '-avx2' "
+                         "on a CPU without AVX-512, else none (default: 'kernel')")
     ap.add_argument("--skip", default="", help="comma list among vorn,faiss,numpy")
     ap.add_argument("--render", metavar="JSON", help="only re-render the markdown of an existing kernel JSON")
     ap.add_argument("--isa", choices=sorted(FORCED_ISA_ENV),
                     help="every implementation on its AVX2 paths (runner.FORCED_ISA_ENV); "
-                         "results named 'kernel-avx2-forced'")
+                         "results named '<stem>-avx2-forced'")
     a = ap.parse_args(argv)
     if a.reps < 1:
         ap.error("--reps must be at least 1")
@@ -83,18 +94,25 @@ if hasattr(os, "sched_setaffinity"):
 import numpy as np  # noqa: E402
 
 
-def time_once(fn):
-    """One timing of ``fn()``: (seconds, result, load of other processes meanwhile)."""
+def time_once(fn, calls=1):
+    """One timing of ``fn()``: the mean over ``calls`` back-to-back calls. Returns (seconds per
+    call, last result, load of other processes meanwhile)."""
     st0, cpu0 = read_proc_stat(), rusage_cpu()
     t0 = time.perf_counter()
-    out = fn()
+    for _ in range(calls):
+        out = fn()
     t1 = time.perf_counter()
     cpu1, st1 = rusage_cpu(), read_proc_stat()
     ld = load_delta(st0, st1, cpu1 - cpu0, CORES)
     other = ld.get("pinned_other_cpu_s", ld.get("other_cpu_s"))
     if other is not None:
         ld["other_share"] = other / ((t1 - t0) * len(CORES))
-    return t1 - t0, out, ld
+    return (t1 - t0) / calls, out, ld
+
+
+def calls_for(seconds, min_time):
+    """Back-to-back calls for a timing to span ``min_time`` given one call's ``seconds``."""
+    return max(1, math.ceil(min_time / max(seconds, 1e-9)))
 
 
 def timed(fn, reps):
@@ -108,7 +126,7 @@ def timed(fn, reps):
     return statistics.median(times), times, out, loads
 
 
-def interleaved(impls, gemm, gemm_flops, reps, tag=""):
+def interleaved(impls, gemm, gemm_flops, reps, tag="", min_time=0.0):
     """Times ``impls`` (list of (name, fn)) in ``reps`` rounds after one warm-up each: every
     round times the sgemm once, then each implementation once, in an order rotated by one per
     round, with a pause before each timing (worker threads of the previous one park). A VM's
@@ -116,14 +134,18 @@ def interleaved(impls, gemm, gemm_flops, reps, tag=""):
     shared one stretch of it and the sgemm peak another (the forced-AVX2 run of 4311050 put
     vorn at 56% of sgemm at 200k × 128, K = 256 where a rerun gave 82%); interleaved, each
     round's ratio to its own sgemm compares like with like. Returns ({name: (times, last
-    result, loads) or error string}, per-round sgemm GFLOP/s)."""
-    out, live = {}, []
+    result, loads, calls per timing) or error string}, per-round sgemm GFLOP/s). The warm-up
+    call of each implementation fixes its calls per timing (``calls_for``, ``min_time``); the
+    sgemm (≈ 0.6 s) is one call."""
+    out, live, calls = {}, [], {}
     for name, fn in impls:
         time.sleep(0.5)
         try:
+            t0 = time.perf_counter()
             fn()
+            calls[name] = calls_for(time.perf_counter() - t0, min_time)
             live.append((name, fn))
-            out[name] = ([], None, [])
+            out[name] = ([], None, [], calls[name])
         except Exception as e:  # noqa: BLE001
             out[name] = f"{type(e).__name__}: {e}"
             print(f"[kernel] {tag} {name}: ERROR {e}", flush=True)
@@ -135,11 +157,11 @@ def interleaved(impls, gemm, gemm_flops, reps, tag=""):
         order = live[r % len(live):] + live[:r % len(live)] if live else []
         for name, fn in order:
             time.sleep(0.5)
-            t, lab, ld = time_once(fn)
-            times, _, loads = out[name]
+            t, lab, ld = time_once(fn, calls[name])
+            times, _, loads, c = out[name]
             times.append(t)
             loads.append(ld)
-            out[name] = (times, lab, loads)
+            out[name] = (times, lab, loads, c)
     return out, sgemm
 
 
@@ -181,11 +203,11 @@ def main():
         src.with_suffix(".md").write_text(render(json.loads(src.read_text())))
         print(f"[kernel] wrote {src.with_suffix('.md')}")
         return
-    out_name = a.name or "kernel" + (isa_suffix(a.isa) or results_suffix())
+    out_name = a.name or a.stem + (isa_suffix(a.isa) or results_suffix())
     skip = set(filter(None, a.skip.split(",")))
     rng = np.random.default_rng(a.seed)
     res = {"created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "threads": THREADS, "cores": CORES,
-           "reps": a.reps, "platform": platform.platform(), "versions": versions(),
+           "reps": a.reps, "min_time_s": a.min_time, "platform": platform.platform(), "versions": versions(),
            "loadavg_start": loadavg(), "shapes": [], "gemm": None}
     try:
         res["cpu_model"] = next(l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo")
@@ -234,20 +256,21 @@ def main():
             impls.append(("faiss IndexFlatL2.search", faiss_assign))
         if "numpy" not in skip:
             impls.append(("numpy matmul+argmin", lambda: numpy_assign(x, c)))
-        timings, sgemm = interleaved(impls, lambda: A @ B, gemm_flops, a.reps, spec)
+        timings, sgemm = interleaved(impls, lambda: A @ B, gemm_flops, a.reps, spec, a.min_time)
         entry["sgemm_gflops"] = sgemm
         for name, got in timings.items():
             if isinstance(got, str):
                 entry["impl"][name] = {"error": got}
                 continue
-            times, lab, loads = got
+            times, lab, loads, ncalls = got
             med = statistics.median(times)
             labels[name] = np.asarray(lab).reshape(-1).astype(np.int64)
             g = flops / med / 1e9
             # Each round's GFLOP/s over the same round's sgemm, median over rounds.
             frac = statistics.median(flops / t / 1e9 / sg for t, sg in zip(times, sgemm))
             entry["impl"][name] = {"median_s": med, "times_s": times, "gflops": g,
-                                   "fraction_of_sgemm": frac, "load": loads}
+                                   "fraction_of_sgemm": frac, "load": loads,
+                                   "calls_per_timing": ncalls}
             print(f"[kernel] {spec} {name}: {med * 1000:.1f} ms, {g:.1f} GFLOP/s "
                   f"({frac:.0%} of the sgemm of its rounds)", flush=True)
         # ---- correctness
@@ -302,7 +325,10 @@ def render(res) -> str:
     v = res["versions"]
     det = v.get("details", {})
     L.append(f"{res.get('cpu_model')}, {res['threads']} thread(s) on cores {res['cores']}, median of "
-             f"{res['reps']} {'rounds' if rounds else 'timings'} after a warm-up, all in one process. vorn {v.get('vorn')} "
+             f"{res['reps']} {'rounds' if rounds else 'timings'} after a warm-up"
+             + (f" (a timing: the mean of as many back-to-back calls as span {res['min_time_s']:g} s, "
+                "fixed per implementation by its warm-up call)" if res.get("min_time_s") else "")
+             + f", all in one process. vorn {v.get('vorn')} "
              f"(SIMD `{det.get('vorn_simd_runtime')}`), faiss-cpu {v.get('faiss-cpu')} "
              f"(`{(det.get('faiss_compile_options') or '').strip()}`), numpy {v.get('numpy')}. "
              f"loadavg at start {res.get('loadavg_start')}, at end {res.get('loadavg_end')}.\n")
