@@ -74,7 +74,7 @@ fn acc_off(c: usize) -> usize {
 }
 
 /// The dot products of rows r0..r0+R with columns c0..c0+G over the tile's p range,
-/// continuing from `init` if given.
+/// continuing from the accumulators at `init` (the start of an [`Acc`]) if given.
 #[inline(always)]
 unsafe fn block<const R: usize, const G: usize>(
     t: &Tile<'_>,

@@ -106,7 +106,8 @@ pub fn active() -> Isa {
 
 /// Lane-wise running minimum for one micro-tile: `v[i*LANES + l]` is the best score seen in
 /// lane `l` of row `i`, `idx` its centroid id, `v2` the second best of that lane (kept only
-/// by the top-2 kernels).
+/// by the top-2 kernels). Cache-line aligned: the AVX2 kernel reads and writes its lanes as
+/// aligned 8-lane vectors (`avx2.rs`).
 #[derive(Clone)]
 #[repr(C, align(64))]
 pub struct LaneBest {
