@@ -137,15 +137,14 @@ def interleaved(impls, gemm, gemm_flops, reps, tag="", min_time=0.0):
     result, loads, calls per timing) or error string}, per-round sgemm GFLOP/s). The warm-up
     call of each implementation fixes its calls per timing (``calls_for``, ``min_time``); the
     sgemm (≈ 0.6 s) is one call."""
-    out, live, calls = {}, [], {}
+    out, live = {}, []
     for name, fn in impls:
         time.sleep(0.5)
         try:
             t0 = time.perf_counter()
             fn()
-            calls[name] = calls_for(time.perf_counter() - t0, min_time)
+            out[name] = ([], None, [], calls_for(time.perf_counter() - t0, min_time))
             live.append((name, fn))
-            out[name] = ([], None, [], calls[name])
         except Exception as e:  # noqa: BLE001
             out[name] = f"{type(e).__name__}: {e}"
             print(f"[kernel] {tag} {name}: ERROR {e}", flush=True)
@@ -157,8 +156,8 @@ def interleaved(impls, gemm, gemm_flops, reps, tag="", min_time=0.0):
         order = live[r % len(live):] + live[:r % len(live)] if live else []
         for name, fn in order:
             time.sleep(0.5)
-            t, lab, ld = time_once(fn, calls[name])
             times, _, loads, c = out[name]
+            t, lab, ld = time_once(fn, c)
             times.append(t)
             loads.append(ld)
             out[name] = (times, lab, loads, c)
