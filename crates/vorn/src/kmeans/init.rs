@@ -4,10 +4,10 @@
 //! the first centre is a uniform row; each next step draws T = `n_local_trials` candidates
 //! with probability D(x)²/Σ D², evaluates the potential Σ min(D(x)², ‖x − cand‖²) of each,
 //! and keeps the lowest (ties: first drawn). Candidate distances go through the same tiled
-//! kernel as assignment, so a step costs ≈ (T+1)·2·n·d flops: from `scorer::ROWS_MIN_STEPS` steps
-//! on with the seeding rows packed as its panels and the T candidates as its rows
-//! ([`super::row_panels`]), below that with the candidates as panels (or, T ≤ 8 from
-//! d = 128, the lane-along-d dots kernel). A step's distances and its candidates' potentials
+//! kernel as assignment, so a step costs ≈ (T+1)·2·n·d flops: with the seeding rows packed
+//! as its panels and the T candidates as its rows ([`super::row_panels`]), except below
+//! `scorer::ROWS_MIN_STEPS` steps for T ≤ 8 from d = 128, where the lane-along-d dots kernel
+//! serves ([`super::scorer::Scorer::for_seeding`]). A step's distances and its candidates' potentials
 //! are one parallel pass over fixed 4096-row chunks when there are enough of them.
 //! Sums are fixed-order ([`super::reduce`]) so the choice is identical at any thread count.
 //!
@@ -22,7 +22,7 @@
 use super::local_search::local_search;
 use super::monitor::StepReporter;
 use super::reduce::{chunk_sums, CHUNK};
-use super::scorer::Scorer;
+use super::scorer::{Scorer, ROWS_MIN_STEPS};
 use super::{Init, KMeansParams, Monitor};
 use crate::data::MatrixView;
 use crate::error::{Error, Result};
@@ -99,7 +99,7 @@ pub(crate) fn initialize(
             let trials = p
                 .n_local_trials
                 .unwrap_or(2 + (k as f64).ln().floor() as usize);
-            let scorer = Scorer::new(x, norms, p.metric);
+            let scorer = Scorer::new(x, norms, p.metric).for_seeding(k, trials);
             let mut steps = StepReporter::new(mon, run, "k-means++", k);
             kmeanspp(
                 &scorer,
@@ -110,6 +110,14 @@ pub(crate) fn initialize(
                 &mut |j| steps.advance(j),
                 &mut c,
             )?;
+            // A long seeding's packed rows are freed before local search, whose batches of up
+            // to MAX_NP · 16 candidates fill the candidate panels and which allocates its own
+            // n × batch distances; a short seeding's are kept, its batches of T would pad them.
+            let scorer = if k >= ROWS_MIN_STEPS {
+                scorer.unpacked()
+            } else {
+                scorer
+            };
             let swaps = p.local_search_steps(x.n());
             let mut steps = StepReporter::new(mon, run, "local search", swaps);
             let mut tick = |j| steps.advance(j);
@@ -162,8 +170,6 @@ pub(super) fn kmeanspp(
 ) -> Result<()> {
     let (x, norms, metric) = (scorer.x, scorer.norms, scorer.metric);
     let (n, d) = (x.n(), x.d());
-    // Dropped when seeding ends: local search's batches fill the candidate panels.
-    let scorer = &scorer.for_seeding(k);
     let first = rng.below(n as u64) as usize;
     row_as_centroid(x, norms, metric, first, &mut c[..d]);
     let mut mind = scorer.d2(&c[..d], 1);

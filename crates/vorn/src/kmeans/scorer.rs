@@ -4,8 +4,8 @@
 //! Three ways to the same n × T matrix of squared distances, by shape: the assignment
 //! kernel with the candidates as its 16-wide panels; the lane-along-d dots kernel for
 //! T ≤ 8 from d = 128 on ([`crate::simd::dots`]); and, for seedings of at least
-//! [`ROWS_MIN_STEPS`] steps, the assignment kernel with the rows packed as its panels
-//! ([`super::row_panels`]). Potentials (Σ min(D², d²) per candidate) are fixed-order sums
+//! [`ROWS_MIN_STEPS`] steps or where the candidates would pad the panels, the assignment
+//! kernel with the rows packed as its panels ([`super::row_panels`]). Potentials (Σ min(D², d²) per candidate) are fixed-order sums
 //! over 4096-row chunks, so every result has the same bits at any thread count.
 
 use super::reduce::CHUNK;
@@ -38,7 +38,8 @@ fn to_dists(metric: Metric, norm2: f32, scores: &[f32], out: &mut [f32]) {
 /// The seeding rows with their norms: each k-means++ step costs one tiled pass over T
 /// candidates instead of T row-by-row passes. Rows are read in place (strided micro-tiles;
 /// the kernel gives the same bits as on packed rows), except by the scorer of a long
-/// seeding, which packs them as panels ([`Scorer::for_seeding`]).
+/// seeding or of one whose candidates would pad the panels, which packs them as panels
+/// ([`Scorer::for_seeding`]).
 pub(super) struct Scorer<'a> {
     pub(super) x: MatrixView<'a>,
     pub(super) norms: &'a [f32],
@@ -71,17 +72,39 @@ impl<'a> Scorer<'a> {
         }
     }
 
-    /// A scorer for the `steps` steps of a k-means++ seeding that computes candidate
-    /// distances with the rows as the kernel's panels ([`super::row_panels`]), at the cost of
-    /// a packed copy of the rows, from [`ROWS_MIN_STEPS`] steps on and while the copy stays
-    /// within [`super::row_panels::MAX_BYTES`]; else a plain scorer.
-    pub(super) fn for_seeding(&self, steps: usize) -> Scorer<'a> {
+    /// A scorer for the `steps` steps of a seeding with `trials` candidates each that
+    /// computes candidate distances with the rows as the kernel's panels
+    /// ([`super::row_panels`]), at the cost of a packed copy of the rows, while the copy stays
+    /// within [`super::row_panels::MAX_BYTES`] and either the seeding is long (from
+    /// [`ROWS_MIN_STEPS`] steps on) or the candidates would otherwise fill only part of the
+    /// 16-wide candidate panels (any T that does not take the dots kernel, see [`few`]); else a
+    /// plain scorer. The second case: digits (1797 × 64), k = 5, T = 3 (11 of 16 lanes
+    /// padding), k-means++ and local search on one packed copy instead of candidate panels,
+    /// same bits, whole fits with `max_iter=1` (`examples/fit_file`, 2 threads, min of 60,
+    /// two alternating rounds): 0.48–0.49 → 0.44–0.45 ms; k = 10 0.96–0.99 → 0.84–0.86 ms;
+    /// k = 20 1.81–1.83 → 1.51 ms; k = 40 (two runs) 4.20–4.22 → 3.87–3.88 ms; whole fits
+    /// (three alternating rounds, min of 200 at k = 5, else 60): k = 5 0.82–0.84 → 0.78–0.80
+    /// ms, k = 10 1.75–1.78 → 1.60 ms, k = 20 3.11 → 2.75 ms, k = 40 5.77–5.82 → 5.36–5.39
+    /// ms. GloVe-50
+    /// (cosine, k = 64 and 256) and uniform 1M × 64 (k = 64 and 256): the same within noise
+    /// (37.3–37.7 ms, 128–129 ms, 73–74 ms, 247–258 ms either way), their seeding being a
+    /// small part of a pass over 400k or 1M rows.
+    pub(super) fn for_seeding(&self, steps: usize, trials: usize) -> Scorer<'a> {
         let (n, d) = (self.x.n(), self.x.d());
-        let packed = (steps >= ROWS_MIN_STEPS && RowPanels::fits(n, d))
+        let pack = steps >= ROWS_MIN_STEPS || !few(trials, d);
+        let packed = (pack && RowPanels::fits(n, d))
             .then(|| RowPanels::new(self.x, self.norms, self.metric));
         Scorer {
             packed,
             ..Scorer::new(self.x, self.norms, self.metric)
+        }
+    }
+
+    /// This scorer without its packed rows (freed), if it had them.
+    pub(super) fn unpacked(self) -> Scorer<'a> {
+        Scorer {
+            packed: None,
+            ..self
         }
     }
 
@@ -300,8 +323,8 @@ const FEW_MAX: usize = 8;
 /// padding lanes of the panel kernel).
 const FEW_MIN_D: usize = 128;
 
-/// k-means++ seedings of at least this many steps pack their rows as panels
-/// ([`Scorer::for_seeding`]): the copy costs about one step's distances, and below this k
+/// k-means++ seedings of at least this many steps pack their rows as panels even where the
+/// dots kernel would serve ([`Scorer::for_seeding`]): the copy costs about one step's distances, and below this k
 /// the whole seeding is a few milliseconds. k-means++ alone (no local search, 2 threads,
 /// `examples/fit_file ... max_iter=1 ls=0`, seconds of kmeans++ / of the init phase, two or
 /// three runs each, dots kernel → row panels): blobs 200k × 128 k = 1024 (T = 8, 16 384
@@ -425,7 +448,7 @@ mod tests {
                 row_as_centroid(x, &norms, Metric::L2, 101 * u + 5, c);
             }
             let mind: Vec<f32> = (0..n).map(|_| r.normal().abs() as f32 * 50.0).collect();
-            for scorer in [&plain, &plain.for_seeding(ROWS_MIN_STEPS)] {
+            for scorer in [&plain, &plain.for_seeding(ROWS_MIN_STEPS, t)] {
                 let want_d2 = scorer.d2(&cands, t);
                 let want: Vec<Vec<u64>> = (0..n.div_ceil(CHUNK))
                     .map(|ch| {
@@ -468,8 +491,11 @@ mod tests {
             for metric in [Metric::L2, Metric::Cosine] {
                 let norms = crate::data::validate(x, metric).unwrap();
                 let plain = Scorer::new(x, &norms, metric);
-                let packed = plain.for_seeding(ROWS_MIN_STEPS);
-                assert!(packed.packed.is_some() && plain.for_seeding(3).packed.is_none());
+                let packed = plain.for_seeding(ROWS_MIN_STEPS, t);
+                assert!(packed.packed.is_some());
+                // A short seeding packs only where the candidates would pad the panels.
+                assert_eq!(plain.for_seeding(3, t).packed.is_some(), !few(t, d));
+                assert!(plain.for_seeding(3, t).unpacked().packed.is_none());
                 let mut cands = vec![0f32; t * d];
                 for (u, c) in cands.chunks_mut(d).enumerate() {
                     row_as_centroid(x, &norms, metric, (577 * u + 11) % n, c);
