@@ -248,4 +248,44 @@ mod tests {
         groups.sort();
         assert_eq!(groups, vec![0, 1, 2, 3]);
     }
+
+    #[test]
+    fn packed_short_seedings_give_the_bits_of_candidate_panels() {
+        // d < 128: `initialize` packs the rows for k-means++ and local search; the same steps
+        // on a plain scorer (candidate panels) must pick the same centres to the bit, at
+        // k < 32 (one candidate batch per swap) and 32 <= k < 128 (batched swaps).
+        use crate::data::{synth, validate};
+        use crate::kmeans::Silent;
+        for (n, d, k, metric) in [
+            (1500, 64, 5, Metric::L2),
+            (2000, 20, 40, Metric::L2),
+            (1200, 50, 12, Metric::Cosine),
+        ] {
+            let data = synth::blobs(n, d, 8, 3).data;
+            let x = MatrixView::new(&data, n, d).unwrap();
+            let norms = validate(x, metric).unwrap();
+            let p = KMeansParams::new(k).metric(metric);
+            let got = initialize(x, &norms, &p, &mut Rng::new(7), 0, &Silent).unwrap();
+            let trials = 2 + (k as f64).ln().floor() as usize;
+            let plain = Scorer::new(x, &norms, metric);
+            assert!(plain.for_seeding(k, trials).is_packed());
+            let mut want = vec![0f32; k * d];
+            let mut rng = Rng::new(7);
+            kmeanspp(&plain, k, trials, &mut rng, &Silent, &mut |_| {}, &mut want).unwrap();
+            let swaps = p.local_search_steps(n);
+            local_search(
+                &plain,
+                k,
+                trials,
+                swaps,
+                &mut rng,
+                &Silent,
+                &mut |_| {},
+                &mut want,
+            )
+            .unwrap();
+            let bits = |c: &[f32]| c.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&got), bits(&want), "n={n} d={d} k={k} {metric:?}");
+        }
+    }
 }

@@ -100,6 +100,12 @@ impl<'a> Scorer<'a> {
         }
     }
 
+    /// Whether the rows are packed as panels.
+    #[cfg(test)]
+    pub(super) fn is_packed(&self) -> bool {
+        self.packed.is_some()
+    }
+
     /// This scorer without its packed rows (freed), if it had them.
     pub(super) fn unpacked(self) -> Scorer<'a> {
         Scorer {
