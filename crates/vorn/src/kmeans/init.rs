@@ -1,14 +1,14 @@
 //! Seeding: greedy k-means++, uniform random rows, or given centroids.
 //!
-//! Greedy k-means++ (Arthur & Vassilvitskii 2007; the "greedy" variant of scikit-learn):
-//! the first centre is a uniform row; each next step draws T = `n_local_trials` candidates
-//! with probability D(x)²/Σ D², evaluates the potential Σ min(D(x)², ‖x − cand‖²) of each,
-//! and keeps the lowest (ties: first drawn). Candidate distances go through the same tiled
-//! kernel as assignment, so a step costs ≈ (T+1)·2·n·d flops: with the seeding rows packed
-//! as its panels and the T candidates as its rows ([`super::row_panels`]), except below
+//! Greedy k-means++ (Arthur & Vassilvitskii 2007; the "greedy" variant of scikit-learn): the
+//! first centre is a uniform row; each next step draws T = `n_local_trials` candidates with
+//! probability D(x)²/Σ D², evaluates the potential Σ min(D(x)², ‖x − cand‖²) of each, and keeps
+//! the lowest (ties: first drawn). Candidate distances go through the same tiled kernel as
+//! assignment, so a step costs ≈ (T+1)·2·n·d flops: with the seeding rows packed as its panels
+//! and the T candidates as its rows ([`super::row_panels`]), except below
 //! `scorer::ROWS_MIN_STEPS` steps for T ≤ 8 from d = 128, where the lane-along-d dots kernel
-//! serves ([`super::scorer::Scorer::for_seeding`]). A step's distances and its candidates' potentials
-//! are one parallel pass over fixed 4096-row chunks when there are enough of them.
+//! serves ([`super::scorer::Scorer::for_seeding`]). A step's distances and its candidates'
+//! potentials are one parallel pass over fixed 4096-row chunks when there are enough of them.
 //! Sums are fixed-order ([`super::reduce`]) so the choice is identical at any thread count.
 //!
 //! Not done: triangle-inequality pruning of a step's rows (Raff, "Exact acceleration of

@@ -1,12 +1,12 @@
 //! Distances from seeding rows to a few candidate centres: the kernels behind each step of
 //! k-means++ ([`super::init`]) and each batch of local search ([`super::local_search`]).
 //!
-//! Three ways to the same n × T matrix of squared distances, by shape: the assignment
-//! kernel with the candidates as its 16-wide panels; the lane-along-d dots kernel for
-//! T ≤ 8 from d = 128 on ([`crate::simd::dots`]); and, for seedings of at least
-//! [`ROWS_MIN_STEPS`] steps or where the candidates would pad the panels, the assignment
-//! kernel with the rows packed as its panels ([`super::row_panels`]). Potentials (Σ min(D², d²) per candidate) are fixed-order sums
-//! over 4096-row chunks, so every result has the same bits at any thread count.
+//! Three ways to the same n × T matrix of squared distances, by shape: the assignment kernel
+//! with the candidates as its 16-wide panels; the lane-along-d dots kernel for T ≤ 8 from
+//! d = 128 on ([`crate::simd::dots`]); and, for seedings of at least [`ROWS_MIN_STEPS`] steps
+//! or where the candidates would pad the panels, the assignment kernel with the rows packed as
+//! its panels ([`super::row_panels`]). Potentials (Σ min(D², d²) per candidate) are fixed-order
+//! sums over 4096-row chunks, so every result has the same bits at any thread count.
 
 use super::reduce::CHUNK;
 use super::row_panels::{Cands, RowPanels};
@@ -72,23 +72,22 @@ impl<'a> Scorer<'a> {
         }
     }
 
-    /// A scorer for the `steps` steps of a seeding with `trials` candidates each that
-    /// computes candidate distances with the rows as the kernel's panels
-    /// ([`super::row_panels`]), at the cost of a packed copy of the rows, while the copy stays
-    /// within [`super::row_panels::MAX_BYTES`] and either the seeding is long (from
-    /// [`ROWS_MIN_STEPS`] steps on) or the candidates would otherwise fill only part of the
-    /// 16-wide candidate panels (any T that does not take the dots kernel, see [`few`]); else a
-    /// plain scorer. The second case: digits (1797 × 64), k = 5, T = 3 (11 of 16 lanes
-    /// padding), k-means++ and local search on one packed copy instead of candidate panels,
-    /// same bits, whole fits with `max_iter=1` (`examples/fit_file`, 2 threads, min of 60,
-    /// two alternating rounds): 0.48–0.49 → 0.44–0.45 ms; k = 10 0.96–0.99 → 0.84–0.86 ms;
-    /// k = 20 1.81–1.83 → 1.51 ms; k = 40 (two runs) 4.20–4.22 → 3.87–3.88 ms; whole fits
-    /// (three alternating rounds, min of 200 at k = 5, else 60): k = 5 0.82–0.84 → 0.78–0.80
-    /// ms, k = 10 1.75–1.78 → 1.60 ms, k = 20 3.11 → 2.75 ms, k = 40 5.77–5.82 → 5.36–5.39
-    /// ms. GloVe-50
-    /// (cosine, k = 64 and 256) and uniform 1M × 64 (k = 64 and 256): the same within noise
-    /// (37.3–37.7 ms, 128–129 ms, 73–74 ms, 247–258 ms either way), their seeding being a
-    /// small part of a pass over 400k or 1M rows.
+    /// A scorer for the `steps` steps of a seeding with `trials` candidates each that computes
+    /// candidate distances with the rows as the kernel's panels ([`super::row_panels`]), at the
+    /// cost of a packed copy of the rows, while the copy stays within
+    /// [`super::row_panels::MAX_BYTES`] and either the seeding is long (from [`ROWS_MIN_STEPS`]
+    /// steps on) or the candidates would otherwise fill only part of the 16-wide candidate
+    /// panels (any T that does not take the dots kernel, see [`few`]); else a plain scorer. The
+    /// second case: digits (1797 × 64), k = 5, T = 3 (11 of 16 lanes padding), k-means++ and
+    /// local search on one packed copy instead of candidate panels, same bits, whole fits with
+    /// `max_iter=1` (`examples/fit_file`, 2 threads, min of 60, two alternating rounds):
+    /// 0.48–0.49 → 0.44–0.45 ms; k = 10 0.96–0.99 → 0.84–0.86 ms; k = 20 1.81–1.83 → 1.51 ms;
+    /// k = 40 (two runs) 4.20–4.22 → 3.87–3.88 ms; whole fits (three alternating rounds, min of
+    /// 200 at k = 5, else 60): k = 5 0.82–0.84 → 0.78–0.80 ms, k = 10 1.75–1.78 → 1.60 ms,
+    /// k = 20 3.11 → 2.75 ms, k = 40 5.77–5.82 → 5.36–5.39 ms. GloVe-50 (cosine, k = 64 and
+    /// 256) and uniform 1M × 64 (k = 64 and 256): the same within noise (37.3–37.7 ms, 128–129
+    /// ms, 73–74 ms, 247–258 ms either way), their seeding being a small part of a pass over
+    /// 400k or 1M rows.
     pub(super) fn for_seeding(&self, steps: usize, trials: usize) -> Scorer<'a> {
         let (n, d) = (self.x.n(), self.x.d());
         let pack = steps >= ROWS_MIN_STEPS || !few(trials, d);
@@ -329,18 +328,17 @@ const FEW_MAX: usize = 8;
 /// padding lanes of the panel kernel).
 const FEW_MIN_D: usize = 128;
 
-/// k-means++ seedings of at least this many steps pack their rows as panels even where the
-/// dots kernel would serve ([`Scorer::for_seeding`]): the copy costs about one step's distances, and below this k
-/// the whole seeding is a few milliseconds. k-means++ alone (no local search, 2 threads,
-/// `examples/fit_file ... max_iter=1 ls=0`, seconds of kmeans++ / of the init phase, two or
-/// three runs each, dots kernel → row panels): blobs 200k × 128 k = 1024 (T = 8, 16 384
-/// rows) 0.53–0.64 → 0.34–0.37 (init phase); k = 256 0.066–0.069 → 0.043–0.048;
-/// Fashion-MNIST k = 256 (d = 784) 0.163–0.179 → 0.119–0.127; anisotropic 100k × 768
-/// k = 256 0.164–0.174 → 0.129–0.165. At k = 40 (Fashion-MNIST) the copy did not pay:
-/// 0.032–0.049 → 0.038–0.064. Where the candidate-panel kernel served (d < 128, or T > 8)
-/// the row panels give the same bits and about the same time (GloVe-50 k = 1024: 0.24–0.25
-/// → 0.25–0.29 s; blobs k = 2048, T = 9, where each step streams the 16 MB sample from
-/// memory: 1.9–2.1 → 1.8–2.4 s).
+/// k-means++ seedings of at least this many steps pack their rows as panels even where the dots
+/// kernel would serve ([`Scorer::for_seeding`]): the copy costs about one step's distances, and
+/// below this k the whole seeding is a few milliseconds. k-means++ alone (no local search, 2
+/// threads, `examples/fit_file ... max_iter=1 ls=0`, seconds of kmeans++ / of the init phase,
+/// two or three runs each, dots kernel → row panels): blobs 200k × 128 k = 1024 (T = 8, 16 384
+/// rows) 0.53–0.64 → 0.34–0.37 (init phase); k = 256 0.066–0.069 → 0.043–0.048; Fashion-MNIST
+/// k = 256 (d = 784) 0.163–0.179 → 0.119–0.127; anisotropic 100k × 768 k = 256 0.164–0.174 →
+/// 0.129–0.165. At k = 40 (Fashion-MNIST) the copy did not pay: 0.032–0.049 → 0.038–0.064.
+/// Where the candidate-panel kernel served (d < 128, or T > 8) the row panels give the same
+/// bits and about the same time (GloVe-50 k = 1024: 0.24–0.25 → 0.25–0.29 s; blobs k = 2048,
+/// T = 9, where each step streams the 16 MB sample from memory: 1.9–2.1 → 1.8–2.4 s).
 pub(super) const ROWS_MIN_STEPS: usize = 128;
 
 /// Σ over `rows` of min(mind[i], d2[i·t + u]) in f64 for each candidate u < t, each sum in
