@@ -151,6 +151,37 @@ def test_npy_path_input(tmp_path, blobs):
         vorn.Clusterer(k=4).fit(tmp_path / "x.parquet")
 
 
+def test_bad_npy_files_name_the_file_and_the_fault(tmp_path, blobs):
+    x, _ = blobs
+    good = tmp_path / "x.npy"
+    np.save(good, x)
+    raw = good.read_bytes()
+    cases = {
+        "empty.npy": (b"", "not a valid .npy file"),
+        "magic.npy": (b"PK\x03\x04" + raw[4:], "not a valid .npy file"),
+        "header.npy": (raw[:12], "not a valid .npy file"),
+        "short.npy": (raw[:-100], r"truncated \.npy file.*shape \(1200, 8\)"),
+    }
+    for name, (content, match) in cases.items():
+        p = tmp_path / name
+        p.write_bytes(content)
+        with pytest.raises(ValueError, match=match) as err:
+            vorn.Clusterer(k=4).fit(p)
+        assert name in str(err.value)
+    obj = tmp_path / "obj.npy"
+    np.save(obj, np.array([[1.0, "a"]], dtype=object), allow_pickle=True)
+    with pytest.raises(ValueError, match="Python objects"):
+        vorn.Clusterer(k=1).fit(obj)
+    with pytest.raises(FileNotFoundError):
+        vorn.Clusterer(k=4).fit(tmp_path / "missing.npy")
+    # A whole file still fits, and a float64 one is converted.
+    np.save(tmp_path / "x64.npy", x.astype(np.float64))
+    np.testing.assert_array_equal(
+        vorn.Clusterer(k=4).fit_transform(tmp_path / "x64.npy"),
+        vorn.Clusterer(k=4).fit_transform(x.astype(np.float64)),
+    )
+
+
 def test_not_fitted(blobs):
     x, _ = blobs
     c = vorn.Clusterer(k=2)

@@ -77,6 +77,41 @@ def _norm(s: Any, what: str) -> str:
     return s.strip().lower().replace("_", "-")
 
 
+def open_npy(path: str) -> np.ndarray:
+    """The array of the .npy file ``path``, memory-mapped (read-only).
+
+    Checks the header and the file size first, so that a corrupt or truncated file raises a
+    ``ValueError`` naming the file and what is wrong with it, rather than numpy's parser or
+    ``mmap`` messages ("EOF: reading array header", "mmap length is greater than file size").
+    A missing or unreadable file raises the ``OSError`` of opening it.
+    """
+    fmt = np.lib.format
+    with open(path, "rb") as f:
+        try:
+            version = fmt.read_magic(f)
+            if version == (1, 0):
+                shape, fortran, dtype = fmt.read_array_header_1_0(f)
+            else:
+                shape, fortran, dtype = fmt.read_array_header_2_0(f)
+        except ValueError as e:
+            raise ValueError(f"{path}: not a valid .npy file (bad header: {e})") from None
+        offset = f.tell()
+    if dtype.hasobject:
+        raise ValueError(
+            f"{path}: the .npy file holds Python objects (dtype {dtype}), which vorn does not "
+            f"unpickle: save a numeric array (np.save(path, x.astype(np.float32)))"
+        )
+    need = offset + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    have = os.path.getsize(path)
+    if have < need:
+        raise ValueError(
+            f"{path}: truncated .npy file: its header announces a {dtype} array of shape "
+            f"{tuple(shape)} ({need - offset} bytes of data) but the file holds only "
+            f"{max(have - offset, 0)} bytes after the header"
+        )
+    return np.load(path, mmap_mode="r")
+
+
 class Clusterer:
     """Clostera-compatible k-means: ``from vorn import Clusterer`` instead of
     ``from clostera import Clusterer``.
@@ -244,7 +279,7 @@ class Clusterer:
                     f"{path}: vorn.Clusterer reads .npy files only; load other formats "
                     f"yourself and pass an array"
                 )
-            return np.load(path, mmap_mode="r")
+            return open_npy(path)
         # As an array: Clostera has no feature names, so a frame's column names are not
         # kept (KMeans would check them at predict time).
         return data if isinstance(data, np.ndarray) else as_matrix(data, "X")
