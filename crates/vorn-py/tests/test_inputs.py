@@ -162,6 +162,19 @@ def test_bad_inputs(x, exc, match):
             est.predict(x)
 
 
+def test_paths_are_not_arrays(tmp_path, x_small):
+    # A path passed where an array belongs names itself and points to the readers, instead
+    # of numpy's "dtype <U.. is not a real number type".
+    path = tmp_path / "x.npy"
+    np.save(path, x_small)
+    est = vorn.KMeans(2).fit(x_small)
+    for p in (str(path), path, str(path).encode()):
+        with pytest.raises(TypeError, match=r"not an array of numbers.*np\.load.*Clusterer"):
+            vorn.KMeans(2).fit(p)
+        with pytest.raises(TypeError, match="not an array of numbers"):
+            est.predict(p)
+
+
 def test_complex_input_is_a_type_error_and_the_value_error_scikit_learn_raises():
     x = np.ones((4, 2), np.complex128)
     for exc in (TypeError, ValueError):

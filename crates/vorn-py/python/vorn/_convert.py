@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
 import sys
 from typing import Any, Optional
 
@@ -64,6 +65,12 @@ def as_matrix(x: Any, name: str = "X") -> np.ndarray:
         raise TypeError(
             f"{name} is a sparse matrix ({type(x).__name__}); sparse input is not supported: "
             f"pass a dense array ({name}.toarray())"
+        )
+    if isinstance(x, (str, bytes, os.PathLike)):
+        raise TypeError(
+            f"{name} is a {type(x).__name__} ({x!r:.80}), not an array of numbers: load the "
+            f"data first (np.load(path, mmap_mode='r') for a .npy file), or pass the .npy "
+            f"path to vorn.Clusterer.fit, which reads it"
         )
     if isinstance(x, np.ma.MaskedArray):
         masked = int(np.ma.count_masked(x))
