@@ -118,7 +118,9 @@ class KMeans(ParamsMixin):
         attached to that logger.
     sample_size : int or None, default None
         Train on at most this many rows drawn uniformly (labels are still computed for all
-        rows). None: all rows, except the automatic sample of ``algorithm="auto"``.
+        rows), but never on fewer than ``n_clusters``: a smaller value trains on
+        ``n_clusters`` rows. None: all rows, except the automatic sample of
+        ``algorithm="auto"``.
     max_points_per_centroid : int or None, default None
         FAISS-style cap: train on at most ``n_clusters * max_points_per_centroid`` rows.
     init_sample : int or None, default None

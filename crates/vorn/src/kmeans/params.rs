@@ -410,6 +410,8 @@ impl KMeansParams {
     /// 7% of time, and k = 128 on 65 536 rows lost up to 0.76% (seed 0; seeds 1–2 gained
     /// 0.15–0.43%). Named algorithms train on all rows (scikit-learn's behaviour). On such a
     /// sample `auto` trains progressively, first on half of it (see `warm::progressive`).
+    /// Never fewer than min(k, n) rows: a `sample_size` or `max_points_per_centroid` below k
+    /// trains on k rows, as k centres need k distinct seeds.
     pub fn train_rows(&self, n: usize) -> usize {
         let mut m = n;
         if self.algorithm == Algorithm::Auto
@@ -504,5 +506,11 @@ mod tests {
         assert_eq!(capped.train_rows(1_000_000), 500_000);
         let ppc = KMeansParams::new(256).max_points_per_centroid(Some(4096));
         assert_eq!(ppc.train_rows(2_000_000), 1_048_576);
+        // Never fewer than min(k, n) rows, whatever the caps.
+        let tiny = KMeansParams::new(256).sample_size(Some(10));
+        assert_eq!(tiny.train_rows(1_000_000), 256);
+        assert_eq!(tiny.train_rows(100), 100);
+        let one = KMeansParams::new(256).max_points_per_centroid(Some(1));
+        assert_eq!(one.train_rows(1_000_000), 256);
     }
 }
