@@ -410,8 +410,8 @@ impl KMeansParams {
     /// 7% of time, and k = 128 on 65 536 rows lost up to 0.76% (seed 0; seeds 1–2 gained
     /// 0.15–0.43%). Named algorithms train on all rows (scikit-learn's behaviour). On such a
     /// sample `auto` trains progressively, first on half of it (see `warm::progressive`).
-    /// Never fewer than min(k, n) rows: a `sample_size` or `max_points_per_centroid` below k
-    /// trains on k rows, as k centres need k distinct seeds.
+    /// Never fewer than min(k, n) rows: a `sample_size` below k trains on k rows, as k
+    /// centres need k seeds (`max_points_per_centroid` ≥ 1 never caps below k).
     pub fn train_rows(&self, n: usize) -> usize {
         let mut m = n;
         if self.algorithm == Algorithm::Auto
@@ -512,5 +512,6 @@ mod tests {
         assert_eq!(tiny.train_rows(100), 100);
         let one = KMeansParams::new(256).max_points_per_centroid(Some(1));
         assert_eq!(one.train_rows(1_000_000), 256);
+        assert_eq!(one.train_rows(100), 100);
     }
 }
