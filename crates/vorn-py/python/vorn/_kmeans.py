@@ -101,9 +101,9 @@ class KMeans(ParamsMixin):
         run is kept for speed, a few runs buy the best minimum cheaply: on scikit-learn's
         digits (1797 x 64), the share of seeds 0-99 within 0.5% of the benchmark's best
         row (``bench/results/full.md``; 835.4 at k = 5) goes from 58% with one run to 85%
-        with 2, 94% with 4 and 100% with 6 at k = 5 (83% -> 97% with 2 at k = 10; 75% ->
-        93% at k = 20), for 0.25-0.6 ms per extra run (k = 5, 2 threads: 1.6 ms for one
-        run, 3.2 ms for 4, 4.6 ms for 6).
+        with 2, 94% with 4 and 100% with 6 at k = 5 (k = 10: 83%, 97%, 100% with 1, 2, 4;
+        k = 20: 75%, 93%, 99%), for 0.4-1.7 ms per extra run (2 threads, in-process: k = 5
+        1.2, 2.0, 3.1 and 4.7 ms for 1, 2, 4 and 6 runs; ``bench/restarts.py``).
     max_iter : int, default 300
         Maximum iterations per run.
     tol : float, default 1e-4

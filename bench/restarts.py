@@ -1,0 +1,96 @@
+"""What restarts buy on small fits: share of seeds inside the quality band, and time, per n_init.
+
+For each cell (dataset, metric, K) this fits vorn `auto` with k-means++ and ``n_init`` = R for
+every R asked, over seeds 0 .. S-1, in this one process (warm: the times are in-process fit
+times, not the suite's fresh-process ones). The objective is recomputed from the returned
+centroids exactly as in the suite (``quality.evaluate``), and a seed counts as "in band" when
+it is within the suite's 0.5% of the best objective of the cell in a results JSON (default
+``results/full.json``: the best row of the committed run, peers and vorn alike).
+
+    python restarts.py                                   # digits l2 K=5,10,20, R = 1,2,4,6, 100 seeds
+    python restarts.py --cells digits:l2:5 --runs 1,6 --seeds 20
+
+Prints a markdown table; nothing is written. The figures of ``n_init`` in vorn's docstring
+come from the default run.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH))
+
+import datasets as ds  # noqa: E402
+import quality  # noqa: E402
+import report  # noqa: E402
+
+
+def best_objective(results: dict, dataset: str, metric: str, k: int):
+    """The best objective of the cell in a results JSON and whether higher is better."""
+    for c in results["cells"]:
+        if c["dataset"] == dataset and c["metric"] == metric and int(c["k"]) == k:
+            a = report.analyse_cell(c)
+            return a["best_objective"], a["higher_is_better"]
+    raise SystemExit(f"no cell {dataset}:{metric}:{k} in the results JSON")
+
+
+def sweep(x: np.ndarray, metric: str, k: int, runs: int, seeds: int, threads: int) -> tuple:
+    """Objectives (recomputed) and in-process fit times of `seeds` fits with n_init = runs."""
+    import vorn
+
+    cents, times = [], []
+    for s in range(seeds):
+        km = vorn.KMeans(k, metric=metric, init="k-means++", n_init=runs, random_state=s,
+                         n_threads=threads)
+        t = time.perf_counter()
+        km.fit(x)
+        times.append(time.perf_counter() - t)
+        cents.append(km.cluster_centers_)
+    # Scored after the timed fits: the BLAS threads of the scoring keep spinning for a while
+    # after each product and would take the cores from the next fit (2x its time on 2 cores).
+    objs = [quality.evaluate(x, c, metric)["objective"] for c in cents]
+    return objs, times
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--cells", default="digits:l2:5,digits:l2:10,digits:l2:20",
+                    help="comma list of DATASET:METRIC:K")
+    ap.add_argument("--runs", default="1,2,4,6", help="comma list of n_init values")
+    ap.add_argument("--seeds", type=int, default=100)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--results", default=str(BENCH / "results" / "full.json"),
+                    help="results JSON whose best row per cell sets the band")
+    ap.add_argument("--cache-dir", default=str(ds.DEFAULT_CACHE))
+    a = ap.parse_args(argv)
+    results = json.loads(Path(a.results).read_text())
+    runs = [int(r) for r in a.runs.split(",")]
+    print(f"Seeds 0-{a.seeds - 1}, {a.threads} thread(s), vorn `auto` with k-means++; band: "
+          f"{report.TOL * 100:g}% of the best objective in `{Path(a.results).name}`.\n")
+    print("| cell | best | n_init | in band | seed 0 | mean | median fit |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for spec in a.cells.split(","):
+        dname, metric, k = spec.split(":")
+        k = int(k)
+        ds.ensure_cached(dname, Path(a.cache_dir), log=lambda *_: None)
+        x, _ = ds.load_cached(dname, Path(a.cache_dir))
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        best, higher = best_objective(results, dname, metric, k)
+        for r in runs:
+            objs, times = sweep(x, metric, k, r, a.seeds, a.threads)
+            inside = sum(report.admitted(best, o, higher) for o in objs)
+            print(f"| {dname} {metric} K={k} | {report.fmt_q(best)} | {r} | "
+                  f"{100 * inside / len(objs):.0f}% | {report.fmt_q(objs[0])} | "
+                  f"{report.fmt_q(float(np.mean(objs)))} | {np.median(times) * 1e3:.2f} ms |",
+                  flush=True)
+
+
+if __name__ == "__main__":
+    main()
