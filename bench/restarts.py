@@ -58,6 +58,37 @@ def sweep(x: np.ndarray, metric: str, k: int, runs: int, seeds: int, threads: in
     return objs, times
 
 
+def run(cells: list, runs: list, seeds: int, threads: int, results: dict, cache_dir: Path) -> list:
+    """One entry per (cell, n_init): the cell's best objective, the recomputed objective and the
+    fit time of every seed."""
+    out = []
+    for dname, metric, k in cells:
+        ds.ensure_cached(dname, cache_dir, log=lambda *_: None)
+        x, _ = ds.load_cached(dname, cache_dir)
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        best, higher = best_objective(results, dname, metric, k)
+        for r in runs:
+            objs, times = sweep(x, metric, k, r, seeds, threads)
+            inside = sum(report.admitted(best, o, higher) for o in objs)
+            out.append({"dataset": dname, "metric": metric, "k": k, "n_init": r, "best": best,
+                        "higher_is_better": higher, "objectives": objs, "times_s": times,
+                        "in_band": inside / len(objs)})
+    return out
+
+
+def render(rows: list, seeds: int, threads: int, results_name: str) -> str:
+    L = [f"Seeds 0-{seeds - 1}, {threads} thread(s), vorn `auto` with k-means++; band: "
+         f"{report.TOL * 100:g}% of the best objective in `{results_name}`.", "",
+         "| cell | best | n_init | in band | seed 0 | mean | median fit |",
+         "|---|---:|---:|---:|---:|---:|---:|"]
+    for e in rows:
+        L.append(f"| {e['dataset']} {e['metric']} K={e['k']} | {report.fmt_q(e['best'])} | "
+                 f"{e['n_init']} | {100 * e['in_band']:.0f}% | {report.fmt_q(e['objectives'][0])} | "
+                 f"{report.fmt_q(float(np.mean(e['objectives'])))} | "
+                 f"{np.median(e['times_s']) * 1e3:.2f} ms |")
+    return "\n".join(L)
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -70,26 +101,16 @@ def main(argv=None) -> None:
                     help="results JSON whose best row per cell sets the band")
     ap.add_argument("--cache-dir", default=str(ds.DEFAULT_CACHE))
     a = ap.parse_args(argv)
-    results = json.loads(Path(a.results).read_text())
-    runs = [int(r) for r in a.runs.split(",")]
-    print(f"Seeds 0-{a.seeds - 1}, {a.threads} thread(s), vorn `auto` with k-means++; band: "
-          f"{report.TOL * 100:g}% of the best objective in `{Path(a.results).name}`.\n")
-    print("| cell | best | n_init | in band | seed 0 | mean | median fit |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    cells = []
     for spec in a.cells.split(","):
-        dname, metric, k = spec.split(":")
-        k = int(k)
-        ds.ensure_cached(dname, Path(a.cache_dir), log=lambda *_: None)
-        x, _ = ds.load_cached(dname, Path(a.cache_dir))
-        x = np.ascontiguousarray(x, dtype=np.float32)
-        best, higher = best_objective(results, dname, metric, k)
-        for r in runs:
-            objs, times = sweep(x, metric, k, r, a.seeds, a.threads)
-            inside = sum(report.admitted(best, o, higher) for o in objs)
-            print(f"| {dname} {metric} K={k} | {report.fmt_q(best)} | {r} | "
-                  f"{100 * inside / len(objs):.0f}% | {report.fmt_q(objs[0])} | "
-                  f"{report.fmt_q(float(np.mean(objs)))} | {np.median(times) * 1e3:.2f} ms |",
-                  flush=True)
+        try:
+            d, m, k = spec.split(":")
+            cells.append((d, m, int(k)))
+        except ValueError:
+            raise SystemExit(f"--cells: {spec!r} is not DATASET:METRIC:K") from None
+    rows = run(cells, [int(r) for r in a.runs.split(",")], a.seeds, a.threads,
+               json.loads(Path(a.results).read_text()), Path(a.cache_dir))
+    print(render(rows, a.seeds, a.threads, Path(a.results).name))
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ import merge as merger  # noqa: E402
 import quality  # noqa: E402
 import report  # noqa: E402
 import run as harness  # noqa: E402
+import restarts  # noqa: E402
 import seeds as seeder  # noqa: E402
 from rows import ROWS_BY_NAME  # noqa: E402
 
@@ -107,6 +108,22 @@ def check_seeds(results: dict, cache: Path, threads: int):
     c0["analysis"] = seeder.analyse(c0)
     line = [ln for ln in report.shortfall_lines({"cells": [fake]}, seeds=sd) if ln.startswith("- d ")]
     assert "gap in the mean over seeds" in line[0] and "ranks 2 of 2" in line[0], line
+
+
+def check_restarts(results: dict, cache: Path, threads: int):
+    """restarts.py on the smoke cell: every seed's best of two runs is at least as good as its
+    first run alone (run 0 of n_init = 2 is the n_init = 1 fit, and the smoke cell trains on
+    all rows, so the run kept for the lower objective is also the better one on the data);
+    shares and times are sane."""
+    cell = results["cells"][0]
+    rows = restarts.run([(cell["dataset"], cell["metric"], cell["k"])], [1, 2], 3, threads,
+                        results, cache)
+    one, two = rows
+    assert (one["n_init"], two["n_init"]) == (1, 2) and len(one["objectives"]) == 3
+    for a, b in zip(one["objectives"], two["objectives"]):
+        assert np.isfinite(a) and b <= a * (1 + 1e-12), (a, b)
+    assert all(0.0 <= e["in_band"] <= 1.0 and min(e["times_s"]) > 0 for e in rows)
+    assert "| 2 |" in restarts.render(rows, 3, threads, "smoke.json")
 
 
 def check_results_suffix():
@@ -315,6 +332,8 @@ def main() -> int:
                       f"V {r['quality']['v_measure']:.4f}")
         checks = [(lambda: check_seeds(results, tmp / "cache", threads), "seeds.py",
                    "seeds.py reproduces seed 0, summarises the seeds, and the report cites them"),
+                  (lambda: check_restarts(results, tmp / "cache", threads), "restarts.py",
+                   "restarts.py: the best of two runs is never worse than the first alone"),
                   (lambda: check_merge(results, tmp / "results"), "merge.py",
                    "merge.py replaces cells and rows, records why, refuses mismatches"),
                   (lambda: check_latency(tmp / "results"), "latency.py",
