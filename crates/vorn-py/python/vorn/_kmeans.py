@@ -102,8 +102,8 @@ class KMeans(ParamsMixin):
         digits (1797 x 64), the share of seeds 0-99 within 0.5% of the benchmark's best
         row (``bench/results/full.md``; 835.4 at k = 5) goes from 58% with one run to 85%
         with 2, 94% with 4 and 100% with 6 at k = 5 (k = 10: 83%, 97%, 100% with 1, 2, 4;
-        k = 20: 75%, 93%, 99%), for 0.4-1.7 ms per extra run (2 threads, in-process: k = 5
-        1.2, 2.0, 3.1 and 4.7 ms for 1, 2, 4 and 6 runs; ``bench/restarts.py``).
+        k = 20: 75%, 93%, 99%), for about 0.5-0.6 ms per extra run (2 threads, in-process:
+        k = 5 1.0, 1.5, 2.7 and 4.0 ms for 1, 2, 4 and 6 runs; ``bench/restarts.py``).
     max_iter : int, default 300
         Maximum iterations per run.
     tol : float, default 1e-4
