@@ -29,6 +29,7 @@ sys.path.insert(0, str(BENCH))
 import datasets as ds  # noqa: E402
 import quality  # noqa: E402
 import report  # noqa: E402
+import seeds as seeder  # noqa: E402
 
 
 def best_objective(results: dict, dataset: str, metric: str, k: int):
@@ -101,13 +102,7 @@ def main(argv=None) -> None:
                     help="results JSON whose best row per cell sets the band")
     ap.add_argument("--cache-dir", default=str(ds.DEFAULT_CACHE))
     a = ap.parse_args(argv)
-    cells = []
-    for spec in a.cells.split(","):
-        try:
-            d, m, k = spec.split(":")
-            cells.append((d, m, int(k)))
-        except ValueError:
-            raise SystemExit(f"--cells: {spec!r} is not DATASET:METRIC:K") from None
+    cells = [(d, m, k) for d, m, k, _ in seeder.parse_cells(a.cells, [])]
     rows = run(cells, [int(r) for r in a.runs.split(",")], a.seeds, a.threads,
                json.loads(Path(a.results).read_text()), Path(a.cache_dir))
     print(render(rows, a.seeds, a.threads, Path(a.results).name))

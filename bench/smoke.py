@@ -32,8 +32,8 @@ import datasets as ds  # noqa: E402
 import merge as merger  # noqa: E402
 import quality  # noqa: E402
 import report  # noqa: E402
-import run as harness  # noqa: E402
 import restarts  # noqa: E402
+import run as harness  # noqa: E402
 import seeds as seeder  # noqa: E402
 from rows import ROWS_BY_NAME  # noqa: E402
 
