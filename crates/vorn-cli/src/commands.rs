@@ -240,6 +240,7 @@ pub fn cluster(a: ClusterArgs) -> Result<(), CliError> {
         .sample_size(a.sample_size)
         .init_sample(a.init_sample)
         .local_search(a.local_search)
+        .split_merge(a.split_merge)
         .n_threads(a.threads);
     params.validate()?;
     let threads = set_threads(a.threads)?;

@@ -150,6 +150,10 @@ struct ClusterArgs {
     /// [default: automatic].
     #[arg(long, value_name = "N")]
     local_search: Option<usize>,
+    /// Most split–merge moves refining the best run (l2; 0 = none) [default: automatic:
+    /// k moves with the auto algorithm when n·d·k ≤ 2²⁴].
+    #[arg(long, value_name = "N")]
+    split_merge: Option<usize>,
     /// Write the label of every row (1-D int32 .npy).
     #[arg(long, value_name = "OUT.npy")]
     labels: Option<PathBuf>,
@@ -235,6 +239,7 @@ impl From<vorn::Error> for CliError {
                     "sample_size" => "--sample-size",
                     "init_sample" => "--init-sample",
                     "local_search" => "--local-search",
+                    "split_merge" => "--split-merge",
                     "n_threads" => "--threads",
                     "algorithm" => "--algorithm",
                     "metric" => "--metric",

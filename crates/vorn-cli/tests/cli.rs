@@ -365,6 +365,45 @@ fn local_search_option_runs_and_rejects_bad_values() {
 }
 
 #[test]
+fn split_merge_option_runs_and_rejects_cosine() {
+    let t = Scratch::new("split-merge");
+    let b = data();
+    let input = t.path("x.npy");
+    npy::write_npy_2d(&input, &b.data, N, D).unwrap();
+    let x = s(&input);
+    let inertia = |moves: &str| {
+        let j = ok_json(&vorn(&[
+            "cluster",
+            x,
+            "-k",
+            "4",
+            "--init",
+            "random",
+            "--split-merge",
+            moves,
+            "-q",
+        ]));
+        j["inertia"].as_f64().unwrap()
+    };
+    assert!(inertia("4") <= inertia("0"));
+    let e = fails(
+        &vorn(&[
+            "cluster",
+            x,
+            "-k",
+            "4",
+            "--metric",
+            "cosine",
+            "--split-merge",
+            "2",
+            "-q",
+        ]),
+        2,
+    );
+    assert!(e.contains("--split-merge") && e.contains("l2"), "{e}");
+}
+
+#[test]
 fn runtime_errors_are_one_line_with_exit_1() {
     let t = Scratch::new("errors");
     let b = data();

@@ -242,7 +242,8 @@ impl PyModel {
 #[pyo3(signature = (
     x, k, *, metric="l2", algorithm="auto", init="k-means++", init_centroids=None, n_init=None,
     max_iter=300, tol=1e-4, seed=0, n_threads=None, sample_size=None,
-    max_points_per_centroid=None, init_sample=None, local_search=None, progress=None,
+    max_points_per_centroid=None, init_sample=None, local_search=None, split_merge=None,
+    progress=None,
     progress_interval=1.0
 ))]
 pub(crate) fn fit(
@@ -262,6 +263,7 @@ pub(crate) fn fit(
     max_points_per_centroid: Option<usize>,
     init_sample: Option<usize>,
     local_search: Option<usize>,
+    split_merge: Option<usize>,
     progress: Option<Py<PyAny>>,
     progress_interval: f64,
 ) -> PyResult<PyModel> {
@@ -297,7 +299,8 @@ pub(crate) fn fit(
         .sample_size(sample_size)
         .max_points_per_centroid(max_points_per_centroid)
         .init_sample(init_sample)
-        .local_search(local_search);
+        .local_search(local_search)
+        .split_merge(split_merge);
     let p = &params;
     let inner = interruptible(py, progress, move |mon| vorn::fit_with(xv, p, mon))?;
     Ok(PyModel { inner })

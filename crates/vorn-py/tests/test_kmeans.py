@@ -38,7 +38,7 @@ def test_iteration_stats_are_built_on_first_access_and_reset_by_refit():
     # A dict per iteration of every run (~1 KB each): n_init=2000 on a small input would hold
     # megabytes of them; they are made only when asked for, once, and a refit replaces them.
     x, _ = make_blobs(n=300, d=4, k=3, seed=1, spread=2.0)
-    km = vorn.KMeans(3, n_init=2000, max_iter=5).fit(x)
+    km = vorn.KMeans(3, n_init=2000, max_iter=5, split_merge=0).fit(x)
     assert "iteration_stats_" not in vars(km)
     stats = km.iteration_stats_
     assert {s["run"] for s in stats} == set(range(2000))
@@ -111,6 +111,36 @@ def test_init_sample_seeds_from_a_subset_deterministically(blobs):
     assert full.get_params()["init_sample"] == 10**9
     with pytest.raises(ValueError, match="init_sample"):
         vorn.KMeans(4, init_sample=0).fit(x)
+
+
+def test_split_merge_repairs_a_stuck_minimum():
+    # Four tight groups on a line; the given seeding puts two centres in the first group and
+    # one between the last two, a fixed point of Lloyd.
+    t = np.arange(50, dtype=np.float32)
+    x = np.concatenate(
+        [np.stack([g + (t - 25) * 0.01, (t % 7) * 0.01], axis=1) for g in (0, 10, 20, 30)]
+    ).astype(np.float32)
+    init = np.array([[-0.1, 0.03], [0.1, 0.03], [10, 0.03], [25, 0.03]], np.float32)
+    stuck = vorn.KMeans(4, init=init, algorithm="lloyd").fit(x)
+    assert stuck.inertia_ > 1000
+    # A given seeding is refined only when asked.
+    assert vorn.KMeans(4, init=init).fit(x).inertia_ == stuck.inertia_
+    fixed = vorn.KMeans(4, init=init, algorithm="lloyd", split_merge=4).fit(x)
+    assert fixed.get_params()["split_merge"] == 4
+    assert fixed.inertia_ < 10
+    assert sorted(np.round(fixed.cluster_centers_[:, 0]).tolist()) == [0, 10, 20, 30]
+    np.testing.assert_array_equal(fixed.predict(x), fixed.labels_)
+
+
+def test_split_merge_auto_never_worse_and_deterministic(blobs):
+    x, _ = blobs
+    for seed in range(4):
+        off = vorn.KMeans(7, split_merge=0, random_state=seed, init="random").fit(x)
+        on = vorn.KMeans(7, random_state=seed, init="random").fit(x)
+        assert on.inertia_ <= off.inertia_
+        again = vorn.KMeans(7, random_state=seed, init="random", n_threads=1).fit(x)
+        np.testing.assert_array_equal(again.cluster_centers_, on.cluster_centers_)
+        np.testing.assert_array_equal(again.labels_, on.labels_)
 
 
 @pytest.mark.parametrize("local_search", [None, 0, 1, 25])

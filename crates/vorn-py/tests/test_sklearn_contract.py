@@ -11,7 +11,8 @@ import vorn
 
 PARAMS = [
     "algorithm", "init", "init_sample", "local_search", "max_iter", "max_points_per_centroid",
-    "metric", "n_clusters", "n_init", "n_threads", "random_state", "sample_size", "tol", "verbose",
+    "metric", "n_clusters", "n_init", "n_threads", "random_state", "sample_size", "split_merge",
+    "tol", "verbose",
 ]
 FITTED = [
     "cluster_centers_", "labels_", "inertia_", "n_iter_", "n_features_in_", "algorithm_",
@@ -26,7 +27,7 @@ def test_signature_defaults():
         "n_clusters": 8, "metric": "l2", "algorithm": "auto", "init": "k-means++",
         "n_init": "auto", "max_iter": 300, "tol": 1e-4, "random_state": 0, "n_threads": None,
         "verbose": False, "sample_size": None, "max_points_per_centroid": None,
-        "init_sample": None, "local_search": None,
+        "init_sample": None, "local_search": None, "split_merge": None,
     }
     # Everything but n_clusters is keyword-only.
     kinds = {k: p.kind for k, p in sig.parameters.items()}

@@ -37,6 +37,7 @@ fn main() {
             "trials" => p.n_local_trials(Some(u())),
             "init_sample" => p.init_sample(Some(u())),
             "ls" => p.local_search(Some(u())),
+            "sm" => p.split_merge(Some(u())),
             "sample" => p.sample_size(Some(u())),
             "max_iter" => p.max_iter(u()),
             "tol" => p.tol(v.parse().expect("tol")),

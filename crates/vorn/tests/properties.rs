@@ -356,7 +356,10 @@ fn restarts_keep_the_best_objective() {
     let b = synth::blobs(3000, 6, 12, 6);
     let m = fit(
         view(&b.data, b.n, b.d),
-        &KMeansParams::new(12).init(Init::Random).n_init(4),
+        &KMeansParams::new(12)
+            .init(Init::Random)
+            .n_init(4)
+            .split_merge(Some(0)),
     )
     .unwrap();
     let mut finals = [f64::INFINITY; 4];
@@ -365,6 +368,94 @@ fn restarts_keep_the_best_objective() {
     }
     let best = finals.iter().cloned().fold(f64::INFINITY, f64::min);
     assert_eq!(m.inertia(), best);
+}
+
+/// Four tight groups of 50 rows on a line, at 0, 10, 20 and 30.
+fn four_groups() -> Vec<f32> {
+    let mut x = Vec::new();
+    for g in [0.0f32, 10.0, 20.0, 30.0] {
+        for t in 0..50 {
+            x.extend_from_slice(&[g + (t as f32 - 25.0) * 0.01, (t % 7) as f32 * 0.01]);
+        }
+    }
+    x
+}
+
+#[test]
+fn split_merge_repairs_a_minimum_lloyd_cannot_leave() {
+    // Two centres in the group at 0 and one between the groups at 20 and 30: a fixed point
+    // of Lloyd, 50 rows each side of the middle centre at distance ~5.
+    let x = four_groups();
+    let v = view(&x, 200, 2);
+    let init = Init::Given(vec![-0.1, 0.03, 0.1, 0.03, 10.0, 0.03, 25.0, 0.03]);
+    let p = KMeansParams::new(4).init(init).algorithm(Algorithm::Lloyd);
+    let stuck = fit(v, &p).unwrap();
+    // A given seeding is not refined unless asked.
+    assert_eq!(
+        fit(v, &p.clone().split_merge(None)).unwrap().inertia(),
+        stuck.inertia()
+    );
+    assert!(stuck.inertia() > 1000.0, "{}", stuck.inertia());
+    let fixed = fit(v, &p.clone().split_merge(Some(4))).unwrap();
+    assert!(fixed.inertia() < 10.0, "{}", fixed.inertia());
+    for g in [0.0f32, 10.0, 20.0, 30.0] {
+        assert!(fixed.centroids().chunks(2).any(|c| (c[0] - g).abs() < 0.1));
+    }
+    // The model stays a Lloyd fixed point: labels are the assignment to the centroids.
+    assert_eq!(fixed.predict(v).unwrap(), fixed.labels());
+    // Its iterations: the stuck run's, then the rerun's (numbered after the runs).
+    let runs: std::collections::BTreeSet<usize> =
+        fixed.iteration_stats().iter().map(|s| s.run).collect();
+    assert_eq!(runs.into_iter().collect::<Vec<_>>(), [0, 1]);
+}
+
+#[test]
+fn split_merge_never_worsens_and_keeps_bits_across_threads() {
+    for seed in 0..6 {
+        let b = synth::blobs(3000, 12, 9, seed + 40);
+        let x = view(&b.data, b.n, b.d);
+        let p = KMeansParams::new(9).seed(seed).init(Init::Random);
+        let off = fit(x, &p.clone().split_merge(Some(0))).unwrap();
+        let fit_on = |t: usize| fit(x, &p.clone().n_threads(Some(t))).unwrap();
+        let on = fit_on(1);
+        assert!(on.inertia() <= off.inertia(), "seed {seed}");
+        assert_eq!(on.predict(x).unwrap(), on.labels());
+        assert_same_bits_at_2_and_3_threads(&on, fit_on);
+    }
+}
+
+#[test]
+fn split_merge_is_l2_only_and_auto_only_by_default() {
+    let b = synth::blobs(500, 4, 5, 1);
+    let x = view(&b.data, b.n, b.d);
+    let e = fit(
+        x,
+        &KMeansParams::new(5)
+            .metric(Metric::Cosine)
+            .split_merge(Some(2)),
+    );
+    assert!(matches!(
+        e,
+        Err(vorn::Error::InvalidParameter {
+            name: "split_merge",
+            ..
+        })
+    ));
+    let p = KMeansParams::new(5);
+    assert_eq!(p.split_merge_moves(500, 4), 5);
+    assert_eq!(p.clone().split_merge(Some(0)).split_merge_moves(500, 4), 0);
+    assert_eq!(
+        p.clone().metric(Metric::Cosine).split_merge_moves(500, 4),
+        0
+    );
+    assert_eq!(
+        p.clone()
+            .algorithm(Algorithm::Lloyd)
+            .split_merge_moves(500, 4),
+        0
+    );
+    // Beyond 2²⁴ multiply-adds per pass: none.
+    assert_eq!(p.split_merge_moves(1 << 22, 8), 0);
 }
 
 #[test]

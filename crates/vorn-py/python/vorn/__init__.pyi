@@ -32,6 +32,7 @@ class KMeans:
     max_points_per_centroid: Any
     init_sample: Any
     local_search: Any
+    split_merge: Any
 
     cluster_centers_: npt.NDArray[np.float32]
     labels_: npt.NDArray[np.int32]
@@ -60,6 +61,7 @@ class KMeans:
         max_points_per_centroid: Optional[int] = None,
         init_sample: Optional[int] = None,
         local_search: Optional[int] = None,
+        split_merge: Optional[int] = None,
     ) -> None: ...
     def get_params(self, deep: bool = True) -> Dict[str, Any]: ...
     def set_params(self, **params: Any) -> KMeans: ...

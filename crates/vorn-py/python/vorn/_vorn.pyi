@@ -63,6 +63,7 @@ def fit(
     max_points_per_centroid: Optional[int] = None,
     init_sample: Optional[int] = None,
     local_search: Optional[int] = None,
+    split_merge: Optional[int] = None,
     progress: Optional[_Progress] = None,
 ) -> Model: ...
 def assign(

@@ -16,7 +16,9 @@
 //! Lloyd skips, inside the fused pass, the rows whose Hamerly bounds prove that their label
 //! stays: the same bits, fewer distances. Unless `n_init` is set, `auto` also makes two runs
 //! from independent seedings when one is cheap (2²² ≤ n·d·k ≤ 2²⁷; see
-//! [`crate::KMeansParams::runs`]) and keeps the better.
+//! [`crate::KMeansParams::runs`]) and keeps the better, and under l2 with n·d·k ≤ 2²⁴ it
+//! refines the kept run by split–merge moves (see
+//! [`crate::KMeansParams::split_merge_moves`]).
 
 use crate::error::{Error, Result};
 use crate::metric::Metric;

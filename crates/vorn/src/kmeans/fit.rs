@@ -1,5 +1,5 @@
 //! The fit driver: validation, training sample, runs (side by side: `restarts`; two-stage:
-//! `warm`), final full-data labels.
+//! `warm`), split–merge refinement of the best run (`split_merge`), final full-data labels.
 
 use super::hamerly::Hamerly;
 use super::init::initialize;
@@ -8,6 +8,7 @@ use super::model::KMeansModel;
 use super::pool::with_threads;
 use super::relabel::labels_and_objective;
 use super::restarts::{in_waves, side_by_side, Serialised};
+use super::split_merge::refine;
 use super::warm::{progressive, warm_first_iters, warm_rows};
 use super::{KMeansParams, Monitor, Silent};
 use crate::cluster::Algorithm;
@@ -167,7 +168,15 @@ fn fit_inner(x: MatrixView<'_>, p: &KMeansParams, mon: &dyn Monitor) -> Result<K
             keep(one_run(r, mon)?);
         }
     }
-    let best = best.expect("at least one run");
+    let mut best = best.expect("at least one run");
+    // A run cut at `max_iter` is not refined: the cap bounds the work asked for.
+    let moves = p.split_merge_moves(m, d);
+    if moves > 0 && best.stop != super::StopReason::MaxIter {
+        mon.phase("split-merge");
+        best = refine(
+            train, tnorms, p, algorithm, best, moves, runs, &mut stats, mon,
+        )?;
+    }
     drop(train_buf);
     drop(warm);
 

@@ -31,6 +31,7 @@ mod relabel;
 mod restarts;
 mod row_panels;
 mod scorer;
+mod split_merge;
 mod stats;
 mod update;
 mod warm;
