@@ -266,14 +266,17 @@ impl KMeansParams {
     /// Why: on such fits a run's minimum depends on its seeding by more than the 0.5% that
     /// separates good minima, and a move costs about as much as a few local Lloyd passes.
     /// Measured on digits 1797 × 64 (Python, 2 threads, seeds 0–99; share of seeds within
-    /// 0.5% of the best objective any benchmark row reached, mean MSE, median time; without
-    /// → with moves): k = 5 58% → 82%, 841.09 → 837.85, 1.16 → 1.72 ms (two runs instead:
-    /// 85%, 837.01, 1.69 ms); k = 10 83% → 97%, 650.80 → 649.22, 1.45 → 1.74 ms; k = 20
-    /// 75% → 98%, 527.25 → 524.33, 2.45 → 2.84 ms (two runs: 93%, 525.35, 3.47 ms); k = 40
-    /// (two runs either way) 78% → 91%, 426.56 → 425.49, 5.79 → 6.14 ms. Above the bound
-    /// the single-threaded relaxations weigh more than they buy: 20 Newsgroups 18 846 × 384
-    /// l2, k = 10 (n·d·k ≈ 2²⁶, seeds 0–15): mean MSE 0.85031 → 0.84984 for 42.7 → 60.7 ms.
-    /// `bench/splitmerge.py` reproduces the digits figures.
+    /// 0.5% of the best objective any row of the committed benchmark reached, and mean MSE;
+    /// without → with moves): k = 5 58% → 81%, 841.09 → 837.88 (two runs instead: 85%,
+    /// 837.01); k = 10 83% → 97%, 650.80 → 649.19; k = 20 75% → 98%, 527.25 → 524.32 (two
+    /// runs: 93%, 525.35); k = 40 (two runs either way) 78% → 91%, 426.56 → 425.49. The
+    /// median fit took 0.4–0.6 ms more (1.5 → 2.1 ms at k = 5, 3.7 → 4.2 ms at k = 20); a
+    /// fit that keeps a move pays about 1 ms (k = 5, seed 0: 0.9 → 1.7 ms, MSE 845.90 →
+    /// 833.41). Above the bound the single-threaded relaxations weigh more than they buy: 20
+    /// Newsgroups 18 846 × 384 l2, k = 10 (n·d·k ≈ 2²⁶, seeds 0–15): mean MSE 0.85031 →
+    /// 0.84984 for 42.7 → 60.7 ms. `bench/restarts.py --cells
+    /// digits:l2:5,digits:l2:10,digits:l2:20,digits:l2:40 --runs 1,2 --split-merge off,auto`
+    /// reproduces the digits figures.
     pub fn split_merge_moves(&self, n_train: usize, d: usize) -> usize {
         match (self.split_merge, &self.init) {
             (Some(m), _) => m,
