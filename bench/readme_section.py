@@ -75,7 +75,7 @@ def _seeds_lines(seeds: dict | None) -> list:
                      f"{a['vorn_auto_seed0_rank']} of {len(c['objectives'][report.VORN_AUTO])}")
     if not parts:
         return []
-    return [f"- The cells outside the band, re-fitted with seeds 0–{seeds['seeds'] - 1} "
+    return [f"- Quality over seeds 0–{seeds['seeds'] - 1} in the cells that were outside the band "
             f"(`bench/results/{seeds['_file']}`): " + "; ".join(parts) + "."]
 
 
