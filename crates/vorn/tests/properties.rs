@@ -456,6 +456,31 @@ fn split_merge_is_l2_only_and_auto_only_by_default() {
     );
     // Beyond 2²⁴ multiply-adds per pass: none.
     assert_eq!(p.split_merge_moves(1 << 22, 8), 0);
+    // Beyond its 64 MiB working-memory budget: none when automatic, an error when asked for
+    // (before any work), naming the way out.
+    let wide = KMeansParams::new(3);
+    assert_eq!(wide.split_merge_moves(1_000_000, 2), 3);
+    assert_eq!(wide.split_merge_moves(2_000_000, 2), 0);
+    assert!(wide
+        .clone()
+        .split_merge(Some(3))
+        .validate_for(40_000, 400)
+        .is_ok());
+    let e = wide
+        .split_merge(Some(3))
+        .validate_for(50_000, 400)
+        .unwrap_err();
+    assert!(matches!(
+        e,
+        vorn::Error::InvalidParameter {
+            name: "split_merge",
+            ..
+        }
+    ));
+    assert!(
+        e.to_string().contains("MiB") && e.to_string().contains("set it to 0"),
+        "{e}"
+    );
 }
 
 #[test]

@@ -151,8 +151,10 @@ class KMeans(ParamsMixin):
         n_train·n_features·n_clusters <= 2**24 (passes of a few milliseconds), else none.
         On digits (1797 x 64, seeds 0-99) it raised the share of seeds within 0.5% of the
         best known objective from 58% to 81% at k = 5 and from 75% to 98% at k = 20, for
-        0.4-0.6 ms more per fit (median; about 1 ms when a move is kept). ``0`` disables; a positive value under cosine raises
-        ``ValueError``.
+        0.4-0.6 ms more per fit (median; about 1 ms when a move is kept). Its working memory
+        is at most n_train * (48 + 4 * n_features) bytes and must stay within 64 MiB
+        (automatic: skipped beyond; set: ``ValueError``). ``0`` disables; a positive value
+        under cosine raises ``ValueError``.
 
     Attributes
     ----------

@@ -26,6 +26,18 @@ pub const AUTO_RESTART_MIN_WORK: u64 = 1 << 22;
 /// when n·d·k is at most this.
 pub const AUTO_SPLIT_MERGE_WORK: u64 = 1 << 24;
 
+/// Working memory split–merge moves may take at most (the 64 MiB the fit's peak RSS allows
+/// beyond the data; see [`split_merge_bytes`]).
+pub const SPLIT_MERGE_MAX_BYTES: u64 = 64 << 20;
+
+/// Upper bound of the working memory of split–merge moves on m training rows of d columns:
+/// per row, a copy of its label (4 bytes), its place in the per-cluster row lists (8), and,
+/// when the three clusters of a move hold every row, its packed copy (4·d), squared norm (4),
+/// index (2 × 8) and local labels (2 × 8).
+pub(crate) fn split_merge_bytes(m: usize, d: usize) -> u64 {
+    (m as u64).saturating_mul(48 + 4 * d as u64)
+}
+
 /// Most swap steps of automatic local search ([`KMeansParams::local_search`] unset).
 ///
 /// A swap repairs a seeding mistake at the scale of the natural clusters (two centres in
@@ -260,8 +272,9 @@ impl KMeansParams {
 
     /// Most split–merge moves on `n_train` training rows of `d` columns: `split_merge` when
     /// set; otherwise, for `algorithm = auto` under l2 with a drawn seeding (not given) and
-    /// n_train·d·k ≤ 2²⁴ (`AUTO_SPLIT_MERGE_WORK`: passes of at most a few milliseconds),
-    /// k moves; else none.
+    /// n_train·d·k ≤ 2²⁴ (`AUTO_SPLIT_MERGE_WORK`: passes of at most a few milliseconds)
+    /// within 64 MiB of working memory (`SPLIT_MERGE_MAX_BYTES`), k moves; else none (a set value
+    /// beyond that budget is an error).
     ///
     /// Why: on such fits a run's minimum depends on its seeding by more than the 0.5% that
     /// separates good minima, and a move costs about as much as a few local Lloyd passes.
@@ -284,7 +297,8 @@ impl KMeansParams {
             (None, _)
                 if self.algorithm == Algorithm::Auto
                     && self.metric == Metric::L2
-                    && pass_work(n_train, d, self.k) <= AUTO_SPLIT_MERGE_WORK =>
+                    && pass_work(n_train, d, self.k) <= AUTO_SPLIT_MERGE_WORK
+                    && split_merge_bytes(n_train, d) <= SPLIT_MERGE_MAX_BYTES =>
             {
                 self.k
             }
@@ -447,6 +461,23 @@ impl KMeansParams {
                 return Err(Error::param(
                     "init",
                     format!("initial centroid {} has a non-finite value", i / d),
+                ));
+            }
+        }
+        if self.split_merge.is_some_and(|m| m > 0) {
+            let m = self.train_rows(n);
+            let need = split_merge_bytes(m, d);
+            if need > SPLIT_MERGE_MAX_BYTES {
+                return Err(Error::param(
+                    "split_merge",
+                    format!(
+                        "needs up to {} MiB of working memory on {m} training rows of {d} \
+                         columns, more than its {} MiB budget; it is meant for small fits \
+                         (automatic where n·d·k <= 2^24): set it to 0, or train on a sample \
+                         (sample_size)",
+                        need.div_ceil(1 << 20),
+                        SPLIT_MERGE_MAX_BYTES >> 20
+                    ),
                 ));
             }
         }

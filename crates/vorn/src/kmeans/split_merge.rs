@@ -595,6 +595,9 @@ pub(super) fn refine(
     stats: &mut Vec<IterStats>,
     mon: &dyn Monitor,
 ) -> Result<RunResult> {
+    if p.k < 3 {
+        return Ok(best);
+    }
     let mut st = State::new(x, best.centroids.clone(), best.labels.clone());
     let kept = moves(x, &mut st, p.k, max_moves, mon)?;
     if kept == 0 {
