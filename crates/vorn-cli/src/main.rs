@@ -150,7 +150,7 @@ struct ClusterArgs {
     /// [default: automatic].
     #[arg(long, value_name = "N")]
     local_search: Option<usize>,
-    /// Most split–merge moves refining the best run (l2; 0 = none) [default: automatic:
+    /// Most split–merge moves refining the best run (0 = none) [default: automatic, l2:
     /// k moves with the auto algorithm when n·d·k ≤ 2²⁴].
     #[arg(long, value_name = "N")]
     split_merge: Option<usize>,

@@ -365,42 +365,35 @@ fn local_search_option_runs_and_rejects_bad_values() {
 }
 
 #[test]
-fn split_merge_option_runs_and_rejects_cosine() {
+fn split_merge_option_never_worsens_and_rejects_bad_values() {
     let t = Scratch::new("split-merge");
     let b = data();
     let input = t.path("x.npy");
     npy::write_npy_2d(&input, &b.data, N, D).unwrap();
     let x = s(&input);
-    let inertia = |moves: &str| {
-        let j = ok_json(&vorn(&[
-            "cluster",
-            x,
-            "-k",
-            "4",
-            "--init",
-            "random",
-            "--split-merge",
-            moves,
-            "-q",
-        ]));
-        j["inertia"].as_f64().unwrap()
-    };
-    assert!(inertia("4") <= inertia("0"));
-    let e = fails(
-        &vorn(&[
-            "cluster",
-            x,
-            "-k",
-            "4",
-            "--metric",
-            "cosine",
-            "--split-merge",
-            "2",
-            "-q",
-        ]),
-        2,
-    );
-    assert!(e.contains("--split-merge") && e.contains("l2"), "{e}");
+    for metric in ["l2", "cosine"] {
+        let inertia = |moves: &str| {
+            let j = ok_json(&vorn(&[
+                "cluster",
+                x,
+                "-k",
+                "4",
+                "--metric",
+                metric,
+                "--init",
+                "random",
+                "--split-merge",
+                moves,
+                "-q",
+            ]));
+            j["inertia"].as_f64().unwrap()
+        };
+        assert!(inertia("4") <= inertia("0"), "{metric}");
+    }
+    for bad in ["--split-merge=-1", "--split-merge=two"] {
+        let e = fails(&vorn(&["cluster", x, "-k", "4", bad, "-q"]), 2);
+        assert!(e.contains("--split-merge"), "{e}");
+    }
 }
 
 #[test]

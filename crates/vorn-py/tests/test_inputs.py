@@ -373,7 +373,6 @@ def test_predict_with_wrong_dimension(x_small):
         (dict(local_search=True), TypeError, "local_search.*bool"),
         (dict(split_merge=-1), ValueError, "split_merge must be an int >= 0"),
         (dict(split_merge=2.0), TypeError, "split_merge"),
-        (dict(split_merge=2, metric="cosine"), ValueError, "split_merge.*l2"),
     ],
 )
 def test_bad_params(x_small, params, exc, match):

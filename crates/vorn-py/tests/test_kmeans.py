@@ -141,6 +141,12 @@ def test_split_merge_auto_never_worse_and_deterministic(blobs):
         again = vorn.KMeans(7, random_state=seed, init="random", n_threads=1).fit(x)
         np.testing.assert_array_equal(again.cluster_centers_, on.cluster_centers_)
         np.testing.assert_array_equal(again.labels_, on.labels_)
+        # Under cosine only when asked for (on the unit rows); never worse either.
+        cos_off = vorn.KMeans(7, metric="cosine", random_state=seed, init="random").fit(x)
+        cos_on = vorn.KMeans(7, metric="cosine", random_state=seed, init="random",
+                             split_merge=7).fit(x)
+        assert cos_on.inertia_ <= cos_off.inertia_
+        np.testing.assert_allclose(np.linalg.norm(cos_on.cluster_centers_, axis=1), 1, rtol=1e-5)
 
 
 @pytest.mark.parametrize("local_search", [None, 0, 1, 25])

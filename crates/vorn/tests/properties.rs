@@ -425,22 +425,30 @@ fn split_merge_never_worsens_and_keeps_bits_across_threads() {
 }
 
 #[test]
-fn split_merge_is_l2_only_and_auto_only_by_default() {
-    let b = synth::blobs(500, 4, 5, 1);
-    let x = view(&b.data, b.n, b.d);
-    let e = fit(
-        x,
-        &KMeansParams::new(5)
+fn split_merge_under_cosine_is_asked_for_never_worse_and_keeps_bits() {
+    for seed in 0..4 {
+        let b = synth::blobs(2000, 10, 8, seed + 60);
+        let x = view(&b.data, b.n, b.d);
+        let p = KMeansParams::new(8)
             .metric(Metric::Cosine)
-            .split_merge(Some(2)),
-    );
-    assert!(matches!(
-        e,
-        Err(vorn::Error::InvalidParameter {
-            name: "split_merge",
-            ..
-        })
-    ));
+            .seed(seed)
+            .init(Init::Random);
+        let off = fit(x, &p).unwrap();
+        let fit_on = |t: usize| fit(x, &p.clone().split_merge(Some(8)).n_threads(Some(t))).unwrap();
+        let on = fit_on(1);
+        assert!(on.inertia() <= off.inertia(), "seed {seed}");
+        assert_eq!(on.predict(x).unwrap(), on.labels());
+        // Unit centroids.
+        for c in on.centroids().chunks(10) {
+            let n2: f32 = c.iter().map(|v| v * v).sum();
+            assert!((n2 - 1.0).abs() < 1e-5, "{n2}");
+        }
+        assert_same_bits_at_2_and_3_threads(&on, fit_on);
+    }
+}
+
+#[test]
+fn split_merge_is_automatic_for_l2_auto_only() {
     let p = KMeansParams::new(5);
     assert_eq!(p.split_merge_moves(500, 4), 5);
     assert_eq!(p.clone().split_merge(Some(0)).split_merge_moves(500, 4), 0);

@@ -140,21 +140,23 @@ class KMeans(ParamsMixin):
         cost O(k²) and gained nothing measurable past k = 256); ``0`` is plain greedy k-means++
         (scikit-learn's seeding). Ignored unless ``init='k-means++'``.
     split_merge : int or None, default None
-        Most split–merge moves refining the best run (l2 only): each splits the cluster of
-        largest SSE in two, merges the pair of other clusters that costs least, relaxes the
+        Most split–merge moves refining the best run (under cosine, on the unit rows): each
+        splits the cluster of largest SSE in two, merges the pair of other clusters that costs least, relaxes the
         three centres on their rows, and keeps the move when their SSE falls; Lloyd then
         reruns from the moved centres, and its result replaces the run when its inertia is
         lower; a run stopped by ``max_iter`` is not refined. It repairs what no single-row
-        move can (two centres sharing one natural
-        group while one straddles two). ``None`` means automatic: with
+        move can (two centres sharing one natural group while one straddles two). ``None``
+        means automatic: with
         ``algorithm="auto"``, l2 and a drawn seeding, ``n_clusters`` moves at most when
         n_train·n_features·n_clusters <= 2**24 (passes of a few milliseconds), else none.
         On digits (1797 x 64, seeds 0-99) it raised the share of seeds within 0.5% of the
         best known objective from 58% to 81% at k = 5 and from 75% to 98% at k = 20, for
         0.4-0.6 ms more per fit (median; about 1 ms when a move is kept). Its working memory
         is at most n_train * (48 + 4 * n_features) bytes and must stay within 64 MiB
-        (automatic: skipped beyond; set: ``ValueError``). ``0`` disables; a positive value
-        under cosine raises ``ValueError``.
+        (automatic: skipped beyond; set: ``ValueError``). ``0`` disables. Not automatic under
+        cosine, where it bought less (digits k = 5-40, seeds 0-39: mean cosine +0.02% to
+        +0.05% for 0.4-0.6 ms; 4000 rows of 20 Newsgroups, k = 10: seeds within 0.5% of the
+        best 70% -> 88%, mean +0.1%, for 19 -> 24 ms).
 
     Attributes
     ----------

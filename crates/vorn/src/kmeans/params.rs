@@ -33,9 +33,14 @@ pub const SPLIT_MERGE_MAX_BYTES: u64 = 64 << 20;
 /// Upper bound of the working memory of split–merge moves on m training rows of d columns:
 /// per row, a copy of its label (4 bytes), its place in the per-cluster row lists (8), and,
 /// when the three clusters of a move hold every row, its packed copy (4·d), squared norm (4),
-/// index (2 × 8) and local labels (2 × 8).
-pub(crate) fn split_merge_bytes(m: usize, d: usize) -> u64 {
-    (m as u64).saturating_mul(48 + 4 * d as u64)
+/// index (2 × 8) and local labels (2 × 8); under cosine also its unit copy (4·d).
+pub(crate) fn split_merge_bytes(m: usize, d: usize, metric: Metric) -> u64 {
+    let unit = if metric == Metric::Cosine {
+        4 * d as u64
+    } else {
+        0
+    };
+    (m as u64).saturating_mul(48 + 4 * d as u64 + unit)
 }
 
 /// Most swap steps of automatic local search ([`KMeansParams::local_search`] unset).
@@ -152,7 +157,8 @@ pub struct KMeansParams {
     /// kernel pass over the seeding rows with one 16-wide centroid panel. `Some(0)` = plain
     /// greedy k-means++ (scikit-learn's seeding).
     pub local_search: Option<usize>,
-    /// Most split–merge moves refining the best run (l2 only; see `kmeans::split_merge`):
+    /// Most split–merge moves refining the best run (see `kmeans::split_merge`; under cosine
+    /// on the unit rows):
     /// each splits the cluster of largest SSE, merges the cheapest pair of others, relaxes
     /// the three centres on their rows and, when that lowers their SSE, reruns Lloyd from
     /// the moved centres, keeping the result when its objective is lower (not after a run
@@ -287,7 +293,10 @@ impl KMeansParams {
     /// fit that keeps a move pays about 1 ms (k = 5, seed 0: 0.9 → 1.7 ms, MSE 845.90 →
     /// 833.41). Above the bound the single-threaded relaxations weigh more than they buy: 20
     /// Newsgroups 18 846 × 384 l2, k = 10 (n·d·k ≈ 2²⁶, seeds 0–15): mean MSE 0.85031 →
-    /// 0.84984 for 42.7 → 60.7 ms. `bench/restarts.py --cells
+    /// 0.84984 for 42.7 → 60.7 ms. Not automatic under cosine, where moves (on the unit
+    /// rows) bought less: digits k = 5–40 (seeds 0–39) mean cosine +0.02% to +0.05% for
+    /// 0.4–0.6 ms; the first 4000 rows of 20 Newsgroups, k = 10: seeds within 0.5% of the best
+    /// 70% → 88%, mean +0.1%, 19 → 24 ms; k = 20 +0.03%, 33 → 35 ms. `bench/restarts.py --cells
     /// digits:l2:5,digits:l2:10,digits:l2:20,digits:l2:40 --runs 1,2 --split-merge off,auto`
     /// reproduces the digits figures.
     pub fn split_merge_moves(&self, n_train: usize, d: usize) -> usize {
@@ -298,7 +307,7 @@ impl KMeansParams {
                 if self.algorithm == Algorithm::Auto
                     && self.metric == Metric::L2
                     && pass_work(n_train, d, self.k) <= AUTO_SPLIT_MERGE_WORK
-                    && split_merge_bytes(n_train, d) <= SPLIT_MERGE_MAX_BYTES =>
+                    && split_merge_bytes(n_train, d, self.metric) <= SPLIT_MERGE_MAX_BYTES =>
             {
                 self.k
             }
@@ -407,12 +416,6 @@ impl KMeansParams {
                 "must be at least 1 (or unset for automatic)",
             ));
         }
-        if self.metric != Metric::L2 && self.split_merge.is_some_and(|m| m > 0) {
-            return Err(Error::param(
-                "split_merge",
-                "is implemented for the l2 metric only (set it to 0 or leave it unset)",
-            ));
-        }
         if self.n_local_trials == Some(0) {
             return Err(Error::param("n_local_trials", "must be at least 1"));
         }
@@ -466,7 +469,7 @@ impl KMeansParams {
         }
         if self.split_merge.is_some_and(|m| m > 0) {
             let m = self.train_rows(n);
-            let need = split_merge_bytes(m, d);
+            let need = split_merge_bytes(m, d, self.metric);
             if need > SPLIT_MERGE_MAX_BYTES {
                 return Err(Error::param(
                     "split_merge",

@@ -1,4 +1,4 @@
-//! Split–merge refinement of a converged run (l2).
+//! Split–merge refinement of a converged run (l2, and cosine on the unit rows).
 //!
 //! Lloyd stops in the local minimum its seeding leads to. At small k the minima differ by
 //! whole natural groups: two centres share one group while one centre straddles two, and
@@ -35,10 +35,12 @@
 
 use super::fit::assigner;
 use super::lloyd::{run, RunResult};
+use super::update::inv_norm;
 use super::{IterStats, KMeansParams, Monitor};
 use crate::cluster::Algorithm;
 use crate::data::MatrixView;
 use crate::error::{Error, Result};
+use crate::metric::Metric;
 use crate::simd::{self, Isa};
 
 /// Local Lloyd iterations of a relaxation at most.
@@ -55,6 +57,8 @@ const P: usize = 16;
 /// `data[(q·d + p)·P + lane]` (rows past the end zero), and `norms` their squared norms.
 struct Panels<'a> {
     isa: Isa,
+    /// Spherical: every centre is rescaled to unit norm after its update.
+    unit: bool,
     x: MatrixView<'a>,
     idx: Vec<usize>,
     data: Vec<f32>,
@@ -63,7 +67,7 @@ struct Panels<'a> {
 
 impl<'a> Panels<'a> {
     #[inline(always)]
-    fn new(x: MatrixView<'a>, idx: Vec<usize>) -> Self {
+    fn new(x: MatrixView<'a>, idx: Vec<usize>, unit: bool) -> Self {
         let d = x.d();
         let q = idx.len().div_ceil(P);
         let mut data = vec![0f32; q * d * P];
@@ -88,6 +92,7 @@ impl<'a> Panels<'a> {
         }
         Panels {
             isa: simd::active(),
+            unit,
             x,
             idx,
             data,
@@ -187,6 +192,9 @@ impl<'a> Panels<'a> {
                             }
                         }
                         *cv = a[0] * inv;
+                    }
+                    if self.unit {
+                        normalise(&mut c[j * d..(j + 1) * d]);
                     }
                 }
             }
@@ -375,6 +383,16 @@ mod x86 {
     }
 }
 
+/// Rescales `v` to unit norm (a zero vector stays as it is).
+#[inline(always)]
+fn normalise(v: &mut [f32]) {
+    let n2: f64 = v.iter().map(|&u| u as f64 * u as f64).sum();
+    if n2 > 0.0 {
+        let inv = 1.0 / n2.sqrt();
+        v.iter_mut().for_each(|u| *u = (*u as f64 * inv) as f32);
+    }
+}
+
 /// The index in `idx` of the row farthest from `from` (the first on ties).
 #[inline(always)]
 fn farthest(x: MatrixView<'_>, idx: &[usize], from: &[f32]) -> usize {
@@ -394,17 +412,24 @@ struct State {
     c: Vec<f32>,
     labels: Vec<u32>,
     sse: Vec<f64>,
+    /// Spherical k-means (rows and centres of unit norm).
+    unit: bool,
 }
 
 impl State {
-    fn new(x: MatrixView<'_>, c: Vec<f32>, labels: Vec<u32>) -> Self {
+    fn new(x: MatrixView<'_>, c: Vec<f32>, labels: Vec<u32>, unit: bool) -> Self {
         let d = x.d();
         let mut sse = vec![0f64; c.len() / d];
         for (i, &l) in labels.iter().enumerate() {
             let j = l as usize;
             sse[j] += simd::vector::sqdist(simd::active(), x.row(i), &c[j * d..(j + 1) * d]);
         }
-        State { c, labels, sse }
+        State {
+            c,
+            labels,
+            sse,
+            unit,
+        }
     }
 }
 
@@ -464,11 +489,11 @@ fn try_move(x: MatrixView<'_>, st: &mut State, k: usize) -> bool {
         return false;
     }
     let mut halves = [x.row(f1), x.row(f2)].concat();
-    let split = Panels::new(x, rows_s.clone());
+    let split = Panels::new(x, rows_s.clone(), st.unit);
     split.lloyd::<2>(&mut halves, &mut vec![0; rows_s.len()], SPLIT_ITERS);
     // Merge a and b into their weighted mean.
     let (na, nb) = (n[a] as f64, n[b] as f64);
-    let merged: Vec<f32> = if n[a] + n[b] == 0 {
+    let mut merged: Vec<f32> = if n[a] + n[b] == 0 {
         centre(a).to_vec()
     } else {
         centre(a)
@@ -477,13 +502,16 @@ fn try_move(x: MatrixView<'_>, st: &mut State, k: usize) -> bool {
             .map(|(&u, &v)| ((na * u as f64 + nb * v as f64) / (na + nb)) as f32)
             .collect()
     };
+    if st.unit {
+        normalise(&mut merged);
+    }
     // Relax the three centres over the rows of a ∪ b ∪ s (in row order).
     let mut rows: Vec<usize> = [a, b, s]
         .iter()
         .flat_map(|&j| members[j].iter().copied())
         .collect();
     rows.sort_unstable();
-    let pan = Panels::new(x, rows);
+    let pan = Panels::new(x, rows, st.unit);
     let mut lab: Vec<usize> = pan
         .idx
         .iter()
@@ -598,8 +626,24 @@ pub(super) fn refine(
     if p.k < 3 {
         return Ok(best);
     }
-    let mut st = State::new(x, best.centroids.clone(), best.labels.clone());
-    let kept = moves(x, &mut st, p.k, max_moves, mon)?;
+    // Spherical k-means: the moves work on the unit rows, where ‖x̂ − c‖² = 2 − 2·cos(x, c)
+    // for unit c, the objective the runs report.
+    let unit = p.metric == Metric::Cosine;
+    let scaled: Option<Vec<f32>> = unit.then(|| {
+        let mut v = x.as_slice().to_vec();
+        for (i, row) in v.chunks_exact_mut(x.d()).enumerate() {
+            let s = inv_norm(p.metric, norms, i);
+            row.iter_mut().for_each(|u| *u = (*u as f64 * s) as f32);
+        }
+        v
+    });
+    let xm = match &scaled {
+        Some(v) => MatrixView::new(v, x.n(), x.d())?,
+        None => x,
+    };
+    let mut st = State::new(xm, best.centroids.clone(), best.labels.clone(), unit);
+    let kept = moves(xm, &mut st, p.k, max_moves, mon)?;
+    drop(scaled);
     if kept == 0 {
         return Ok(best);
     }
@@ -648,7 +692,7 @@ mod tests {
             })
             .collect();
         let c = vec![-0.05, 0.02, 0.05, 0.02, 10.0, 0.02, 25.0, 0.02];
-        let mut st = State::new(xv, c, labels);
+        let mut st = State::new(xv, c, labels, false);
         assert_eq!(moves(xv, &mut st, 4, 10, &Silent).unwrap(), 1);
         for g in [0.0f32, 10.0, 20.0, 30.0] {
             assert!(
@@ -676,11 +720,11 @@ mod tests {
             c[l as usize * 2] += x[i * 2] / 25.0;
             c[l as usize * 2 + 1] += x[i * 2 + 1] / 25.0;
         }
-        let mut st = State::new(xv, c.clone(), labels.clone());
+        let mut st = State::new(xv, c.clone(), labels.clone(), false);
         assert_eq!(moves(xv, &mut st, 4, 10, &Silent).unwrap(), 0);
         assert_eq!(st.c, c);
         let two_labels = labels.iter().map(|&l| l / 2).collect();
-        let mut two = State::new(xv, vec![5.0, 0.0, 25.0, 0.0], two_labels);
+        let mut two = State::new(xv, vec![5.0, 0.0, 25.0, 0.0], two_labels, false);
         assert_eq!(moves(xv, &mut two, 2, 10, &Silent).unwrap(), 0);
     }
 
@@ -699,7 +743,7 @@ mod tests {
         let c: Vec<f32> = (0..3 * d).map(|_| r()).collect();
         let xv = MatrixView::new(&x, n, d).unwrap();
         let idx: Vec<usize> = (0..n).filter(|i| i % 3 != 1).collect();
-        let pan = Panels::new(xv, idx.clone());
+        let pan = Panels::new(xv, idx.clone(), false);
         let mut lab = vec![0; idx.len()];
         let sse: f64 = pan.assign::<3, false>(&c, &mut lab).iter().sum();
         let mut want = 0f64;
