@@ -99,11 +99,14 @@ class KMeans(ParamsMixin):
         k = 10; the two run side by side on the thread pool). With explicit centroids a
         value > 1 is reduced to 1 with a ``RuntimeWarning``. On millisecond fits, where one
         run is kept for speed, a few runs buy the best minimum cheaply: on scikit-learn's
-        digits (1797 x 64), the share of seeds 0-99 within 0.5% of the benchmark's best
-        row (``bench/results/full.md``; 835.4 at k = 5) goes from 58% with one run to 85%
-        with 2, 94% with 4 and 100% with 6 at k = 5 (k = 10: 83%, 97%, 100% with 1, 2, 4;
-        k = 20: 75%, 93%, 99%), for about 0.5-0.6 ms per extra run (2 threads, in-process:
-        k = 5 1.0, 1.5, 2.7 and 4.0 ms for 1, 2, 4 and 6 runs; ``bench/restarts.py``).
+        digits (1797 x 64), without split-merge moves (``split_merge=0``), the share of seeds
+        0-99 within 0.5% of the benchmark's best row (``bench/results/full.md``; 833.41 at
+        k = 5) goes from 43% with one run to 68% with 2, 84% with 4 and 96% with 6 at k = 5
+        (k = 10: 83%, 97%, 100% with 1, 2, 4; k = 20: 47%, 70%, 89%), for about 0.5-0.6 ms
+        per extra run (2 threads, in-process: k = 5 1.0, 1.5, 2.7 and 4.0 ms for 1, 2, 4 and
+        6 runs; ``bench/restarts.py``). The moves ``auto`` makes on such fits
+        (``split_merge``) take one run to 54% at k = 5 and 79% at k = 20, two runs to 70%
+        and 86%.
     max_iter : int, default 300
         Maximum iterations per run.
     tol : float, default 1e-4
@@ -149,9 +152,9 @@ class KMeans(ParamsMixin):
         means automatic: with
         ``algorithm="auto"``, l2 and a drawn seeding, ``n_clusters`` moves at most when
         n_train·n_features·n_clusters <= 2**24 (passes of a few milliseconds), else none.
-        On digits (1797 x 64, seeds 0-99) it raised the share of seeds within 0.5% of the
-        best known objective from 58% to 81% at k = 5 and from 75% to 98% at k = 20, for
-        0.4-0.6 ms more per fit (median; about 1 ms when a move is kept). Its working memory
+        On digits (1797 x 64, seeds 0-99) the mean MSE went from 841.09 to 837.88 at k = 5
+        and from 527.25 to 524.32 at k = 20 (two runs instead: 837.01, 525.35), for 0.4-0.6
+        ms more per fit (median; about 1 ms when a move is kept). Its working memory
         is at most n_train * (48 + 4 * n_features) bytes and must stay within 64 MiB
         (automatic: skipped beyond; set: ``ValueError``). ``0`` disables. Not automatic under
         cosine, where it bought less (digits k = 5-40, seeds 0-39: mean cosine +0.02% to

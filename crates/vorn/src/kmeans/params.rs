@@ -284,12 +284,12 @@ impl KMeansParams {
     ///
     /// Why: on such fits a run's minimum depends on its seeding by more than the 0.5% that
     /// separates good minima, and a move costs about as much as a few local Lloyd passes.
-    /// Measured on digits 1797 × 64 (Python, 2 threads, seeds 0–99; share of seeds within
-    /// 0.5% of the best objective any row of the committed benchmark reached, and mean MSE;
-    /// without → with moves): k = 5 58% → 81%, 841.09 → 837.88 (two runs instead: 85%,
-    /// 837.01); k = 10 83% → 97%, 650.80 → 649.19; k = 20 75% → 98%, 527.25 → 524.32 (two
-    /// runs: 93%, 525.35); k = 40 (two runs either way) 78% → 91%, 426.56 → 425.49. The
-    /// median fit took 0.4–0.6 ms more (1.5 → 2.1 ms at k = 5, 3.7 → 4.2 ms at k = 20); a
+    /// Measured on digits 1797 × 64 (Python, 2 threads, seeds 0–99; mean MSE, and share of
+    /// seeds within 0.5% of the committed benchmark's best objective — 833.41 at k = 5, which
+    /// these moves found, 648.42, 523.87 and 425.41 at k = 10, 20, 40; without → with
+    /// moves): k = 5 841.09 → 837.88, 43% → 54% (two runs instead: 837.01, 68%); k = 10
+    /// 650.80 → 649.19, 83% → 97%; k = 20 527.25 → 524.32, 47% → 79% (two runs: 525.35,
+    /// 70%); k = 40 (two runs either way) 426.56 → 425.49, 78% → 91%. The median fit took 0.4–0.6 ms more (1.5 → 2.1 ms at k = 5, 3.7 → 4.2 ms at k = 20); a
     /// fit that keeps a move pays about 1 ms (k = 5, seed 0: 0.9 → 1.7 ms, MSE 845.90 →
     /// 833.41). Above the bound the single-threaded relaxations weigh more than they buy: 20
     /// Newsgroups 18 846 × 384 l2, k = 10 (n·d·k ≈ 2²⁶, seeds 0–15): mean MSE 0.85031 →
