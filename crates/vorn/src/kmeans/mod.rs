@@ -23,6 +23,7 @@ mod lloyd;
 mod local_search;
 mod model;
 mod monitor;
+mod panel_lloyd;
 mod params;
 mod pool;
 mod pruned;
