@@ -370,16 +370,20 @@ pub(super) fn normalise(v: &mut [f32]) {
 mod tests {
     use super::*;
 
-    /// The panel kernel's labels and SSE against a direct computation.
-    #[test]
-    fn panel_assignment_matches_direct_distances() {
-        let mut s = 7u64;
-        let mut r = || {
+    /// Deterministic values in [−h, h) (a 64-bit LCG's high bits).
+    fn uniform(mut s: u64, h: f32) -> impl FnMut() -> f32 {
+        move || {
             s = s
                 .wrapping_mul(6364136223846793005)
                 .wrapping_add(1442695040888963407);
-            ((s >> 40) as f32 / (1u64 << 24) as f32) - 0.5
-        };
+            ((s >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 2.0 * h
+        }
+    }
+
+    /// The panel kernel's labels and SSE against a direct computation.
+    #[test]
+    fn panel_assignment_matches_direct_distances() {
+        let mut r = uniform(7, 0.5);
         let (n, d) = (37, 19);
         let x: Vec<f32> = (0..n * d).map(|_| r()).collect();
         let c: Vec<f32> = (0..3 * d).map(|_| r()).collect();
@@ -405,13 +409,7 @@ mod tests {
     /// The dispatched kernels give the scalar code's bits on every ISA the CPU has.
     #[test]
     fn kernels_match_the_scalar_bits_on_every_isa() {
-        let mut s = 11u64;
-        let mut r = || {
-            s = s
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            ((s >> 40) as f32 / (1u64 << 20) as f32) - 8.0
-        };
+        let mut r = uniform(11, 8.0);
         let (q, d) = (5, 23);
         let data: Vec<f32> = (0..q * d * P).map(|_| r()).collect();
         let ct: Vec<[f32; 3]> = (0..d).map(|_| [r(), r(), r()]).collect();

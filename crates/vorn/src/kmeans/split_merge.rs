@@ -32,9 +32,9 @@
 //! [`KMeansParams::split_merge_moves`].
 //!
 //! Everything here is sequential in row order and uses portable f32/f64 code without fused
-//! multiply-adds (compiled for AVX-512 or AVX2 where present: wider vectors, the same
-//! operations per lane), so the refinement returns the same bits at any thread count and on
-//! any CPU. Scores inside a relaxation are ‖c‖² − 2·x·c, the kernel's form.
+//! multiply-adds, or kernels that make the same operations per lane on every ISA
+//! (`kmeans::panel_lloyd`), so the refinement returns the same bits at any thread count and
+//! on any CPU. Scores inside a relaxation are ‖c‖² − 2·x·c, the kernel's form.
 
 use super::fit::assigner;
 use super::lloyd::{run, RunResult};
@@ -45,7 +45,7 @@ use crate::cluster::Algorithm;
 use crate::data::MatrixView;
 use crate::error::{Error, Result};
 use crate::metric::Metric;
-use crate::simd::{self, Isa};
+use crate::simd;
 
 /// Local Lloyd iterations of a relaxation at most.
 const LOCAL_ITERS: usize = 10;
@@ -53,7 +53,6 @@ const LOCAL_ITERS: usize = 10;
 const SPLIT_ITERS: usize = 5;
 
 /// The index in `idx` of the row farthest from `from` (the first on ties).
-#[inline(always)]
 fn farthest(x: MatrixView<'_>, idx: &[usize], from: &[f32]) -> usize {
     let mut best = (0, -1.0f64);
     for (t, &i) in idx.iter().enumerate() {
@@ -95,7 +94,6 @@ impl State {
 /// One split–merge move on `st`: applied (true) when the local relaxation lowers the SSE of
 /// the three clusters it touches; false (and `st` unchanged) otherwise, or when k < 3 or no
 /// cluster holds two distinct rows.
-#[inline(always)]
 fn try_move(x: MatrixView<'_>, st: &mut State, k: usize) -> bool {
     if k < 3 {
         return false;
@@ -200,9 +198,8 @@ fn try_move(x: MatrixView<'_>, st: &mut State, k: usize) -> bool {
     true
 }
 
-/// Up to `max_moves` moves on `st`; returns how many were kept.
-#[inline(always)]
-fn moves_body(
+/// Up to `max_moves` split–merge moves on `st`; returns how many were kept.
+fn moves(
     x: MatrixView<'_>,
     st: &mut State,
     k: usize,
@@ -220,50 +217,6 @@ fn moves_body(
         kept += 1;
     }
     Ok(kept)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-unsafe fn moves_avx512(
-    x: MatrixView<'_>,
-    st: &mut State,
-    k: usize,
-    m: usize,
-    mon: &dyn Monitor,
-) -> Result<usize> {
-    moves_body(x, st, k, m, mon)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn moves_avx2(
-    x: MatrixView<'_>,
-    st: &mut State,
-    k: usize,
-    m: usize,
-    mon: &dyn Monitor,
-) -> Result<usize> {
-    moves_body(x, st, k, m, mon)
-}
-
-/// Up to `max_moves` split–merge moves on `st`, compiled for the widest ISA present (the
-/// same bits: portable arithmetic without fused multiply-adds). Returns the moves kept.
-fn moves(
-    x: MatrixView<'_>,
-    st: &mut State,
-    k: usize,
-    max_moves: usize,
-    mon: &dyn Monitor,
-) -> Result<usize> {
-    match simd::active() {
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: `active` returns these ISAs only when the CPU has them.
-        Isa::Avx512 => unsafe { moves_avx512(x, st, k, max_moves, mon) },
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: as above.
-        Isa::Avx2 => unsafe { moves_avx2(x, st, k, max_moves, mon) },
-        _ => moves_body(x, st, k, max_moves, mon),
-    }
 }
 
 /// Refines `best` (a run on the training rows `x`) by at most `max_moves` split–merge
