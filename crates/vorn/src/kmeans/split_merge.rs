@@ -38,7 +38,7 @@
 
 use super::fit::assigner;
 use super::lloyd::{run, RunResult};
-use super::panel_lloyd::{normalise, Panels};
+use super::panel_lloyd::{label_of, normalise, Panels};
 use super::update::inv_norm;
 use super::{IterStats, KMeansParams, Monitor};
 use crate::cluster::Algorithm;
@@ -94,7 +94,7 @@ impl State {
 /// One split–merge move on `st`: applied (true) when the local relaxation lowers the SSE of
 /// the three clusters it touches; false (and `st` unchanged) otherwise, or when k < 3 or no
 /// cluster holds two distinct rows.
-fn try_move(x: MatrixView<'_>, st: &mut State, k: usize) -> bool {
+fn try_move<'a>(x: MatrixView<'a>, st: &mut State, pans: &mut [Panels<'a>; 2], k: usize) -> bool {
     if k < 3 {
         return false;
     }
@@ -146,8 +146,10 @@ fn try_move(x: MatrixView<'_>, st: &mut State, k: usize) -> bool {
         return false;
     }
     let mut halves = [x.row(f1), x.row(f2)].concat();
-    let split = Panels::new(x, rows_s.clone(), st.unit);
-    split.lloyd::<2>(&mut halves, &mut vec![0; rows_s.len()], SPLIT_ITERS);
+    let [split, pan] = pans;
+    split.pack(rows_s.clone());
+    let mut split_masks = split.masks::<2>(|_| 0);
+    split.lloyd::<2>(&mut halves, &mut split_masks, SPLIT_ITERS);
     // Merge a and b into their weighted mean.
     let (na, nb) = (n[a] as f64, n[b] as f64);
     let mut merged: Vec<f32> = if n[a] + n[b] == 0 {
@@ -168,17 +170,13 @@ fn try_move(x: MatrixView<'_>, st: &mut State, k: usize) -> bool {
         .flat_map(|&j| members[j].iter().copied())
         .collect();
     rows.sort_unstable();
-    let pan = Panels::new(x, rows, st.unit);
-    let mut lab: Vec<usize> = pan
-        .idx
-        .iter()
-        .map(|&i| {
-            [a, b, s]
-                .iter()
-                .position(|&j| j == st.labels[i] as usize)
-                .unwrap_or(0)
-        })
-        .collect();
+    pan.pack(rows);
+    let mut lab = pan.masks::<3>(|i| {
+        [a, b, s]
+            .iter()
+            .position(|&j| j == st.labels[i] as usize)
+            .unwrap_or(0)
+    });
     let old = [centre(a), centre(b), centre(s)].concat();
     let before: f64 = pan.assign::<3, true>(&old, &mut lab).iter().sum();
     let mut three = [&merged[..], &halves[..]].concat();
@@ -192,8 +190,8 @@ fn try_move(x: MatrixView<'_>, st: &mut State, k: usize) -> bool {
         st.c[j * d..(j + 1) * d].copy_from_slice(&three[slot * d..(slot + 1) * d]);
         st.sse[j] = after[slot];
     }
-    for (&i, &l) in pan.idx.iter().zip(&lab) {
-        st.labels[i] = slots[l] as u32;
+    for (t, &i) in pan.idx.iter().enumerate() {
+        st.labels[i] = slots[label_of(&lab, t)] as u32;
     }
     true
 }
@@ -207,11 +205,12 @@ fn moves(
     mon: &dyn Monitor,
 ) -> Result<usize> {
     let mut kept = 0;
+    let mut pans = [Panels::new(x, st.unit), Panels::new(x, st.unit)];
     while kept < max_moves {
         if mon.cancelled() {
             return Err(Error::Interrupted);
         }
-        if !try_move(x, st, k) {
+        if !try_move(x, st, &mut pans, k) {
             break;
         }
         kept += 1;
