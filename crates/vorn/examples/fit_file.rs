@@ -10,7 +10,11 @@
 //! (with `PHASES=1`, also the minimum and median duration of every phase and of the whole fit
 //! over those r, since millisecond fits vary by 1.5× between runs on a shared VM), `COLD=1`
 //! the benchmark's protocol for the final fit instead: one warm-up fit of 3 iterations on the
-//! first min(n, 4096) rows with k ≤ 16, then 300 ms idle (the pool's threads fall asleep).
+//! first min(n, 4096) rows with k ≤ 16, then 300 ms idle (the pool's threads fall asleep);
+//! `WARM_ITERS` and `IDLE_MS` change the 3 iterations and the 300 ms. Measured with it: the
+//! first full fit of a process costs ~1 ms more than later ones (digits k = 5: 2.3–2.9 ms
+//! against 1.5 ms back to back) whatever the idle time (0 to 300 ms) or the warm-up's
+//! iterations, with 160–290 minor page faults against ~15 (~2.7 µs each on this VM).
 use std::sync::Mutex;
 use std::time::Instant;
 use vorn::data::MatrixSource;
@@ -94,10 +98,14 @@ fn main() {
         let nw = x.n().min(4096);
         let warm = vorn::data::MatrixView::new(&owned[..nw * x.d()], nw, x.d()).expect("shape");
         let kw = k.min(nw / 64).clamp(2, 16);
-        let mut pw = p.clone().max_iter(3);
+        let mut pw = p
+            .clone()
+            .max_iter(std::env::var("WARM_ITERS").map_or(3, |v| v.parse().expect("WARM_ITERS")));
         pw.k = kw;
         vorn::kmeans::fit_with(warm, &pw, &vorn::kmeans::Silent).expect("warm-up fit");
-        std::thread::sleep(std::time::Duration::from_millis(300));
+        std::thread::sleep(std::time::Duration::from_millis(
+            std::env::var("IDLE_MS").map_or(300, |v| v.parse().expect("IDLE_MS")),
+        ));
     }
     let faults0 = minor_faults();
     let t = Instant::now();
