@@ -17,7 +17,9 @@
 //! the candidates of up to min(k/16, 48/T) consecutive steps are drawn together and share
 //! one kernel pass, because that pass is bound by streaming the rows from memory. The best swap is applied when it lowers Φ by more than a
 //! relative 1e-6; then rows whose l₁ or l₂ was j get their two nearest centres recomputed
-//! (≈ 2n/k rows), the others only compare with y. A step therefore costs O(n·d·T) instead
+//! (≈ 2n/k rows), the others only compare with y. Where n·k distances fit 16 MiB, all of
+//! them are kept and a swap overwrites column j with y's (already computed for the draw),
+//! so the recomputation is a rescan of those rows' k distances rather than a kernel call. A step therefore costs O(n·d·T) instead
 //! of the O(n·k·d) of re-running k-means++, and a run of `steps` swaps O(steps·n·d·T).
 //!
 //! Why: Lloyd iterations only move centres locally, so a seeding that put two centres in one
@@ -51,8 +53,61 @@ pub(super) struct Near {
     d2: f32,
 }
 
+/// Distances kept for every (row, centre) pair during a local search when n·k is at most
+/// this many (16 MiB of f32) and the seeding kernel gives the assignment kernel's bits
+/// ([`Scorer::assignment_bits`]): a swap then overwrites one column with the candidate's
+/// distances it already has and rescans the rows that lost a centre, instead of
+/// recomputing them with the kernel; the same bits either way.
+const DENSE_PAIRS: usize = 1 << 22;
+
 /// Distance-matrix scratch per slab when recomputing nearest pairs (bytes).
 const SLAB_BYTES: usize = 4 << 20;
+
+/// The two nearest of a row's distances `row` to the k centres (ties to the lowest id).
+#[inline]
+fn nearest_of(row: &[f32]) -> Near {
+    let mut e = Near {
+        l1: 0,
+        l2: 0,
+        d1: f32::INFINITY,
+        d2: f32::INFINITY,
+    };
+    for (j, &v) in row.iter().enumerate() {
+        if v < e.d1 {
+            e.l2 = e.l1;
+            e.d2 = e.d1;
+            e.l1 = j as u32;
+            e.d1 = v;
+        } else if v < e.d2 {
+            e.l2 = j as u32;
+            e.d2 = v;
+        }
+    }
+    if row.len() == 1 {
+        e.l2 = 0;
+    }
+    e
+}
+
+/// Squared distances (under `metric`) of the rows of `x` to the centres `pc`, row-major
+/// into `out` (n × k).
+fn distances_to(
+    x: MatrixView<'_>,
+    norms: &[f32],
+    metric: Metric,
+    pc: &PackedCentroids,
+    out: &mut [f32],
+    mon: &dyn Monitor,
+) -> Result<()> {
+    let cancel = || mon.cancelled();
+    distances(
+        x,
+        pc,
+        out,
+        &|r, s| score_to_dist(metric, norms[r], s),
+        &cancel,
+    )
+}
 
 /// Two nearest centres of every row of `x` (squared distances under `metric`; ties to the
 /// lowest id). Works in row slabs so the n × k distance block never exceeds [`SLAB_BYTES`].
@@ -67,41 +122,12 @@ fn nearest_two(
     let slab = (SLAB_BYTES / (4 * k)).max(64);
     let mut out = Vec::with_capacity(n);
     let mut buf = vec![0f32; slab.min(n) * k];
-    let cancel = || mon.cancelled();
     for r0 in (0..n).step_by(slab) {
         let r1 = (r0 + slab).min(n);
         let v = MatrixView::new(&x.as_slice()[r0 * d..r1 * d], r1 - r0, d)?;
         let b = &mut buf[..(r1 - r0) * k];
-        distances(
-            v,
-            pc,
-            b,
-            &|r, s| score_to_dist(metric, norms[r0 + r], s),
-            &cancel,
-        )?;
-        out.par_extend(b.par_chunks(k).map(|row| {
-            let mut e = Near {
-                l1: 0,
-                l2: 0,
-                d1: f32::INFINITY,
-                d2: f32::INFINITY,
-            };
-            for (j, &v) in row.iter().enumerate() {
-                if v < e.d1 {
-                    e.l2 = e.l1;
-                    e.d2 = e.d1;
-                    e.l1 = j as u32;
-                    e.d1 = v;
-                } else if v < e.d2 {
-                    e.l2 = j as u32;
-                    e.d2 = v;
-                }
-            }
-            if k == 1 {
-                e.l2 = 0;
-            }
-            e
-        }));
+        distances_to(v, &norms[r0..r1], metric, pc, b, mon)?;
+        out.par_extend(b.par_chunks(k).map(nearest_of));
     }
     Ok(out)
 }
@@ -109,6 +135,7 @@ fn nearest_two(
 /// Runs up to `steps` swap steps with `trials` candidates each on the seeding rows of
 /// `scorer`, improving the row-major `k × d` centres `c` in place. Returns the number of
 /// swaps applied and the final nearest pairs (empty when nothing was searched).
+#[allow(clippy::too_many_arguments)]
 pub(super) fn local_search(
     scorer: &Scorer<'_>,
     k: usize,
@@ -119,6 +146,22 @@ pub(super) fn local_search(
     tick: &mut dyn FnMut(usize),
     c: &mut [f32],
 ) -> Result<(usize, Vec<Near>)> {
+    search(scorer, k, trials, steps, rng, mon, tick, c, DENSE_PAIRS)
+}
+
+/// [`local_search`], keeping every (row, centre) distance when n·k ≤ `dense_pairs`.
+#[allow(clippy::too_many_arguments)]
+fn search(
+    scorer: &Scorer<'_>,
+    k: usize,
+    trials: usize,
+    steps: usize,
+    rng: &mut Rng,
+    mon: &dyn Monitor,
+    tick: &mut dyn FnMut(usize),
+    c: &mut [f32],
+    dense_pairs: usize,
+) -> Result<(usize, Vec<Near>)> {
     if steps == 0 || scorer.x.n() <= k {
         return Ok((0, Vec::new()));
     }
@@ -126,7 +169,15 @@ pub(super) fn local_search(
     let (n, d) = (x.n(), x.d());
     // The centres in panel layout, kept up to date swap by swap (one centre repacked).
     let mut pc = PackedCentroids::new_exact(c, k, d, metric);
-    let mut near = nearest_two(x, norms, metric, &pc, mon)?;
+    // Every (row, centre) distance when they fit DENSE_PAIRS, else the nearest pairs only.
+    let mut dm = Vec::new();
+    let mut near = if n.saturating_mul(k) <= dense_pairs && scorer.assignment_bits() {
+        dm.resize(n * k, 0f32);
+        distances_to(x, norms, metric, &pc, &mut dm, mon)?;
+        dm.par_chunks(k).map(nearest_of).collect()
+    } else {
+        nearest_two(x, norms, metric, &pc, mon)?
+    };
     // Candidates of several steps share one kernel pass (up to MAX_NP panels): the pass
     // streams all seeding rows from memory whatever the panel count, so batching makes the
     // distance part of a step several times cheaper. They are drawn together from the D² of
@@ -162,10 +213,14 @@ pub(super) fn local_search(
             if let Some((t, j)) = best_swap(&near, &dc, w, cols, k) {
                 swaps += 1;
                 c[j * d..(j + 1) * d].copy_from_slice(&cand[t * d..(t + 1) * d]);
-                pc.replace(j, &c[j * d..(j + 1) * d], metric);
-                apply_swap(
-                    x, norms, metric, &pc, &mut near, &dc, w, t, j, &mut rows, mon,
-                )?;
+                if dm.is_empty() {
+                    pc.replace(j, &c[j * d..(j + 1) * d], metric);
+                    apply_swap(
+                        x, norms, metric, &pc, &mut near, &dc, w, t, j, &mut rows, mon,
+                    )?;
+                } else {
+                    apply_swap_dense(&mut near, &mut dm, k, &dc, w, t, j);
+                }
             }
         }
         tick(done);
@@ -301,6 +356,42 @@ fn swap_sums_any(
         }
     }
     p
+}
+
+/// [`apply_swap`] with every (row, centre) distance at hand in `dm` (n × k): column j
+/// becomes candidate column t of `dc`, rows that lose their first or second centre rescan
+/// their row of `dm`, the others only compare with the new centre. One parallel pass, no
+/// kernel call: on digits (1797 × 64, k = 5) a swap's update fell from ~40 to a few µs.
+/// The candidate's distances are the seeding kernel's, those a recomputation would give
+/// where [`Scorer::assignment_bits`] holds, the only place this is used.
+fn apply_swap_dense(
+    near: &mut [Near],
+    dm: &mut [f32],
+    k: usize,
+    dc: &[f32],
+    w: usize,
+    t: usize,
+    j: usize,
+) {
+    let ju = j as u32;
+    near.par_iter_mut()
+        .zip(dm.par_chunks_mut(k))
+        .enumerate()
+        .for_each(|(i, (e, row))| {
+            let a = dc[i * w + t];
+            row[j] = a;
+            if e.l1 == ju || e.l2 == ju {
+                *e = nearest_of(row);
+            } else if a < e.d1 {
+                e.l2 = e.l1;
+                e.d2 = e.d1;
+                e.l1 = ju;
+                e.d1 = a;
+            } else if a < e.d2 {
+                e.l2 = ju;
+                e.d2 = a;
+            }
+        });
 }
 
 /// Updates the nearest pairs after centre `j` became candidate column `t` of `dc` (`pc`: the
@@ -442,6 +533,73 @@ mod tests {
                 assert!((e.d2 as f64 - second).abs() <= tol, "row {i}: d2");
                 assert_ne!(e.l1, e.l2, "row {i}");
             }
+        }
+    }
+
+    /// Keeping every (row, centre) distance and recomputing the rows that lose a centre
+    /// with the kernel give the same centres and nearest pairs, bit for bit (l2 and cosine,
+    /// few and many centres; from d = 128 the dense path needs packed rows, without which
+    /// the seeding's dots kernel sums in another order and the kernel path serves).
+    #[test]
+    fn dense_distances_and_kernel_recomputation_agree_bit_for_bit() {
+        for (metric, k, d) in [
+            (Metric::L2, 5, 8),
+            (Metric::Cosine, 5, 8),
+            (Metric::L2, 40, 8),
+            (Metric::L2, 6, 130),
+            (Metric::Cosine, 12, 130),
+        ] {
+            let n = 2000;
+            let b = synth::blobs(n, d, 25, 11);
+            let x = MatrixView::new(&b.data, n, d).unwrap();
+            let norms = validate(x, metric).unwrap();
+            let scorer = Scorer::new(x, &norms, metric);
+            // From d = 128, rows packed as panels (a long seeding's scorer).
+            let scorer = if d >= 128 {
+                scorer.for_seeding(crate::kmeans::scorer::ROWS_MIN_STEPS, 3)
+            } else {
+                scorer
+            };
+            assert!(
+                scorer.assignment_bits(),
+                "the dense path must be the one tested"
+            );
+            let mut seed = vec![0f32; k * d];
+            kmeanspp(
+                &scorer,
+                k,
+                3,
+                &mut Rng::new(5),
+                &Silent,
+                &mut |_| {},
+                &mut seed,
+            )
+            .unwrap();
+            let run = |dense_pairs: usize| {
+                let mut c = seed.clone();
+                let mut rng = Rng::new(9);
+                let (swaps, near) = search(
+                    &scorer,
+                    k,
+                    3,
+                    30,
+                    &mut rng,
+                    &Silent,
+                    &mut |_| {},
+                    &mut c,
+                    dense_pairs,
+                )
+                .unwrap();
+                let bits: Vec<(u32, u32, u32, u32)> = near
+                    .iter()
+                    .map(|e| (e.l1, e.l2, e.d1.to_bits(), e.d2.to_bits()))
+                    .collect();
+                let cb: Vec<u32> = c.iter().map(|v| v.to_bits()).collect();
+                (swaps, cb, bits)
+            };
+            let dense = run(usize::MAX);
+            assert!(dense.0 > 0, "{metric:?} k={k} d={d}: no swap");
+            assert_eq!(dense, run(0), "{metric:?} k={k} d={d}");
         }
     }
 

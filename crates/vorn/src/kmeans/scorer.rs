@@ -99,6 +99,13 @@ impl<'a> Scorer<'a> {
         }
     }
 
+    /// Whether every candidate distance has the bits of the assignment kernel's for the same
+    /// (row, centre) pair, whatever the candidate count: the rows are packed as panels, or
+    /// d is below the dots kernel's range (which sums in another order).
+    pub(super) fn assignment_bits(&self) -> bool {
+        self.packed.is_some() || self.x.d() < FEW_MIN_D
+    }
+
     /// Whether the rows are packed as panels.
     #[cfg(test)]
     pub(super) fn is_packed(&self) -> bool {
