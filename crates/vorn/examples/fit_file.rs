@@ -154,7 +154,7 @@ fn main() {
     let assign: f64 = st.iter().map(|s| s.assign_secs).sum();
     let update: f64 = st.iter().map(|s| s.update_secs).sum();
     println!(
-        "{} k={k}: wall {wall:.4}s (assign {assign:.3}s, update {update:.3}s, rest {:.3}s) \
+        "{} k={k}: wall {wall:.5}s (assign {assign:.3}s, update {update:.3}s, rest {:.3}s) \
          iters {} ({}) objective {obj:.5}",
         m.algorithm(),
         wall - assign - update,

@@ -31,6 +31,7 @@ pub mod linalg;
 pub mod memory;
 mod metric;
 pub mod rng;
+mod scratch;
 pub mod simd;
 
 pub use cluster::Algorithm;

@@ -26,6 +26,7 @@
 //! Memory: d + 1 floats and two indices per row, 2·M·d·16 floats of lanes.
 
 use crate::data::MatrixView;
+use crate::scratch::Buf;
 use crate::simd::{self, Isa};
 
 /// A local Lloyd stops once an iteration lowers its SSE by at most this share of it (the
@@ -54,19 +55,21 @@ pub(super) struct Panels<'a> {
     unit: bool,
     x: MatrixView<'a>,
     pub(super) idx: Vec<usize>,
-    data: Vec<f32>,
+    data: Buf,
     norms: Vec<f32>,
 }
 
 impl<'a> Panels<'a> {
-    /// No rows yet ([`Panels::pack`] fills them).
+    /// No rows yet ([`Panels::pack`] fills them); room for all rows of `x` without
+    /// reallocating, in a kept buffer when one fits (`crate::scratch`: the seeding's packed
+    /// rows have this size), so packing touches no fresh pages.
     pub(super) fn new(x: MatrixView<'a>, unit: bool) -> Self {
         Panels {
             isa: simd::active(),
             unit,
             x,
             idx: Vec::new(),
-            data: Vec::new(),
+            data: Buf::with_capacity(x.n().div_ceil(P) * x.d() * P),
             norms: Vec::new(),
         }
     }

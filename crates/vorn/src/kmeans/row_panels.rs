@@ -27,6 +27,7 @@
 use crate::data::MatrixView;
 use crate::linalg::norm_term_of;
 use crate::metric::Metric;
+use crate::scratch::Buf;
 use crate::simd::{self, Acc, Tile, LANES, MAX_NP, MR};
 
 /// Largest packed copy made (bytes); past it seeding keeps the other kernels. The copy sits
@@ -38,7 +39,7 @@ pub(super) const MAX_BYTES: usize = 32 << 20;
 /// The rows of a matrix in panel layout: row `16q + l`, element p at
 /// `panels[(q·d + p)·16 + l]`; rows past n are zeros.
 pub(super) struct RowPanels {
-    panels: Vec<f32>,
+    panels: Buf,
     /// ‖x‖ of every row for cosine (√ of its squared norm, as the distance takes it), else
     /// empty.
     roots: Vec<f32>,
@@ -71,7 +72,8 @@ impl RowPanels {
     pub(super) fn new(x: MatrixView<'_>, norms: &[f32], metric: Metric) -> Self {
         use rayon::prelude::*;
         let (n, d) = (x.n(), x.d());
-        let mut panels = vec![0f32; n.div_ceil(LANES) * d * LANES];
+        // A kept buffer when one fits (`crate::scratch`): no fresh pages to fault in.
+        let mut panels = Buf::zeroed(n.div_ceil(LANES) * d * LANES);
         panels
             .par_chunks_mut(d * LANES)
             .enumerate()

@@ -94,7 +94,7 @@ impl State {
 /// One split–merge move on `st`: applied (true) when the local relaxation lowers the SSE of
 /// the three clusters it touches; false (and `st` unchanged) otherwise, or when k < 3 or no
 /// cluster holds two distinct rows.
-fn try_move<'a>(x: MatrixView<'a>, st: &mut State, pans: &mut [Panels<'a>; 2], k: usize) -> bool {
+fn try_move<'a>(x: MatrixView<'a>, st: &mut State, pan: &mut Panels<'a>, k: usize) -> bool {
     if k < 3 {
         return false;
     }
@@ -146,10 +146,9 @@ fn try_move<'a>(x: MatrixView<'a>, st: &mut State, pans: &mut [Panels<'a>; 2], k
         return false;
     }
     let mut halves = [x.row(f1), x.row(f2)].concat();
-    let [split, pan] = pans;
-    split.pack(rows_s.clone());
-    let mut split_masks = split.masks::<2>(|_| 0);
-    split.lloyd::<2>(&mut halves, &mut split_masks, SPLIT_ITERS);
+    pan.pack(rows_s.clone());
+    let mut split_masks = pan.masks::<2>(|_| 0);
+    pan.lloyd::<2>(&mut halves, &mut split_masks, SPLIT_ITERS);
     // Merge a and b into their weighted mean.
     let (na, nb) = (n[a] as f64, n[b] as f64);
     let mut merged: Vec<f32> = if n[a] + n[b] == 0 {
@@ -205,12 +204,13 @@ fn moves(
     mon: &dyn Monitor,
 ) -> Result<usize> {
     let mut kept = 0;
-    let mut pans = [Panels::new(x, st.unit), Panels::new(x, st.unit)];
+    // One set of panels for the split's rows, then the relaxation's.
+    let mut pan = Panels::new(x, st.unit);
     while kept < max_moves {
         if mon.cancelled() {
             return Err(Error::Interrupted);
         }
-        if !try_move(x, st, &mut pans, k) {
+        if !try_move(x, st, &mut pan, k) {
             break;
         }
         kept += 1;
