@@ -41,6 +41,7 @@ use crate::error::{Error, Result};
 use crate::linalg::{distances, PackedCentroids};
 use crate::metric::Metric;
 use crate::rng::Rng;
+use crate::scratch::Buf;
 use crate::simd::{LANES, MAX_NP};
 use rayon::prelude::*;
 
@@ -170,13 +171,15 @@ fn search(
     // The centres in panel layout, kept up to date swap by swap (one centre repacked).
     let mut pc = PackedCentroids::new_exact(c, k, d, metric);
     // Every (row, centre) distance when they fit DENSE_PAIRS, else the nearest pairs only.
-    let mut dm = Vec::new();
-    let mut near = if n.saturating_mul(k) <= dense_pairs && scorer.assignment_bits() {
-        dm.resize(n * k, 0f32);
-        distances_to(x, norms, metric, &pc, &mut dm, mon)?;
-        dm.par_chunks(k).map(nearest_of).collect()
-    } else {
-        nearest_two(x, norms, metric, &pc, mon)?
+    // (A kept buffer, `crate::scratch`: no fresh pages to fault in on the next small fit.)
+    let mut dense = (n.saturating_mul(k) <= dense_pairs && scorer.assignment_bits())
+        .then(|| Buf::zeroed(n * k));
+    let mut near = match dense.as_mut() {
+        Some(dm) => {
+            distances_to(x, norms, metric, &pc, dm, mon)?;
+            dm.par_chunks(k).map(nearest_of).collect()
+        }
+        None => nearest_two(x, norms, metric, &pc, mon)?,
     };
     // Candidates of several steps share one kernel pass (up to MAX_NP panels): the pass
     // streams all seeding rows from memory whatever the panel count, so batching makes the
@@ -213,13 +216,14 @@ fn search(
             if let Some((t, j)) = best_swap(&near, &dc, w, cols, k) {
                 swaps += 1;
                 c[j * d..(j + 1) * d].copy_from_slice(&cand[t * d..(t + 1) * d]);
-                if dm.is_empty() {
-                    pc.replace(j, &c[j * d..(j + 1) * d], metric);
-                    apply_swap(
-                        x, norms, metric, &pc, &mut near, &dc, w, t, j, &mut rows, mon,
-                    )?;
-                } else {
-                    apply_swap_dense(&mut near, &mut dm, k, &dc, w, t, j);
+                match dense.as_mut() {
+                    Some(dm) => apply_swap_dense(&mut near, dm, k, &dc, w, t, j),
+                    None => {
+                        pc.replace(j, &c[j * d..(j + 1) * d], metric);
+                        apply_swap(
+                            x, norms, metric, &pc, &mut near, &dc, w, t, j, &mut rows, mon,
+                        )?;
+                    }
                 }
             }
         }
