@@ -5,7 +5,7 @@
 //! reads the NumPy buffer (or memmap) in place.
 
 use crate::errors::{guard, to_py};
-use crate::run::{interruptible, sized, stats_dict};
+use crate::run::{interruptible, quick, sized, stats_dict};
 use numpy::ndarray::Array2;
 use numpy::{IntoPyArray, PyArray1, PyArray2, PyReadonlyArray2, PyUntypedArrayMethods};
 use pyo3::exceptions::PyValueError;
@@ -302,7 +302,13 @@ pub(crate) fn fit(
         .local_search(local_search)
         .split_merge(split_merge);
     let p = &params;
-    let inner = interruptible(py, progress, move |mon| vorn::fit_with(xv, p, mon))?;
+    // A surely short fit runs on this thread (no worker thread, no Ctrl-C polling: a
+    // KeyboardInterrupt acts when it returns); see `KMeansParams::is_quick`.
+    let inner = if progress.is_none() && params.is_quick(xv.n(), xv.d()) {
+        quick(py, move |mon| vorn::fit_with(xv, p, mon))?
+    } else {
+        interruptible(py, progress, move |mon| vorn::fit_with(xv, p, mon))?
+    };
     Ok(PyModel { inner })
 }
 

@@ -179,8 +179,9 @@ where
 
 /// Runs `f` on the calling thread with the GIL released and without the worker thread and
 /// signal polling of [`interruptible`]: for passes of at most [`vorn::INLINE_WORK`]
-/// multiply-adds (at most ~150 µs), where starting that thread would cost more than the
-/// work and Ctrl-C has nothing to interrupt. Errors and panics map as in [`interruptible`].
+/// multiply-adds (at most ~150 µs) and fits that `KMeansParams::is_quick` bounds (well under
+/// a second), where starting that thread costs a noticeable share of the work and Ctrl-C
+/// can wait for the return. Errors and panics map as in [`interruptible`].
 pub(crate) fn quick<T, F>(py: Python<'_>, f: F) -> PyResult<T>
 where
     T: Send,

@@ -216,3 +216,19 @@ def test_verbose_logs_seeding_steps(caplog):
     _progress.reporter("KMeans")("steps", {"run": 1, "task": "k-means++", "done": 7,
                                            "total": 64})
     assert "KMeans: run 1 k-means++ 7/64" in [r.getMessage() for r in caplog.records]
+
+
+def test_short_fits_on_the_calling_thread_match_the_interruptible_path(x_small):
+    # A short fit runs on the calling thread; with progress (verbose) it goes through the
+    # worker thread that polls for Ctrl-C. Same bits either way, errors included.
+    for k in (3, 5):
+        quick = vorn.KMeans(k, random_state=4).fit(x_small)
+        polled = vorn.KMeans(k, random_state=4, verbose=True).fit(x_small)
+        assert quick.cluster_centers_.tobytes() == polled.cluster_centers_.tobytes()
+        assert (quick.labels_ == polled.labels_).all()
+        assert quick.inertia_ == polled.inertia_
+    bad = x_small.copy()
+    bad[7, 2] = np.nan
+    for verbose in (False, True):
+        with pytest.raises(ValueError, match="NaN"):
+            vorn.KMeans(3, verbose=verbose).fit(bad)

@@ -26,6 +26,11 @@ pub const AUTO_RESTART_MIN_WORK: u64 = 1 << 22;
 /// when n·d·k is at most this.
 pub const AUTO_SPLIT_MERGE_WORK: u64 = 1 << 24;
 
+/// Bound on a fit's multiply-adds below which it is short enough to run without polling for
+/// cancellation ([`KMeansParams::is_quick`]): 2³⁰ multiply-adds take well under a second on
+/// one core.
+pub const QUICK_FIT_WORK: u64 = 1 << 30;
+
 /// Working memory split–merge moves may take at most (the 64 MiB the fit's peak RSS allows
 /// beyond the data; see [`split_merge_bytes`]).
 pub const SPLIT_MERGE_MAX_BYTES: u64 = 64 << 20;
@@ -372,6 +377,22 @@ impl KMeansParams {
         }
     }
 
+    /// Whether a fit of `n` × `d` rows is surely short: an upper bound of its multiply-adds,
+    /// n·d·k·(2·max_iter + 64) per run (the passes of a run and of a split–merge rerun;
+    /// seeding, local search and the moves' local passes cost at most 64 passes' worth at
+    /// the k this admits), within [`QUICK_FIT_WORK`]. The Python binding runs such fits on
+    /// the calling thread without its worker thread and Ctrl-C polling (Ctrl-C then acts
+    /// when the fit returns, a fraction of a second later at most): starting that thread and
+    /// waking the pool from it cost ~0.05 ms of a 2.4 ms digits fit (k = 5) in a fresh process.
+    pub fn is_quick(&self, n: usize, d: usize) -> bool {
+        let m = self.train_rows(n);
+        let passes = (self.max_iter as u64).saturating_mul(2).saturating_add(64);
+        pass_work(m, d, self.k)
+            .saturating_mul(passes)
+            .saturating_mul(self.runs(m, d) as u64)
+            <= QUICK_FIT_WORK
+    }
+
     /// Checks the parameters alone (no data).
     pub fn validate(&self) -> Result<()> {
         if self.k == 0 {
@@ -546,6 +567,23 @@ mod tests {
         assert_eq!(set.local_search_steps(n), 1000);
         // Nothing to search when every seeding row is a centre.
         assert_eq!(KMeansParams::new(1024).local_search_steps(1024), 0);
+    }
+
+    #[test]
+    fn quick_fits_are_bounded_in_work() {
+        let p = KMeansParams::new(5);
+        // digits 1797 × 64: k = 5 and 10 with the default 300 iterations are quick.
+        assert!(p.is_quick(1797, 64));
+        assert!(KMeansParams::new(10).is_quick(1797, 64));
+        // More iterations, more rows, more runs or more centres are not.
+        assert!(!p.clone().max_iter(10_000).is_quick(1797, 64));
+        assert!(!p.is_quick(100_000, 64));
+        assert!(!p.clone().n_init(50).is_quick(1797, 64));
+        assert!(!KMeansParams::new(40).is_quick(1797, 64));
+        // Saturating: no overflow on absurd sizes.
+        assert!(!KMeansParams::new(1 << 30)
+            .max_iter(usize::MAX)
+            .is_quick(usize::MAX, 1 << 20));
     }
 
     #[test]
