@@ -301,7 +301,9 @@ impl KMeansParams {
     /// 0.84984 for 42.7 → 60.7 ms. Not automatic under cosine, where moves (on the unit
     /// rows) bought less: digits k = 5–40 (seeds 0–39) mean cosine +0.02% to +0.05% for
     /// 0.4–0.6 ms; the first 4000 rows of 20 Newsgroups, k = 10: seeds within 0.5% of the best
-    /// 70% → 88%, mean +0.1%, 19 → 24 ms; k = 20 +0.03%, 33 → 35 ms. `bench/restarts.py --cells
+    /// 70% → 88%, mean +0.1%, 19 → 24 ms; k = 20 +0.03%, 33 → 35 ms. (The times above
+    /// predate the fused panel kernels of `kmeans::panel_lloyd`, which took the refinement of
+    /// the k = 5, seed 0 fit from 0.95–1.02 to 0.68–0.77 ms.) `bench/restarts.py --cells
     /// digits:l2:5,digits:l2:10,digits:l2:20,digits:l2:40 --runs 1,2 --split-merge off,auto`
     /// reproduces the digits figures.
     pub fn split_merge_moves(&self, n_train: usize, d: usize) -> usize {

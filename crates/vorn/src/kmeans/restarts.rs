@@ -16,7 +16,11 @@ use rayon::prelude::*;
 /// Measured with `examples/fit_file` (2 threads, min of 15 in-process fits, two rounds; one
 /// run → two one after the other → two side by side): digits k = 5 0.94–0.97 → 2.1–2.2 →
 /// 1.5–1.6 ms, k = 10 2.0 → 3.6–3.9 → 2.5 ms; 20 Newsgroups cosine k = 10 40–48 → 74–84 →
-/// 64–66 ms, l2 k = 10 31–33 → 49–52 → 43–47 ms.
+/// 64–66 ms, l2 k = 10 31–33 → 49–52 → 43–47 ms. Known cost: the second run waits for a
+/// second thread, and on this VM a pool thread asleep after ~0.3 s idle took 0.6 to ~4 ms
+/// to start (`examples/fit_file` with `COLD=1 PHASES=1`, digits k = 40: the second run's
+/// seeding began 0.6 ms or 3.5–4.2 ms after the first's), so the benchmark's fresh-process
+/// fits of that cell took 6 or 11 ms against 5.3 ms back to back.
 pub(super) fn side_by_side(m: usize, d: usize, k: usize) -> bool {
     super::params::pass_work(m, d, k) <= super::params::AUTO_RESTART_WORK
 }
