@@ -382,7 +382,7 @@ impl KMeansParams {
     /// Whether a fit of `n` × `d` rows is surely short: an upper bound of its multiply-adds,
     /// n·d·k·(2·max_iter + 64) per run (the passes of a run and of a split–merge rerun;
     /// seeding, local search and the moves' local passes cost at most 64 passes' worth at
-    /// the k this admits), within [`QUICK_FIT_WORK`]. The Python binding runs such fits on
+    /// the k this admits), within `QUICK_FIT_WORK` = 2³⁰. The Python binding runs such fits on
     /// the calling thread without its worker thread and Ctrl-C polling (Ctrl-C then acts
     /// when the fit returns, a fraction of a second later at most): starting that thread and
     /// waking the pool from it cost ~0.05 ms of a 2.4 ms digits fit (k = 5) in a fresh process.
