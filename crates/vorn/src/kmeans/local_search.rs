@@ -54,6 +54,23 @@ pub(super) struct Near {
     d2: f32,
 }
 
+impl Near {
+    /// Offers centre `j` at distance `v`: it becomes the first or the second when strictly
+    /// nearer (a tie keeps the centres already there).
+    #[inline]
+    fn insert(&mut self, j: u32, v: f32) {
+        if v < self.d1 {
+            self.l2 = self.l1;
+            self.d2 = self.d1;
+            self.l1 = j;
+            self.d1 = v;
+        } else if v < self.d2 {
+            self.l2 = j;
+            self.d2 = v;
+        }
+    }
+}
+
 /// Distances kept for every (row, centre) pair during a local search when n·k is at most
 /// this many (16 MiB of f32) and the seeding kernel gives the assignment kernel's bits
 /// ([`Scorer::assignment_bits`]): a swap then overwrites one column with the candidate's
@@ -74,15 +91,7 @@ fn nearest_of(row: &[f32]) -> Near {
         d2: f32::INFINITY,
     };
     for (j, &v) in row.iter().enumerate() {
-        if v < e.d1 {
-            e.l2 = e.l1;
-            e.d2 = e.d1;
-            e.l1 = j as u32;
-            e.d1 = v;
-        } else if v < e.d2 {
-            e.l2 = j as u32;
-            e.d2 = v;
-        }
+        e.insert(j as u32, v);
     }
     if row.len() == 1 {
         e.l2 = 0;
@@ -386,14 +395,8 @@ fn apply_swap_dense(
             row[j] = a;
             if e.l1 == ju || e.l2 == ju {
                 *e = nearest_of(row);
-            } else if a < e.d1 {
-                e.l2 = e.l1;
-                e.d2 = e.d1;
-                e.l1 = ju;
-                e.d1 = a;
-            } else if a < e.d2 {
-                e.l2 = ju;
-                e.d2 = a;
+            } else {
+                e.insert(ju, a);
             }
         });
 }
@@ -424,16 +427,7 @@ fn apply_swap(
         if e.l1 == ju || e.l2 == ju {
             return;
         }
-        let a = dc[i * w + t];
-        if a < e.d1 {
-            e.l2 = e.l1;
-            e.d2 = e.d1;
-            e.l1 = ju;
-            e.d1 = a;
-        } else if a < e.d2 {
-            e.l2 = ju;
-            e.d2 = a;
-        }
+        e.insert(ju, dc[i * w + t]);
     });
     if !hit.is_empty() {
         // The rows that lost a centre are copied into `rows` (kept across swaps, so after the
