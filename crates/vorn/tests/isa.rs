@@ -48,7 +48,7 @@ fn cases() -> Vec<(&'static str, usize, usize, usize, Metric, Algorithm)> {
         // Hamerly's bounds and their top-2 passes.
         ("hamerly", 5_000, 40, 64, Metric::L2, Algorithm::Hamerly),
         ("cosine", 6_000, 24, 12, Metric::Cosine, Algorithm::Auto),
-        // `auto` trains on 65 536 of the rows (progressively), then labels them all.
+        // `auto` trains on 65 536 of the rows (in stages), then labels them all.
         ("sampled", 270_000, 8, 4, Metric::L2, Algorithm::Auto),
     ]
 }

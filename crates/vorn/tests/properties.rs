@@ -22,18 +22,21 @@ fn assert_same_bits_at_2_and_3_threads(
     }
 }
 
-/// The first iteration scanned `first` rows (the first stage), and the second stage's first
-/// pass all `last` rows (later passes may scan fewer: bound-pruned passes count only the rows
-/// whose distances they computed), and no pass more.
-fn assert_stage_scans(m: &vorn::KMeansModel, first: usize, last: usize) {
+/// The first pass of each stage scanned exactly that stage's rows, `stages` in order, and
+/// every stage ran (later passes of a stage may scan fewer: bound-pruned passes count only the
+/// rows whose distances they computed).
+fn assert_stage_scans(m: &vorn::KMeansModel, stages: &[usize]) {
     let scans: Vec<usize> = m.iteration_stats().iter().map(|s| s.rows_scanned).collect();
-    assert_eq!(scans[0], first);
-    let second = scans
-        .iter()
-        .position(|&s| s > first)
-        .expect("a second stage");
-    assert_eq!(scans[second], last, "{scans:?}");
-    assert!(scans.iter().all(|&s| s <= last), "{scans:?}");
+    let mut left = stages.iter();
+    let mut cur = *left.next().expect("a stage");
+    assert_eq!(scans[0], cur, "{scans:?}");
+    for &s in &scans[1..] {
+        if s > cur {
+            cur = *left.next().expect("no more stages than given");
+            assert_eq!(s, cur, "{scans:?}");
+        }
+    }
+    assert_eq!(left.next(), None, "every stage ran: {scans:?}");
 }
 
 /// Every `step`-th row's label is its nearest final centroid (squared L2, f64).
@@ -554,9 +557,9 @@ fn cosine_from_centroids_normalises_external_centroids() {
 }
 
 #[test]
-fn auto_trains_progressively_on_large_inputs_deterministically() {
-    // n > 2·131 072: `auto` trains on a 65 536-row sample, first on half of it. One run (the
-    // stage checks read one run's iteration statistics).
+fn auto_trains_in_stages_on_large_inputs_deterministically() {
+    // n > 2·131 072: `auto` trains on a 65 536-row sample, first on a quarter of it, then on
+    // half. One run (the stage checks read one run's iteration statistics).
     let b = synth::blobs(300_000, 4, 12, 8);
     let x = view(&b.data, b.n, b.d);
     let p = KMeansParams::new(12).max_iter(30).n_init(1);
@@ -564,11 +567,11 @@ fn auto_trains_progressively_on_large_inputs_deterministically() {
     let m = fit_on(1);
     assert_eq!(m.n_train(), 65_536);
     assert!(m.n_iter() <= 30);
-    // Iterations are numbered across both stages.
+    // Iterations are numbered across the stages.
     let it: Vec<usize> = m.iteration_stats().iter().map(|s| s.iter).collect();
     assert_eq!(it, (1..=m.n_iter()).collect::<Vec<_>>());
-    // The second stage scans the whole sample, the first half of it.
-    assert_stage_scans(&m, 32_768, 65_536);
+    // The stages scan a quarter, half and all of the sample.
+    assert_stage_scans(&m, &[16_384, 32_768, 65_536]);
     assert_same_bits_at_2_and_3_threads(&m, fit_on);
     // Same quality as one stage on the same sample, and the true blobs are found.
     let one = fit(
@@ -599,7 +602,7 @@ fn auto_warm_starts_heavy_lloyd_passes_deterministically() {
     let m = fit_on(1);
     assert_eq!(m.algorithm(), Algorithm::Lloyd);
     assert_eq!(m.n_train(), 131_072);
-    assert_stage_scans(&m, 32_768, 131_072);
+    assert_stage_scans(&m, &[32_768, 131_072]);
     assert_same_bits_at_2_and_3_threads(&m, fit_on);
     // Within 0.5% of Lloyd on all rows from the same seeding.
     let lloyd = fit(x, &p.clone().algorithm(Algorithm::Lloyd)).unwrap();
@@ -624,7 +627,7 @@ fn auto_warm_starts_small_k_on_large_data_deterministically() {
     assert_eq!(m.n_train(), 65_536);
     let it: Vec<usize> = m.iteration_stats().iter().map(|s| s.iter).collect();
     assert_eq!(it, (1..=m.n_iter()).collect::<Vec<_>>());
-    assert_stage_scans(&m, 16_384, 65_536);
+    assert_stage_scans(&m, &[16_384, 65_536]);
     assert_same_bits_at_2_and_3_threads(&m, fit_on);
     // Same quality as Lloyd on all rows from the same seeding, and the true blobs are found.
     let lloyd = fit(x, &p.clone().algorithm(Algorithm::Lloyd)).unwrap();

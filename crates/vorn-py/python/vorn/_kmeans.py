@@ -71,10 +71,10 @@ class KMeans(ParamsMixin):
         which is faster there (same bits, so the result does not depend on the CPU);
         when neither ``sample_size`` nor ``max_points_per_centroid`` is set and
         n > 2·max(512·k, 131072), ``"auto"`` also trains on a uniform sample of
-        max(512·k, clamp(1024·k, 65536, 131072)) rows, progressively: first on every second sampled row (up to
-        ``max_iter`` // 2 iterations), then on the whole sample with the remaining
-        iterations (labels still cover every row; measured cost on the benchmark sets:
-        +0.3% objective for 3–4x less time). At k <= 64 on data of 128 MiB or more (and
+        max(512·k, clamp(1024·k, 65536, 131072)) rows, in stages: on every fourth
+        sampled row up to iteration ``max_iter`` // 3, on every second one up to
+        3·``max_iter`` // 4, then on the whole sample (labels still cover every row;
+        measured cost on the benchmark sets: +0.3% objective for 3–4x less time). At k <= 64 on data of 128 MiB or more (and
         no sample set), ``"auto"`` trains on all rows but first on a uniform subset of
         min(n/4, 32 MiB) rows (up to ``max_iter`` // 2 iterations) when that subset keeps
         at least 256 rows per centre: Fashion-MNIST k = 5–40 and 100k x 768 k = 32 took

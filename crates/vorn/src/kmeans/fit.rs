@@ -1,4 +1,4 @@
-//! The fit driver: validation, training sample, runs (side by side: `restarts`; two-stage:
+//! The fit driver: validation, training sample, runs (side by side: `restarts`; in stages:
 //! `warm`), split–merge refinement of the best run (`split_merge`), final full-data labels.
 
 use super::hamerly::Hamerly;
@@ -9,7 +9,7 @@ use super::pool::with_threads;
 use super::relabel::labels_and_objective;
 use super::restarts::{in_waves, side_by_side, Serialised};
 use super::split_merge::refine;
-use super::warm::{progressive, warm_first_iters, warm_rows};
+use super::warm::{sample_stages, stage_order, staged, warm_first_iters, warm_rows};
 use super::{KMeansParams, Monitor, Silent};
 use crate::cluster::Algorithm;
 use crate::data::{check_scale, gather_rows, validate, MatrixView};
@@ -73,17 +73,14 @@ fn fit_inner(x: MatrixView<'_>, p: &KMeansParams, mon: &dyn Monitor) -> Result<K
     check_scale(x, &norms, p.metric)?;
     mon.phase("sample");
     let m = p.train_rows(n);
-    let prog = p.algorithm == Algorithm::Auto && m < n && p.max_iter >= 4;
+    // `auto` trains on its sample in stages, on nested prefixes of it (`warm::staged`).
+    let stages = (p.algorithm == Algorithm::Auto && m < n && p.max_iter >= 4)
+        .then(|| sample_stages(m, k, p.max_iter));
     let (train_buf, train_norms): (Option<Vec<f32>>, Vec<f32>) = if m < n {
         let mut idx = Rng::derive(p.seed, SAMPLE_STREAM).sample_indices(n, m);
-        if prog {
-            // Every second sampled row first: the progressive first stage is then a prefix.
-            idx = idx
-                .iter()
-                .step_by(2)
-                .chain(idx.iter().skip(1).step_by(2))
-                .copied()
-                .collect();
+        if let Some(st) = &stages {
+            // Gathered so that every stage is a prefix holding every second (fourth) row.
+            idx = stage_order(m, st.len()).iter().map(|&i| idx[i]).collect();
         }
         (
             Some(gather_rows(x, &idx)),
@@ -121,21 +118,14 @@ fn fit_inner(x: MatrixView<'_>, p: &KMeansParams, mon: &dyn Monitor) -> Result<K
         if let Some((wb, wn)) = &warm {
             let first = (MatrixView::new(wb, wn.len(), d)?, &wn[..]);
             let iters = warm_first_iters(k, p.max_iter, wn.len());
-            progressive(first, iters, train, tnorms, p, algorithm, c0, r, mon)
-        } else if prog {
-            let m1 = m.div_ceil(2);
-            let first = (train.rows(0, m1), &tnorms[..m1]);
-            progressive(
-                first,
-                p.max_iter / 2,
-                train,
-                tnorms,
-                p,
-                algorithm,
-                c0,
-                r,
-                mon,
-            )
+            let stages = [(first.0, first.1, iters), (train, tnorms, p.max_iter)];
+            staged(&stages, p, algorithm, c0, r, mon)
+        } else if let Some(st) = &stages {
+            let stages: Vec<_> = st
+                .iter()
+                .map(|&(rows, end)| (train.rows(0, rows), &tnorms[..rows], end))
+                .collect();
+            staged(&stages, p, algorithm, c0, r, mon)
         } else {
             run(
                 train,

@@ -524,7 +524,8 @@ impl KMeansParams {
     /// small for the loss: blobs 200k × 128, k = 256 trained on 131 072 rows lost 0.5% for
     /// 7% of time, and k = 128 on 65 536 rows lost up to 0.76% (seed 0; seeds 1–2 gained
     /// 0.15–0.43%). Named algorithms train on all rows (scikit-learn's behaviour). On such a
-    /// sample `auto` trains progressively, first on half of it (see `warm::progressive`).
+    /// sample `auto` trains in stages, first on a quarter of it, then on half (see
+    /// `warm::sample_stages`).
     /// Never fewer than min(k, n) rows: a `sample_size` below k trains on k rows, as k
     /// centres need k seeds (`max_points_per_centroid` ≥ 1 never caps below k).
     pub fn train_rows(&self, n: usize) -> usize {

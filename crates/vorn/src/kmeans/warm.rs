@@ -1,6 +1,6 @@
-//! Two-stage training for `auto`: Lloyd first on a uniform subset of the training rows, then
-//! from those centroids on all of them ([`progressive`]), on `auto`'s training sample and,
-//! when `auto` trains on all rows, in the regimes of [`warm_rows`].
+//! Staged training for `auto`: Lloyd first on uniform subsets of the training rows, then
+//! from those centroids on all of them ([`staged`]), on `auto`'s training sample
+//! ([`sample_stages`]) and, when `auto` trains on all rows, in the regimes of [`warm_rows`].
 
 use super::fit::assigner;
 use super::lloyd::{run, RunResult};
@@ -9,64 +9,100 @@ use crate::cluster::Algorithm;
 use crate::data::MatrixView;
 use crate::error::Result;
 
-/// Progressive training for `auto`: Lloyd on the rows of `first` (a uniform subset of the
-/// training rows) with up to `first_iters` iterations, then from those centroids on all
-/// training rows with the remaining iterations; each stage stops on its own tolerance or
-/// fixed point. The first stage does most of the moving at a fraction of the cost per
-/// iteration.
+/// One stage of [`staged`]: its rows (a uniform subset of the next stage's, or all training
+/// rows), their norms, and the iteration count at which it ends at the latest.
+pub(super) type Stage<'a> = (MatrixView<'a>, &'a [f32], usize);
+
+/// Staged training for `auto`: Lloyd on the rows of each stage in turn, each from the
+/// centroids of the one before (the first from `c0`), stage i running until the fit's
+/// iteration count reaches its end `stages[i].2` (the last stage's end is `max_iter`); each
+/// stage stops on its own tolerance or fixed point, and what it leaves unused passes to the
+/// next. The early stages do most of the moving at a fraction of the cost per iteration.
+/// Iteration statistics are numbered across the stages; the result is the last stage's.
 ///
-/// Two uses. (1) On a training sample of m rows (gathered with every second sampled row
-/// first, so `first` is a prefix and no copy is needed), `first` is its first m/2 rows.
-/// Measured with `examples/fit_file` (25 iterations, seeds 0–2, 2 threads, against one stage
-/// on the m rows): uniform 1M × 64, k = 256: MSE +0.007% to +0.03%; GloVe cosine, k = 256:
-/// mean cosine −0.02% to −0.06%; ~25–35% less wall time in both. Keeping only 5 iterations
-/// for the second stage lost 0.1% on GloVe. (2) The warm starts of [`warm_rows`].
-///
-/// `first_iters` caps the first stage: ⌊max_iter/2⌋ on a sample; for the warm starts
-/// ⌊max_iter/2⌋, ⌊4·max_iter/5⌋ or ⌊2·max_iter/3⌋ (see [`warm_first_iters`]).
-#[allow(clippy::too_many_arguments)]
-pub(super) fn progressive(
-    first: (MatrixView<'_>, &[f32]),
-    first_iters: usize,
-    train: MatrixView<'_>,
-    tnorms: &[f32],
+/// Two uses. (1) On `auto`'s training sample of m rows: the stages of [`sample_stages`]
+/// (prefixes of the sample, gathered in the order that makes them uniform subsets). (2) The
+/// warm starts of [`warm_rows`]: a copied subset, then all rows.
+pub(super) fn staged(
+    stages: &[Stage<'_>],
     p: &KMeansParams,
     algorithm: Algorithm,
     c0: Vec<f32>,
     r: usize,
     mon: &dyn Monitor,
 ) -> Result<RunResult> {
-    let mut p1 = p.clone();
-    p1.max_iter = first_iters;
-    let first = run(
-        first.0,
-        first.1,
-        &p1,
-        c0,
-        assigner(algorithm, p).as_mut(),
-        r,
-        mon,
-    )?;
-    let mut p2 = p.clone();
-    p2.max_iter = p.max_iter - first.n_iter;
-    let mut res = run(
-        train,
-        tnorms,
-        &p2,
-        first.centroids,
-        assigner(algorithm, p).as_mut(),
-        r,
-        mon,
-    )?;
-    let mut stats = first.stats;
-    let offset = first.n_iter;
-    stats.extend(res.stats.drain(..).map(|mut s| {
-        s.iter += offset;
-        s
-    }));
-    res.stats = stats;
-    res.n_iter += first.n_iter;
-    Ok(res)
+    debug_assert!(stages.windows(2).all(|w| w[0].2 < w[1].2));
+    debug_assert_eq!(stages.last().map(|s| s.2), Some(p.max_iter));
+    let mut c = c0;
+    let mut stats = Vec::new();
+    let mut used = 0;
+    for (i, &(x, norms, end)) in stages.iter().enumerate() {
+        let mut ps = p.clone();
+        // Ends increase strictly and `used` never passes the previous end: ≥ 1 iteration.
+        ps.max_iter = end - used;
+        let mut res = run(x, norms, &ps, c, assigner(algorithm, p).as_mut(), r, mon)?;
+        stats.extend(res.stats.drain(..).map(|mut s| {
+            s.iter += used;
+            s
+        }));
+        used += res.n_iter;
+        if i + 1 == stages.len() {
+            res.stats = stats;
+            res.n_iter = used;
+            return Ok(res);
+        }
+        c = res.centroids;
+    }
+    unreachable!("at least one stage")
+}
+/// Fewest rows per centre of the first stage for [`sample_stages`] to train in three stages.
+const QUARTER_ROWS_PER_CENTRE: usize = 128;
+
+/// The stages of `auto`'s training on its sample of m rows: (rows, last iteration) each,
+/// rows being prefixes of the sample gathered in [`stage_order`].
+///
+/// Three stages when a quarter of the sample keeps ≥ [`QUARTER_ROWS_PER_CENTRE`] rows per
+/// centre (every sample `auto` draws by itself: m ≥ 512·k): ⌈m/4⌉ rows up to iteration
+/// ⌊max_iter/3⌋, ⌈m/2⌉ rows up to ⌊3·max_iter/4⌋, then all m (25 iterations: 8, 10, 7).
+/// Otherwise two: ⌈m/2⌉ rows up to ⌊max_iter/2⌋, then all m. A pass costs its rows, and
+/// the centroids' last moves need few passes on the whole sample once the smaller stages
+/// have placed them. Measured with `examples/fit_file` (25 iterations, 2 threads, AVX-512,
+/// seeds 0–2, two stages of 12 + 13 → three of 8 + 10 + 7): uniform 1M × 64, k = 256
+/// (m = 131 072): 0.70/0.71/0.72 s → 0.58/0.61/0.56 s, MSE 4.67621/4.67648/4.67653 →
+/// 4.67655/4.67695/4.67665 (+0.01%); k = 64 (m = 65 536): 0.154/0.147/0.142 s →
+/// 0.142/0.131/0.134 s, MSE +0.02/+0.01/+0.01%; GloVe 400k × 50 cosine, k = 256:
+/// 0.478/0.484/0.483 s → 0.380/0.373/0.397 s, mean cosine −0.02/+0.04/−0.06%; k = 64:
+/// 0.107/0.102/0.098 s → 0.083/0.082/0.084 s, mean cosine +0.12/−0.04/−0.07%. Forced AVX2
+/// (`VORN_SIMD=avx2`), uniform k = 256: 0.70/0.70/0.70 s → 0.58/0.58/0.58 s. Shorter
+/// last stages gained little more time for a larger loss (5 iterations on the whole
+/// sample: uniform k = 256 MSE +0.02%).
+pub(super) fn sample_stages(m: usize, k: usize, max_iter: usize) -> Vec<(usize, usize)> {
+    let (half, quarter) = (m.div_ceil(2), m.div_ceil(4));
+    if max_iter >= 4 && quarter >= QUARTER_ROWS_PER_CENTRE.saturating_mul(k) {
+        vec![
+            (quarter, max_iter / 3),
+            (half, 3 * max_iter / 4),
+            (m, max_iter),
+        ]
+    } else {
+        vec![(half, max_iter / 2), (m, max_iter)]
+    }
+}
+
+/// Positions 0..len in the gather order of `stages` nested stages: the even positions in
+/// the order for `stages − 1`, then the odd ones. Every prefix that is a stage of
+/// [`sample_stages`] (⌈len/2⌉, ⌈len/4⌉) then holds every second (fourth) sampled row: a
+/// uniform subset, spread over the input like the sample itself, and no copy is needed.
+pub(super) fn stage_order(len: usize, stages: usize) -> Vec<usize> {
+    if stages <= 1 {
+        return (0..len).collect();
+    }
+    let evens: Vec<usize> = (0..len).step_by(2).collect();
+    stage_order(evens.len(), stages - 1)
+        .into_iter()
+        .map(|i| evens[i])
+        .chain((1..len).step_by(2))
+        .collect()
 }
 
 /// Largest k for the memory-bound warm start of [`warm_rows`].
@@ -85,7 +121,7 @@ const WARM_HEAVY_WORK: usize = 1 << 31;
 
 /// Rows of the warm-start subset when `auto` trains on all n rows, or `None`.
 ///
-/// `auto` then trains progressively ([`progressive`]): a first stage of up to
+/// `auto` then trains in two stages ([`staged`]): a first stage of up to
 /// [`warm_first_iters`] iterations on a uniform subset of s = min(n/4, 32 MiB / (4d)) rows (a
 /// copy within the working budget), then the remaining iterations on all rows from those
 /// centroids. Never for named algorithms, when the caller set a sample size, or when `auto`
@@ -192,6 +228,50 @@ const WARM_LONG_ROWS_PER_CENTRE: usize = 1024;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sample_stages_nest_as_prefixes_of_the_gather_order() {
+        // `auto`'s own samples: three stages (uniform 1M × 64 at k = 256 and 64).
+        assert_eq!(
+            sample_stages(131_072, 256, 25),
+            vec![(32_768, 8), (65_536, 18), (131_072, 25)]
+        );
+        assert_eq!(
+            sample_stages(65_536, 64, 25),
+            vec![(16_384, 8), (32_768, 18), (65_536, 25)]
+        );
+        // A caller's small sample: two; the quarter bound is inclusive.
+        assert_eq!(sample_stages(1_000, 8, 25), vec![(500, 12), (1_000, 25)]);
+        assert_eq!(sample_stages(4 * 128 * 3, 3, 25).len(), 3);
+        assert_eq!(sample_stages(4 * 128 * 3 - 4, 3, 25).len(), 2);
+        for max_iter in 4..60 {
+            for (m, k) in [(131_072, 256), (1_001, 8), (7, 1)] {
+                let st = sample_stages(m, k, max_iter);
+                // Every stage has at least one iteration, the last ends at `max_iter`.
+                assert!(st[0].1 >= 1);
+                assert!(st.windows(2).all(|w| w[0].1 < w[1].1 && w[0].0 < w[1].0));
+                assert_eq!(*st.last().unwrap(), (m, max_iter));
+                // Each stage's rows: every 2^j-th sampled row, a prefix of the order.
+                let order = stage_order(m, st.len());
+                let mut sorted = order.clone();
+                sorted.sort_unstable();
+                assert_eq!(sorted, (0..m).collect::<Vec<_>>());
+                for (j, &(rows, _)) in st.iter().rev().enumerate() {
+                    let mut pre = order[..rows].to_vec();
+                    pre.sort_unstable();
+                    let stride = 1 << j;
+                    assert_eq!(
+                        pre,
+                        (0..m).step_by(stride).collect::<Vec<_>>(),
+                        "m={m} j={j}"
+                    );
+                }
+            }
+        }
+        // Two stages: evens then odds.
+        assert_eq!(stage_order(5, 2), vec![0, 2, 4, 1, 3]);
+        assert_eq!(stage_order(9, 3), vec![0, 4, 8, 2, 6, 1, 3, 5, 7]);
+    }
 
     #[test]
     fn warm_first_stage_length_by_regime() {
