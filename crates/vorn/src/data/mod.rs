@@ -11,6 +11,7 @@ mod source;
 pub mod synth;
 mod validate;
 
+pub(crate) use gather::advise_huge_pages;
 pub use gather::gather_rows;
 pub use matrix::MatrixView;
 pub(crate) use source::write_atomic;

@@ -95,6 +95,7 @@ fn norm2_finite_body(row: &[f32]) -> (f64, bool) {
 pub fn validate(x: MatrixView<'_>, metric: Metric) -> Result<RowNorms> {
     let d = x.d();
     let mut norms = vec![0f32; x.n()];
+    super::advise_huge_pages(&mut norms);
     let first_error: Option<(usize, Error)> = norms
         .par_chunks_mut(CHUNK)
         .enumerate()

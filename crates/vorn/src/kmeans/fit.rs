@@ -80,7 +80,7 @@ fn fit_inner(x: MatrixView<'_>, p: &KMeansParams, mon: &dyn Monitor) -> Result<K
         let mut idx = Rng::derive(p.seed, SAMPLE_STREAM).sample_indices(n, m);
         if let Some(st) = &stages {
             // Gathered so that every stage is a prefix holding every second (fourth) row.
-            idx = stage_order(m, st.len()).iter().map(|&i| idx[i]).collect();
+            idx = stage_order(&idx, st.len());
         }
         (
             Some(gather_rows(x, &idx)),

@@ -41,6 +41,7 @@ pub(crate) fn labels_and_objective(
     let pc = PackedCentroids::new(c, k, d, metric);
     let isa = simd::active();
     let mut labels = vec![0u32; n];
+    crate::data::advise_huge_pages(&mut labels);
     let mut sums = vec![0f64; n.div_ceil(CHUNK)];
     // Chunks per cancellation check: the assignment pass's slab, in whole chunks.
     let per_poll = (rows_per_poll(k, d) / CHUNK).max(1);

@@ -89,20 +89,20 @@ pub(super) fn sample_stages(m: usize, k: usize, max_iter: usize) -> Vec<(usize, 
     }
 }
 
-/// Positions 0..len in the gather order of `stages` nested stages: the even positions in
-/// the order for `stages − 1`, then the odd ones. Every prefix that is a stage of
-/// [`sample_stages`] (⌈len/2⌉, ⌈len/4⌉) then holds every second (fourth) sampled row: a
-/// uniform subset, spread over the input like the sample itself, and no copy is needed.
-pub(super) fn stage_order(len: usize, stages: usize) -> Vec<usize> {
-    if stages <= 1 {
-        return (0..len).collect();
+/// `idx` (the sampled rows, in input order) in the gather order of `stages` nested stages:
+/// every 2^(stages−1)-th entry from the first, then for j = stages − 1 down to 1 the entries
+/// at 2^(j−1) + multiples of 2^j (two stages: the even positions, then the odd ones; three:
+/// 0, 4, 8, …, then 2, 6, 10, …, then the odd ones). Every prefix that is a stage of
+/// [`sample_stages`] (⌈m/4⌉, ⌈m/2⌉ rows) then holds every fourth (second) sampled row: a
+/// uniform subset spread over the input like the sample itself, and no copy is needed.
+pub(super) fn stage_order<T: Copy>(idx: &[T], stages: usize) -> Vec<T> {
+    let top = stages.max(1) - 1;
+    let mut out = Vec::with_capacity(idx.len());
+    out.extend(idx.iter().step_by(1 << top));
+    for j in (1..=top).rev() {
+        out.extend(idx.iter().skip(1 << (j - 1)).step_by(1 << j));
     }
-    let evens: Vec<usize> = (0..len).step_by(2).collect();
-    stage_order(evens.len(), stages - 1)
-        .into_iter()
-        .map(|i| evens[i])
-        .chain((1..len).step_by(2))
-        .collect()
+    out
 }
 
 /// Largest k for the memory-bound warm start of [`warm_rows`].
@@ -252,7 +252,7 @@ mod tests {
                 assert!(st.windows(2).all(|w| w[0].1 < w[1].1 && w[0].0 < w[1].0));
                 assert_eq!(*st.last().unwrap(), (m, max_iter));
                 // Each stage's rows: every 2^j-th sampled row, a prefix of the order.
-                let order = stage_order(m, st.len());
+                let order = stage_order(&(0..m).collect::<Vec<_>>(), st.len());
                 let mut sorted = order.clone();
                 sorted.sort_unstable();
                 assert_eq!(sorted, (0..m).collect::<Vec<_>>());
@@ -269,8 +269,13 @@ mod tests {
             }
         }
         // Two stages: evens then odds.
-        assert_eq!(stage_order(5, 2), vec![0, 2, 4, 1, 3]);
-        assert_eq!(stage_order(9, 3), vec![0, 4, 8, 2, 6, 1, 3, 5, 7]);
+        assert_eq!(stage_order(&[0, 1, 2, 3, 4], 2), vec![0, 2, 4, 1, 3]);
+        let nine: Vec<usize> = (10..19).collect();
+        assert_eq!(
+            stage_order(&nine, 3),
+            vec![10, 14, 18, 12, 16, 11, 13, 15, 17]
+        );
+        assert_eq!(stage_order(&nine, 1), nine);
     }
 
     #[test]
