@@ -92,30 +92,40 @@ pub fn select(n: usize, d: usize, k: usize, metric: Metric) -> Algorithm {
     }
 }
 
-/// Centres from which AVX-512 runs a Hamerly plan with Hamerly; below, with Lloyd.
+/// Centres from which AVX-512 runs every Hamerly plan with Hamerly (see [`select_on`]).
 pub const HAMERLY_MIN_K_AVX512: usize = 512;
 
 /// The backend that executes `auto` on `isa`: [`select`]'s plan, except that AVX-512 runs a
-/// Hamerly plan with fewer than [`HAMERLY_MIN_K_AVX512`] centres with Lloyd. Both backends
-/// return the same bits (labels, centroids, objective; `tests/properties.rs`), so this choice
-/// changes only the time, and it may depend on the CPU.
+/// Hamerly plan with fewer than [`HAMERLY_MIN_K_AVX512`] centres in d ≥ 512 dimensions
+/// (`kmeans::lloyd::PRUNE_MIN_D`) with Lloyd. Both backends return the same bits (labels,
+/// centroids, objective; `tests/properties.rs`), so this choice changes only the time, and
+/// it may depend on the CPU.
 ///
-/// Why: the AVX-512 kernel (and from k = 256 at d ≥ 128 its bf16 screen) makes Lloyd's
-/// fused pass so cheap that Hamerly's bookkeeping, its top-2 passes (screened only from
-/// k = 512) and its separate update no longer pay below k = 512; with AVX2 they do.
-/// Benchmark rows, 2 threads, 25-iteration cap, fit + labels, seconds, lloyd → hamerly.
-/// AVX-512 (AMD EPYC, `bench/results/full.json`, medians of 3; then three alternating
-/// runs of `bench/runner.py` on 2026-12-03): blobs 200k × 128, k = 128: 0.477 → 0.813 and
-/// 0.755 → 0.869; k = 256: 0.493 → 0.620 and 0.667 → 0.715; k = 512: 1.100 → 1.136 and
-/// 1.438 → 1.334; k = 1024: 3.242 → 2.903; anisotropic 100k × 768, k = 64: 0.438 → 0.663
-/// and 0.522 → 0.527; k = 128: 1.321 → 1.760 and 1.938 → 2.023; k = 256: 3.164 → 3.459
-/// and 3.76 → 4.60. AVX2 (AMD EPYC without AVX-512, `bench/results/full-avx2.json`):
-/// blobs k = 128: 1.289 → 1.135; k = 256: 1.480 → 1.157; k = 512: 3.160 → 2.893; k = 1024:
-/// 7.655 → 7.284; anisotropic k = 128: 2.912 → 2.675 (k = 256: 8.4 → 10.3, the one cell
-/// where the AVX2 plan loses).
+/// Why: from d = 512 `auto`'s Lloyd skips bound-proven rows inside its fused pass, and with
+/// the AVX-512 kernel (and from k = 256 at d ≥ 128 its bf16 screen) that pass is so cheap
+/// that Hamerly's bookkeeping, its top-2 passes (screened only from k = 512) and its
+/// separate update no longer pay below k = 512. Below d = 512 Lloyd has no bounds, and
+/// Hamerly's pruning wins. Benchmark rows, 2 threads, 25-iteration cap, fit + labels,
+/// seconds, auto (Lloyd) → hamerly, AVX-512 (AMD EPYC): anisotropic 100k × 768
+/// (`bench/results/full.json` at 301035c, medians of 3): k = 64: 0.313 → 0.337; k = 128:
+/// 1.312 → 1.332; k = 256: 2.959 → 3.159; `examples/fit_file`, seed 0, alternating:
+/// k = 64 0.340/0.333 → 0.323/0.326, k = 128 1.319/1.298 → 1.331/1.314 (equal within
+/// noise). But blobs 200k × 128 (full.json at 301035c): k = 128: 0.595 → 0.470; k = 256:
+/// 0.536 → 0.464; `examples/fit_file`, seeds 0–1, alternating, lloyd → hamerly: k = 128
+/// 0.585/0.551/0.515/0.535 → 0.453/0.439/0.425/0.453, k = 256 0.545/0.519/0.533/0.519 →
+/// 0.448/0.419/0.450/0.427. (Until 301035c the exception held at every d; it had been
+/// derived from an older Hamerly on blobs k = 128: 0.477 → 0.813, k = 256: 0.493 → 0.620.)
+/// AVX2 (AMD EPYC without AVX-512, `bench/results/full-avx2.json`): blobs k = 128: 1.289 →
+/// 1.135; k = 256: 1.480 → 1.157; k = 512: 3.160 → 2.893; k = 1024: 7.655 → 7.284;
+/// anisotropic k = 128: 2.912 → 2.675 (k = 256: 8.4 → 10.3, the one cell where the AVX2
+/// plan loses).
 pub fn select_on(isa: crate::simd::Isa, n: usize, d: usize, k: usize, metric: Metric) -> Algorithm {
     match select(n, d, k, metric) {
-        Algorithm::Hamerly if isa == crate::simd::Isa::Avx512 && k < HAMERLY_MIN_K_AVX512 => {
+        Algorithm::Hamerly
+            if isa == crate::simd::Isa::Avx512
+                && k < HAMERLY_MIN_K_AVX512
+                && d >= crate::kmeans::PRUNE_MIN_D =>
+        {
             Algorithm::Lloyd
         }
         a => a,
@@ -174,27 +184,39 @@ mod tests {
     }
 
     #[test]
-    fn avx512_runs_hamerly_plans_below_512_centres_with_lloyd() {
+    fn avx512_runs_high_dimensional_hamerly_plans_below_512_centres_with_lloyd() {
         use crate::simd::Isa;
         let l2 = Metric::L2;
-        for (n, d, k) in [
-            (200_000, 128, 128),
-            (200_000, 128, 256),
-            (100_000, 768, 256),
-        ] {
+        // Anisotropic 100k × 768: `auto`'s Lloyd prunes its own fused pass from d = 512.
+        for (n, d, k) in [(100_000, 768, 64), (100_000, 768, 256), (100_000, 512, 511)] {
             assert_eq!(select(n, d, k, l2), Algorithm::Hamerly);
             assert_eq!(select_on(Isa::Avx2, n, d, k, l2), Algorithm::Hamerly);
             assert_eq!(select_on(Isa::Scalar, n, d, k, l2), Algorithm::Hamerly);
             assert_eq!(select_on(Isa::Avx512, n, d, k, l2), Algorithm::Lloyd);
         }
+        // Blobs 200k × 128 (d < 512), 512 centres, or d = 511: Hamerly everywhere.
+        for (n, d, k) in [
+            (200_000, 128, 128),
+            (200_000, 128, 256),
+            (200_000, 128, 512),
+            (100_000, 768, 512),
+            (100_000, 511, 256),
+        ] {
+            for isa in [Isa::Scalar, Isa::Avx2, Isa::Avx512] {
+                assert_eq!(
+                    select_on(isa, n, d, k, l2),
+                    Algorithm::Hamerly,
+                    "{n} {d} {k}"
+                );
+            }
+        }
+        // Lloyd plans stay Lloyd everywhere.
         for isa in [Isa::Scalar, Isa::Avx2, Isa::Avx512] {
-            assert_eq!(select_on(isa, 200_000, 128, 512, l2), Algorithm::Hamerly);
-            // Lloyd plans stay Lloyd everywhere.
             assert_eq!(select_on(isa, 1_000_000, 64, 1024, l2), Algorithm::Lloyd);
         }
         assert_eq!(
-            Algorithm::Auto.resolve(200_000, 128, 256, l2),
-            select_on(crate::simd::active(), 200_000, 128, 256, l2)
+            Algorithm::Auto.resolve(100_000, 768, 128, l2),
+            select_on(crate::simd::active(), 100_000, 768, 128, l2)
         );
     }
 }

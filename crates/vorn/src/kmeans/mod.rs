@@ -38,6 +38,7 @@ mod update;
 mod warm;
 
 pub use fit::{fit, fit_with};
+pub(crate) use lloyd::PRUNE_MIN_D;
 pub use model::KMeansModel;
 pub use monitor::{Monitor, Silent, Steps};
 pub use params::{Init, KMeansParams};
