@@ -1,6 +1,7 @@
 //! Shared test helpers: data generators and a naive reference k-means.
 #![allow(dead_code)]
 
+use vorn::data::MatrixView;
 use vorn::rng::Rng;
 
 pub fn gaussian(n: usize, d: usize, seed: u64) -> Vec<f32> {
@@ -57,4 +58,41 @@ pub fn naive_lloyd(
         }
     }
     (labels, c)
+}
+
+pub fn view(x: &[f32], n: usize, d: usize) -> MatrixView<'_> {
+    MatrixView::new(x, n, d).unwrap()
+}
+
+/// The fit at 1 thread equals the fits at 2 and 3 threads bit for bit.
+pub fn assert_same_bits_at_2_and_3_threads(
+    m: &vorn::KMeansModel,
+    fit_on: impl Fn(usize) -> vorn::KMeansModel,
+) {
+    for t in [2, 3] {
+        let o = fit_on(t);
+        assert_eq!(o.centroids(), m.centroids(), "threads={t}");
+        assert_eq!(o.labels(), m.labels());
+        assert_eq!(o.inertia().to_bits(), m.inertia().to_bits());
+    }
+}
+
+/// Every `step`-th row's label is its nearest final centroid (squared L2, f64).
+pub fn assert_labels_are_nearest_centroids(x: MatrixView<'_>, m: &vorn::KMeansModel, step: usize) {
+    let (d, c) = (x.d(), m.centroids());
+    let k = c.len() / d;
+    for i in (0..x.n()).step_by(step) {
+        let row = x.row(i);
+        let d2 = |j: usize| -> f64 {
+            row.iter()
+                .zip(&c[j * d..(j + 1) * d])
+                .map(|(a, q)| ((*a - *q) as f64).powi(2))
+                .sum()
+        };
+        let best = (0..k).map(d2).fold(f64::INFINITY, f64::min);
+        assert!(
+            d2(m.labels()[i] as usize) <= best * (1.0 + 1e-5) + 1e-6,
+            "row {i}"
+        );
+    }
 }
