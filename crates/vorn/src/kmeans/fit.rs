@@ -3,13 +3,13 @@
 
 use super::hamerly::Hamerly;
 use super::init::initialize;
-use super::lloyd::{run, Assigner, Dense, RunResult};
+use super::lloyd::{Assigner, Dense, RunResult};
 use super::model::KMeansModel;
 use super::pool::with_threads;
 use super::relabel::labels_and_objective;
 use super::restarts::{in_waves, side_by_side, Serialised};
 use super::split_merge::refine;
-use super::warm::{sample_stages, stage_order, staged, warm_first_iters, warm_rows};
+use super::warm::{sample_stages, stage_order, staged, warm_first_iters, warm_rows, Stage};
 use super::{KMeansParams, Monitor, Silent};
 use crate::cluster::Algorithm;
 use crate::data::{check_scale, gather_rows, validate, MatrixView};
@@ -109,34 +109,26 @@ fn fit_inner(x: MatrixView<'_>, p: &KMeansParams, mon: &dyn Monitor) -> Result<K
         )
     });
 
+    // What every run trains on, stage by stage (`warm::staged`): the warm-start subset then
+    // all rows, the nested prefixes of `auto`'s sample, or one stage on the training rows.
+    let run_stages: Vec<Stage<'_>> = if let Some((wb, wn)) = &warm {
+        let first = MatrixView::new(wb, wn.len(), d)?;
+        let iters = warm_first_iters(k, p.max_iter, wn.len());
+        vec![(first, &wn[..], iters), (train, tnorms, p.max_iter)]
+    } else if let Some(st) = &stages {
+        st.iter()
+            .map(|&(rows, end)| (train.rows(0, rows), &tnorms[..rows], end))
+            .collect()
+    } else {
+        vec![(train, tnorms, p.max_iter)]
+    };
     // One run from the seeding of stream r.
     let one_run = |r: usize, mon: &dyn Monitor| -> Result<RunResult> {
         let mut rng = Rng::derive(p.seed, r as u64);
         mon.phase("init");
         let c0 = seed_centroids(train, tnorms, p, &mut rng, r, mon)?;
         mon.phase("iterate");
-        if let Some((wb, wn)) = &warm {
-            let first = (MatrixView::new(wb, wn.len(), d)?, &wn[..]);
-            let iters = warm_first_iters(k, p.max_iter, wn.len());
-            let stages = [(first.0, first.1, iters), (train, tnorms, p.max_iter)];
-            staged(&stages, p, algorithm, c0, r, mon)
-        } else if let Some(st) = &stages {
-            let stages: Vec<_> = st
-                .iter()
-                .map(|&(rows, end)| (train.rows(0, rows), &tnorms[..rows], end))
-                .collect();
-            staged(&stages, p, algorithm, c0, r, mon)
-        } else {
-            run(
-                train,
-                tnorms,
-                p,
-                c0,
-                assigner(algorithm, p).as_mut(),
-                r,
-                mon,
-            )
-        }
+        staged(&run_stages, p, algorithm, c0, r, mon)
     };
     // The lowest objective wins, the first run on ties: the same choice in either order.
     // One after the other, only the best run so far is kept (each holds n labels).

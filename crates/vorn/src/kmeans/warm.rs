@@ -20,9 +20,10 @@ pub(super) type Stage<'a> = (MatrixView<'a>, &'a [f32], usize);
 /// next. The early stages do most of the moving at a fraction of the cost per iteration.
 /// Iteration statistics are numbered across the stages; the result is the last stage's.
 ///
-/// Two uses. (1) On `auto`'s training sample of m rows: the stages of [`sample_stages`]
-/// (prefixes of the sample, gathered in the order that makes them uniform subsets). (2) The
-/// warm starts of [`warm_rows`]: a copied subset, then all rows.
+/// Every run of a fit goes through here: (1) on `auto`'s training sample of m rows, the
+/// stages of [`sample_stages`] (prefixes of the sample, gathered in the order that makes them
+/// uniform subsets); (2) the warm starts of [`warm_rows`]: a copied subset, then all rows;
+/// (3) otherwise one stage on the training rows, which is Lloyd's `run` itself.
 pub(super) fn staged(
     stages: &[Stage<'_>],
     p: &KMeansParams,
