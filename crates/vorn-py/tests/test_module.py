@@ -120,3 +120,31 @@ def test_stubs_cover_the_public_api():
     for name in ("fit", "assign", "Model", "available_algorithms", "simd_runtime"):
         assert name in native_names
         assert hasattr(_vorn, name)
+
+
+LAZY_CHILD = r"""
+import sys
+import numpy as np
+import vorn
+before = set(sys.modules)
+x = (np.arange(4000, dtype=np.float32).reshape(500, 8) * 7919) % 101
+km = vorn.KMeans(4, random_state=3).fit(x)
+km.predict(x); km.transform(x); km.score(x)
+vorn.KMeans(4, random_state=None).fit_predict(x.astype(np.float64))
+c = vorn.Clusterer(k=4, seed=1).fit(x)
+c.predict(x)
+print(" ".join(sorted(m for m in set(sys.modules) - before if m.startswith("numpy."))))
+"""
+
+
+def test_fits_do_not_import_numpy_submodules_numpy_loads_lazily():
+    # numpy 2 loads numpy.random (~13 ms, with libcrypto) and numpy.ma (~10 ms) on first
+    # attribute access; checking an int seed or a plain ndarray must not pay for them.
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-c", LAZY_CHILD], capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == [], out.stdout

@@ -72,8 +72,10 @@ def as_matrix(x: Any, name: str = "X") -> np.ndarray:
             f"data first (np.load(path, mmap_mode='r') for a .npy file), or pass the .npy "
             f"path to vorn.Clusterer.fit, which reads it"
         )
-    if isinstance(x, np.ma.MaskedArray):
-        masked = int(np.ma.count_masked(x))
+    # numpy loads `numpy.ma` lazily (~10 ms): no masked array exists unless it was imported.
+    ma = sys.modules.get("numpy.ma")
+    if ma is not None and isinstance(x, ma.MaskedArray):
+        masked = int(ma.count_masked(x))
         if masked:
             raise ValueError(
                 f"{name} is a masked array with {masked} masked value(s), which vorn would "
@@ -81,7 +83,7 @@ def as_matrix(x: Any, name: str = "X") -> np.ndarray:
                 f"({name}.data[~np.ma.getmaskarray({name}).any(axis=1)]) or fill them "
                 f"({name}.filled(value))"
             )
-        x = np.ma.getdata(x)
+        x = ma.getdata(x)
     arr = x if isinstance(x, np.ndarray) else np.asarray(x)
     dt = arr.dtype
     if dt.kind == "O":
@@ -345,11 +347,18 @@ def check_seed(name: str, value: Any) -> int:
 def random_state_seed(name: str, value: Any) -> int:
     """:func:`check_seed`, also accepting scikit-learn's other ``random_state`` values: a
     ``numpy.random.RandomState`` or ``Generator`` gives one seed drawn from it (advancing
-    it, as scikit-learn's estimators do), so the same generator state gives the same fit."""
-    if isinstance(value, np.random.RandomState):
-        return int(value.randint(0, _U64, dtype=np.uint64))
-    if isinstance(value, np.random.Generator):
-        return int(value.integers(0, _U64, dtype=np.uint64))
+    it, as scikit-learn's estimators do), so the same generator state gives the same fit.
+
+    ``numpy.random`` is only looked at when something imported it already: without it no
+    such generator can exist, and touching ``np.random`` would import it (numpy loads it
+    lazily), which cost ~13 ms and ~5 MiB of resident libraries (libcrypto through
+    ``secrets``) on the first fit of every process that seeds with an int."""
+    rnd = sys.modules.get("numpy.random")
+    if rnd is not None:
+        if isinstance(value, rnd.RandomState):
+            return int(value.randint(0, _U64, dtype=np.uint64))
+        if isinstance(value, rnd.Generator):
+            return int(value.integers(0, _U64, dtype=np.uint64))
     return check_seed(name, value)
 
 
