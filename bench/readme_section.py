@@ -2,6 +2,7 @@
 
     python readme_section.py [RESULTS.json] [--kernel results/kernel.json] [--out results/README-section.md]
                              [--also results/full-avx2-forced.json --also results/full-avx2.json]
+                             [--readme ../README.md]
 
 Default input: the first of results/full.json, medium.json, quick.json that exists (the text
 says which suite it is). The kernel table is included when results/kernel.json exists. The output
@@ -9,7 +10,9 @@ is plain markdown meant to be pasted into (or included by) the root README; ever
 comes from the JSON, nothing is typed by hand. Further runs of the suite are rendered as their
 own subsections when they exist, each with the kernel run of the same name (``full`` → ``kernel``):
 by default results/full-avx2-forced.json (every library forced onto its AVX2 paths on the same
-CPU, ``run.py --isa avx2``) and results/full-avx2.json (a CPU without AVX-512).
+CPU, ``run.py --isa avx2``) and results/full-avx2.json (a CPU without AVX-512). With
+``--readme`` (``make readme``) the section also replaces the README's own, from its
+``## Performance`` heading to the next ``## `` heading.
 """
 from __future__ import annotations
 
@@ -281,6 +284,8 @@ def main(argv=None):
                     help="a further run of the suite, rendered as its own subsection when the file exists "
                          "(repeatable; default: results/full-avx2-forced.json, results/full-avx2.json); "
                          "its kernel run is the file of the same name with 'full' → 'kernel'")
+    ap.add_argument("--readme", help="also splice the section into this README, in place of its "
+                    "'## Performance' section (up to the next '## ' heading)")
     a = ap.parse_args(argv)
     if a.results:
         rp = Path(a.results)
@@ -310,6 +315,26 @@ def main(argv=None):
     text = section(results, kernel, rel, also, seeds=report.load_seeds(rp.parent, rp.stem))
     Path(a.out).write_text(text)
     print(f"[readme] wrote {a.out} from {rel}" + (" + kernel" if kernel else ""))
+    if a.readme:
+        path = Path(a.readme)
+        path.write_text(splice(path.read_text(), text))
+        print(f"[readme] spliced it into {a.readme}")
+
+
+def splice(readme: str, section_text: str) -> str:
+    """``readme`` with its ``## Performance`` section (heading included, up to the next level-2
+    heading or the end) replaced by ``section_text``, which must start with that heading."""
+    head = "## Performance"
+    if not section_text.startswith(head):
+        raise SystemExit(f"the generated section does not start with {head!r}")
+    lines = readme.splitlines(keepends=True)
+    starts = [i for i, line in enumerate(lines) if line.rstrip("\n") == head]
+    if len(starts) != 1:
+        raise SystemExit(f"README must have exactly one {head!r} heading, found {len(starts)}")
+    s = starts[0]
+    e = next((i for i in range(s + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+    tail = "".join(lines[e:])
+    return "".join(lines[:s]) + section_text.rstrip("\n") + "\n" + ("\n" + tail if tail else "")
 
 
 if __name__ == "__main__":

@@ -139,6 +139,26 @@ def check_results_suffix():
     assert results_suffix("") == ""
 
 
+def check_readme_splice():
+    """readme_section.splice replaces exactly the README's performance section."""
+    from readme_section import splice
+
+    readme = "# vorn\n\nintro\n\n## Performance\n\nold table\n\n## Layout\n\ntree\n"
+    new = "## Performance\n\nnew table\n"
+    want = "# vorn\n\nintro\n\n## Performance\n\nnew table\n\n## Layout\n\ntree\n"
+    assert splice(readme, new) == want, splice(readme, new)
+    assert splice(want, new) == want  # idempotent
+    # The section last in the README; a "### Performance" subsection is not the heading.
+    last = "# vorn\n\n### Performance x\n\n## Performance\nold\n"
+    assert splice(last, new) == "# vorn\n\n### Performance x\n\n## Performance\n\nnew table\n"
+    for bad in ("# vorn\n", "## Performance\n\n## Performance\n"):
+        try:
+            splice(bad, new)
+        except SystemExit:
+            continue
+        raise AssertionError(f"spliced into {bad!r}")
+
+
 def check_forced_isa(results: dict):
     """``--isa avx2``: the children's environment, the results name, what a child reports it ran,
     and the README subsections of a forced run and of an older run on another CPU."""
@@ -338,6 +358,8 @@ def main() -> int:
                    "merge.py replaces cells and rows, records why, refuses mismatches"),
                   (lambda: check_latency(tmp / "results"), "latency.py",
                    "latency.py times predict and writes its JSON and table"),
+                  (check_readme_splice, "readme_section.splice",
+                   "readme_section.py splices its section into the README in place of the old one"),
                   (check_results_suffix, "results_suffix",
                    "default results names carry -avx2 only on CPUs without AVX-512"),
                   (lambda: check_kernel(tmp / "results"), "kernel.py",
