@@ -60,7 +60,7 @@ def test_load_corrupt_file_is_value_error(tmp_path, fitted):
         vorn.load(bad)
     truncated = tmp_path / "truncated.vorn"
     truncated.write_bytes(bytes(raw[:40]))
-    with pytest.raises(ValueError, match="not a valid vorn model file"):
+    with pytest.raises(ValueError, match="not a valid vorn model file: truncated: the file ends after 40 bytes"):
         vorn.load(truncated)
     other = tmp_path / "other.vorn"
     other.write_text("hello, I am not a model")

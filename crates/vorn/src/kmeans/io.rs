@@ -135,10 +135,17 @@ impl KMeansModel {
     /// Parses [`to_bytes`](Self::to_bytes) output; `origin` names the source in errors.
     pub fn from_bytes(bytes: &[u8], origin: &Path) -> Result<Self> {
         let bad = |m: &str| Error::format(origin, format!("not a valid vorn model file: {m}"));
-        if bytes.len() < HEADER + 8 || &bytes[..8] != MAGIC {
+        if bytes.len() < MAGIC.len() || &bytes[..MAGIC.len()] != MAGIC {
             return Err(bad(
                 "missing the VORNKM header (wrong file type or truncated)",
             ));
+        }
+        if bytes.len() < HEADER + 8 {
+            return Err(bad(&format!(
+                "truncated: the file ends after {} bytes, inside its {}-byte header",
+                bytes.len(),
+                HEADER + 8
+            )));
         }
         let body = &bytes[..bytes.len() - 8];
         let stored = u64::from_le_bytes(bytes[bytes.len() - 8..].try_into().unwrap());
@@ -283,6 +290,19 @@ mod tests {
         for cut in [0, 5, 8, HEADER, b.len() - 1] {
             assert!(KMeansModel::from_bytes(&b[..cut], Path::new("t")).is_err());
         }
+        // A cut inside the header of a vorn file says so; another file type is named as one.
+        let msg = |c: &[u8]| {
+            KMeansModel::from_bytes(c, Path::new("t"))
+                .unwrap_err()
+                .to_string()
+        };
+        assert!(
+            msg(&b[..50]).contains("truncated: the file ends after 50 bytes"),
+            "{}",
+            msg(&b[..50])
+        );
+        assert!(msg(&b[..5]).contains("missing the VORNKM header"));
+        assert!(msg(b"PK\x03\x04 a zip file, not a model").contains("missing the VORNKM header"));
         // Single-byte flips everywhere.
         for i in 0..b.len() {
             let mut c = b.clone();
