@@ -33,8 +33,8 @@ test: test-rust test-py bench-smoke
 # The core's tests on an emulated CPU without AVX-512 (qemu-user, AMD EPYC-Milan = Zen 3: AVX2 +
 # FMA): the runtime dispatch must pick the AVX2 kernels there and never reach an AVX-512
 # instruction (which would kill the process with SIGILL). Correctness only, not speed (TCG
-# emulation, ~8 min; subprocesses the tests start run natively); for sessions on AVX-512 machines. Not part of `make test`. Installs
-# qemu-user with apt-get when missing (root).
+# emulation, ~6 min; subprocesses the tests start run natively); for sessions on AVX-512
+# machines. Not part of `make test`. Installs qemu-user with apt-get when missing (root).
 QEMU_CPU ?= EPYC-Milan
 test-avx2-cpu:
 	@command -v qemu-x86_64 >/dev/null || { apt-get update -qq && apt-get install -y -qq qemu-user; }

@@ -142,7 +142,7 @@ impl KMeansModel {
         }
         if bytes.len() < HEADER + 8 {
             return Err(bad(&format!(
-                "truncated: the file ends after {} bytes, inside its {}-byte header",
+                "truncated: the file ends after {} bytes, shorter than its header and checksum ({} bytes)",
                 bytes.len(),
                 HEADER + 8
             )));
