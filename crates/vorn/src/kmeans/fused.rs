@@ -99,7 +99,8 @@ pub(super) enum Mode<'a> {
     Keep,
     /// Every row through the kernel, with its score.
     Dense(&'a PackedCentroids, &'a mut [f32]),
-    /// Hamerly's bounds first (the upper and lower bound of every row).
+    /// Hamerly's bounds first (the upper bound of every row and its lower bound, or its k
+    /// lower bounds: `Prune::width`).
     Pruned(&'a Prune<'a>, &'a mut [f32], &'a mut [f32]),
 }
 
@@ -249,7 +250,10 @@ pub(super) fn chunked_pass(
                 .collect(),
             Mode::Pruned(pr, up, lo) => labels[a..b]
                 .chunks_mut(ch)
-                .zip(up[a..b].chunks_mut(ch).zip(lo[a..b].chunks_mut(ch)))
+                .zip(up[a..b].chunks_mut(ch).zip({
+                    let w = pr.width();
+                    lo[a * w..b * w].chunks_mut(ch * w)
+                }))
                 .enumerate()
                 .map(|(q, (l, (u, w)))| (a + q * ch, l, Label::Pruned(pr, u, w)))
                 .collect(),
@@ -312,6 +316,12 @@ impl Ctx<'_> {
         let step = self.group.max(ROW_BLOCK);
         for (sb, l) in lab.chunks_mut(step).enumerate() {
             let r0 = c0 + sb * step;
+            // Bounds label the whole group at once, so that their rescans fill row blocks.
+            if let Label::Pruned(pr, up, lo) = &mut how {
+                let (a, m, w) = (sb * step, l.len(), pr.width());
+                let (u, lw) = (&mut up[a..a + m], &mut lo[a * w..(a + m) * w]);
+                scanned += pr.label_rows(isa, x, self.norms, r0, l, u, lw, &mut bs, &mut pb);
+            }
             for (blk, lb) in l.chunks_mut(ROW_BLOCK).enumerate() {
                 let a = sb * step + blk * ROW_BLOCK;
                 let rb = r0 + blk * ROW_BLOCK;
@@ -322,12 +332,7 @@ impl Ctx<'_> {
                         assign_rows(isa, x, pc, rb, lb, s, &mut bs);
                         scanned += lb.len();
                     }
-                    Label::Pruned(pr, up, lo) => {
-                        let m = lb.len();
-                        let (u, w) = (&mut up[a..a + m], &mut lo[a..a + m]);
-                        scanned +=
-                            pr.label_block(isa, x, self.norms, rb, lb, u, w, &mut bs, &mut pb);
-                    }
+                    Label::Pruned(..) => {}
                 }
             }
             if self.group == 0 {

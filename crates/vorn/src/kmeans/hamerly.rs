@@ -184,6 +184,33 @@ impl Drift {
         }
     }
 
+    /// The test of [`Drift::keeps_label`] given `others`, a lower bound (already valid for
+    /// these centroids) on the distance to every centroid but `a`: moves `u` by a's drift
+    /// and returns true when the bounds prove that the label stays; otherwise tightens `u`
+    /// with `tighten()` and tests again. `u` stays a valid upper bound either way.
+    #[inline]
+    pub fn keeps_label_given(
+        &self,
+        a: usize,
+        e: f64,
+        u: &mut f32,
+        others: f64,
+        tighten: impl FnOnce() -> f64,
+    ) -> bool {
+        let uu = *u as f64 + self.delta[a];
+        let proves = |uu: f64| {
+            let lb = others.max(2.0 * self.half[a] - uu);
+            lb > uu && lb * lb - uu * uu > 2.0 * e
+        };
+        if proves(uu) {
+            *u = (uu as f32).next_up();
+            return true;
+        }
+        let uu = tighten();
+        *u = (uu as f32).next_up();
+        proves(uu)
+    }
+
     /// Hamerly's test for a row labelled `a` with margin `e` (see [`margin`]): moves its
     /// bounds `u`, `l` by the drift and returns true when they prove that the label stays;
     /// otherwise tightens `u` with `tighten()` (one exact distance, widened by its error

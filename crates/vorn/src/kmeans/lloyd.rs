@@ -51,6 +51,12 @@ pub(crate) trait Assigner {
     fn prune(&self, _k: usize, _d: usize) -> bool {
         false
     }
+
+    /// True when, at shapes where Lloyd fuses, `run` should prune with a lower bound per row
+    /// and centroid (`super::pruned::Bounds::new`) rather than Hamerly's one.
+    fn per_centroid(&self, _n: usize, _k: usize, _d: usize) -> bool {
+        false
+    }
 }
 
 /// Plain Lloyd: every row against every centroid through the tiled kernel.
@@ -95,6 +101,31 @@ impl Dense {
 /// more than 60% of the rows the run backs off to dense passes ([`Pruning`]).
 pub(crate) const PRUNE_MIN_D: usize = 512;
 
+/// Fewest centroids and dimensions from which `auto`'s Lloyd prunes its fused passes with a
+/// lower bound per row and centroid (Elkan's; `super::pruned`) instead of Hamerly's one
+/// bound or none, when the bounds fit [`PER_CENTROID_BYTES`]. A row then skips the kernel
+/// unless a centroid's own bound, lowered by that centroid's drift alone, falls below its
+/// upper bound, where Hamerly's bound falls by the largest drift of all: on 20 Newsgroups
+/// l2 k = 80 the rows rescanned per pass from the 8th iteration on fell from 30–82% of n
+/// (Hamerly) to 17–48% (both after tightening; a numpy replay of Lloyd's iterations; vorn's
+/// own run rescans 23–47% from its 7th pass). Each row pays
+/// k bound updates and one exact distance per pass, so few or short centroids gain nothing.
+/// `examples/fit_file`, 2 threads, whole fit, min of 5, two alternating pairs, before → with
+/// (AVX-512 unless marked): 20 Newsgroups 18 846 × 384 l2 k = 80 179–206 → 157–167 ms
+/// (AVX2: 190–194 → 166–168), cosine k = 80 (AVX2) 187–190 → 167–172, l2 k = 40 (AVX2)
+/// 84 → 79–84, k = 32 75 → 72–73, cosine k = 32 73–77 → 70–73, k = 20 (AVX2) 48–49 → 47,
+/// on AVX-512 46 → 46–48; Fashion-MNIST 70k × 784 (before: Hamerly's bound,
+/// `PRUNE_MIN_D`) k = 20 254–256 → 213–217, k = 40 469–479 → 393–396; anisotropic 100k ×
+/// 768 k = 32 141–144 → 129–140, k = 64 302–305 → 292–297. Below these: 20 Newsgroups
+/// l2 k = 10 39 → 39–42, k = 16 59 → 62; digits 1797 × 64 k = 10 1.57 → 2.00 ms.
+pub(crate) const PER_CENTROID_MIN_K: usize = 20;
+/// See [`PER_CENTROID_MIN_K`].
+pub(crate) const PER_CENTROID_MIN_D: usize = 128;
+/// Most bytes of per-centroid bounds (4·n·k) a run keeps: 32 MiB, half the 64 MiB of
+/// working memory a fit may take beyond its data (20 Newsgroups k = 80: 6 MiB; anisotropic
+/// 100k × 768 k = 64: 24 MiB).
+pub(crate) const PER_CENTROID_BYTES: usize = 32 << 20;
+
 /// State of the pruned fused passes of one run: the bounds, and a back-off like Hamerly's
 /// when the bounds stop pruning.
 struct Pruning {
@@ -129,6 +160,14 @@ impl Assigner for Dense {
     fn prune(&self, k: usize, d: usize) -> bool {
         self.prune && d >= PRUNE_MIN_D && !crate::linalg::screened(k, d)
     }
+
+    fn per_centroid(&self, n: usize, k: usize, d: usize) -> bool {
+        self.prune
+            && k >= PER_CENTROID_MIN_K
+            && d >= PER_CENTROID_MIN_D
+            && n.saturating_mul(k).saturating_mul(4) <= PER_CENTROID_BYTES
+            && !crate::linalg::screened(k, d)
+    }
 }
 
 /// Outcome of one run.
@@ -162,8 +201,10 @@ pub(crate) fn run(
     let chunked = eligible(n, c.len() / x.d(), x.d());
     let fused = assigner.dense() && chunked;
     // Hamerly's bounds between the fused passes, when the backend prunes them.
-    let mut pruning = (chunked && assigner.prune(c.len() / x.d(), x.d())).then(|| Pruning {
-        bounds: Bounds::default(),
+    let kk = c.len() / x.d();
+    let per = assigner.per_centroid(n, kk, x.d());
+    let mut pruning = (chunked && (per || assigner.prune(kk, x.d()))).then(|| Pruning {
+        bounds: Bounds::new(per),
         dense_left: 0,
         backoff: 1,
     });
@@ -334,17 +375,35 @@ mod tests {
     #[test]
     fn pruned_lloyd_keeps_lloyds_bits_and_backs_off_where_bounds_fail() {
         // `auto`'s Lloyd (`Dense::pruned`) at d = PRUNE_MIN_D, where it prunes its fused
-        // passes: blobs (the bounds prune most rows once Lloyd settles) and pure noise (they
-        // prune little, and the passes back off to dense ones). Same labels, centroids, objective and iteration
-        // count as plain Lloyd.
+        // passes with Hamerly's bounds, and from PER_CENTROID_MIN_K centroids at
+        // PER_CENTROID_MIN_D, with per-centroid bounds: blobs (the bounds prune most rows
+        // once Lloyd settles) and pure noise (they prune little, and the passes back off to
+        // dense ones). Same labels, centroids, objective and iteration count as plain Lloyd.
         let (n, d, k) = (3000usize, PRUNE_MIN_D, 16usize);
-        assert!(super::eligible(n, k, d));
-        assert!(Dense::pruned(Metric::L2).prune(k, d));
-        assert!(!Dense::pruned(Metric::L2).prune(k, d - 1));
+        let pk = PER_CENTROID_MIN_K;
+        let dp = Dense::pruned(Metric::L2);
+        assert!(super::eligible(n, k, d) && super::eligible(n, pk, PER_CENTROID_MIN_D));
+        assert!(dp.prune(k, d) && !dp.per_centroid(n, k, d));
+        assert!(!dp.prune(k, d - 1));
         assert!(!Dense::new(Metric::L2).prune(k, d));
+        assert!(dp.per_centroid(n, pk, PER_CENTROID_MIN_D));
+        assert!(!dp.per_centroid(n, pk, PER_CENTROID_MIN_D - 1));
+        assert!(!Dense::new(Metric::L2).per_centroid(n, pk, PER_CENTROID_MIN_D));
+        let most = PER_CENTROID_BYTES / 4 / pk;
+        assert!(dp.per_centroid(most, pk, 200) && !dp.per_centroid(most + 1, pk, 200));
+        for (d, k) in [(d, k), (PER_CENTROID_MIN_D, pk)] {
+            pruned_run_case(n, d, k);
+        }
+    }
+
+    fn pruned_run_case(n: usize, d: usize, k: usize) {
         let mut r = Rng::new(17);
         // 4k blobs for k clusters: Lloyd keeps moving for several passes.
-        let centres: Vec<f32> = (0..4 * k * d).map(|_| 0.5 * r.normal() as f32).collect();
+        // Centres ~16 apart whatever d (noise ‖·‖ ≈ √(2d) between two rows).
+        let spread = 0.5 * (512.0 / d as f64).sqrt();
+        let centres: Vec<f32> = (0..4 * k * d)
+            .map(|_| (spread * r.normal()) as f32)
+            .collect();
         for noise in [false, true] {
             let data: Vec<f32> = (0..n * d)
                 .map(|e| {
@@ -363,7 +422,7 @@ mod tests {
                 let p = KMeansParams::new(k).metric(metric).tol(0.0).max_iter(12);
                 let (c0, l) = start_and_lloyd(x, &norms, &p, &data[(n - k) * d..], metric);
                 let b = run(x, &norms, &p, c0, &mut Dense::pruned(metric), 0, &Silent).unwrap();
-                let ctx = format!("noise={noise} {metric:?}");
+                let ctx = format!("{n} x {d}, k = {k}, noise={noise} {metric:?}");
                 assert_same_run(&l, &b, &ctx);
                 let scans: Vec<usize> = b.stats.iter().map(|s| s.rows_scanned).collect();
                 if !noise {

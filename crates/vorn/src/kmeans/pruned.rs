@@ -9,6 +9,15 @@
 //! returns its bits and reads the rows once, where Hamerly's own backend tests, rescans and updates
 //! in three reads. Extra memory: two f32 bounds per row and the previous centroids.
 //!
+//! With a lower bound per row and centroid (Elkan's, C. Elkan, "Using the triangle
+//! inequality to accelerate k-means", ICML 2003; [`Bounds::new`]), l_ij ≤ ‖x_i − c_j‖ drops
+//! by c_j's own drift δ_j instead of the largest one (`simd::bounds` has the rounding), the
+//! row keeps its label when min_{j≠a} l_ij (with 2s_a − u_i, as in Hamerly's test) beats
+//! u_i by the same margin, and a rescanned row gets all k kernel scores (`scores_block`),
+//! whose first least is Lloyd's label and each of which, widened by the margin, renews
+//! its bound. Rows are tested a group at a time and the failing ones rescanned in row
+//! blocks. Extra memory: 4·n·k bytes (`super::lloyd::PER_CENTROID_BYTES` bounds it).
+//!
 //! Used by `auto`'s Lloyd from `super::lloyd::PRUNE_MIN_D` dimensions and by the named
 //! Hamerly wherever Lloyd fuses; `super::lloyd::run` backs off to dense passes when the
 //! bounds stop pruning.
@@ -19,21 +28,34 @@ use super::update::Update;
 use super::Monitor;
 use crate::data::MatrixView;
 use crate::error::Result;
-use crate::linalg::{top2_block, BlockScratch, PackedCentroids};
+use crate::linalg::{scores_block, top2_block, BlockScratch, PackedCentroids, ROW_BLOCK};
 use crate::metric::Metric;
-use crate::simd::Isa;
+use crate::simd::{bounds, Isa};
 
 /// Hamerly's bounds between the pruned passes of one run ([`assign_update_pruned`]): per row,
 /// an upper bound on the distance to its centroid and a lower bound on the distance to every
 /// other, valid for the centroids `prev` of the last pass (none before the first).
+///
+/// Or, from [`Bounds::new`]`(true)`, a lower bound per row and centroid (Elkan's, k per row,
+/// +∞ at the row's own label).
 #[derive(Default)]
 pub(crate) struct Bounds {
     upper: Vec<f32>,
     lower: Vec<f32>,
     prev: Vec<f32>,
+    per_centroid: bool,
 }
 
 impl Bounds {
+    /// Empty bounds that will keep a lower bound per centroid (Elkan's) when `per_centroid`,
+    /// else Hamerly's one.
+    pub fn new(per_centroid: bool) -> Self {
+        Bounds {
+            per_centroid,
+            ..Bounds::default()
+        }
+    }
+
     /// Whether the next pass computes the bounds afresh (every row scanned).
     pub fn fresh(&self) -> bool {
         self.prev.is_empty()
@@ -56,25 +78,41 @@ pub(super) struct Prune<'a> {
     maxc: f64,
     cdefect: f64,
     eps: f64,
+    /// Per-centroid lower bounds (k per row): the drift of each, as f32 rounded up.
+    per: Option<Vec<f32>>,
 }
 
-/// Per-worker buffers of [`Prune::label_block`].
+/// Per-worker buffers of [`Prune::label_rows`].
 #[derive(Default)]
 pub(super) struct PruneScratch {
     todo: Vec<usize>,
     rows: Vec<f32>,
     res: Vec<(u32, f32, f32)>,
+    scores: Vec<f32>,
 }
 
 impl Prune<'_> {
-    /// Labels rows `r0..r0 + lab.len()` (at most a row block; `lab` holds their previous
-    /// labels) and renews their bounds `up`, `lo`. A row keeps its label when its bounds,
+    /// Lower bounds kept per row: k (per centroid) or 1.
+    pub(super) fn width(&self) -> usize {
+        if self.per.is_some() {
+            self.pc.k()
+        } else {
+            1
+        }
+    }
+
+    /// Labels rows `r0..r0 + lab.len()` (`lab` holds their previous labels) and renews their
+    /// bounds `up`, `lo` (`Prune::width` per row). A row keeps its label when its bounds,
     /// moved by the drift, prove that every other centroid's kernel score exceeds its own
     /// centroid's (also after tightening the upper bound with one exact distance); the other
-    /// rows get (label, best, second) from the kernel's top-2 pass: Lloyd's labels either
-    /// way. Returns the number of rows scanned.
+    /// rows are gathered, [`ROW_BLOCK`] at a time, and get their label and new bounds from
+    /// the kernel (top-2 scores, or every score with per-centroid bounds): Lloyd's labels
+    /// either way. The rows to rescan are collected over all of `lab` (a chunk) before any
+    /// kernel runs, so the kernel works on full row blocks and reads the centroid panels once
+    /// per block rather than once per handful of failing rows. Returns the number of rows
+    /// scanned.
     #[allow(clippy::too_many_arguments)]
-    pub(super) fn label_block(
+    pub(super) fn label_rows(
         &self,
         isa: Isa,
         x: MatrixView<'_>,
@@ -86,13 +124,12 @@ impl Prune<'_> {
         bs: &mut BlockScratch,
         ps: &mut PruneScratch,
     ) -> usize {
-        let d = x.d();
-        let m = lab.len();
+        let (d, k, m, w) = (x.d(), self.pc.k(), lab.len(), self.width());
         let e_of = |i: usize| margin(d, norms[i], self.maxc, self.cdefect);
         ps.todo.clear();
-        match &self.drift {
-            None => ps.todo.extend(0..m),
-            Some(dr) => {
+        match (&self.drift, &self.per) {
+            (None, _) => ps.todo.extend(0..m),
+            (Some(dr), None) => {
                 for o in 0..m {
                     let (i, a) = (r0 + o, lab[o] as usize);
                     let ca = &self.c[a * d..(a + 1) * d];
@@ -102,27 +139,70 @@ impl Prune<'_> {
                     }
                 }
             }
+            (Some(dr), Some(drop)) => {
+                // Each bound drops by its own centroid's drift, so a centroid that moved far
+                // weakens only its own bound (Hamerly's single bound drops by the largest
+                // drift of all); +∞, the own label's slot, stays +∞.
+                for o in 0..m {
+                    let (i, a) = (r0 + o, lab[o] as usize);
+                    let least = bounds::drop_bounds(isa, &mut lo[o * k..(o + 1) * k], drop);
+                    let ca = &self.c[a * d..(a + 1) * d];
+                    let tighten = || dist(x.row(i), ca) * (1.0 + self.eps);
+                    if !dr.keeps_label_given(a, e_of(i), &mut up[o], least as f64, tighten) {
+                        ps.todo.push(o);
+                    }
+                }
+            }
         }
         let t = ps.todo.len();
-        if t == 0 {
-            return 0;
-        }
-        ps.res.resize(t, (0, 0.0, 0.0));
-        if t == m {
-            top2_block(isa, x, self.pc, r0, &mut ps.res, bs);
-        } else {
-            ps.rows.clear();
-            for &o in &ps.todo {
-                ps.rows.extend_from_slice(x.row(r0 + o));
+        let PruneScratch {
+            todo,
+            rows,
+            res,
+            scores,
+        } = ps;
+        for batch in todo.chunks(ROW_BLOCK) {
+            let b = batch.len();
+            // A run of consecutive rows is read in place, the others are gathered.
+            let (g, g0) = if batch[b - 1] - batch[0] + 1 == b {
+                (x, r0 + batch[0])
+            } else {
+                rows.clear();
+                for &o in batch {
+                    rows.extend_from_slice(x.row(r0 + o));
+                }
+                (MatrixView::new(rows, b, d).expect("b rows of d"), 0)
+            };
+            if self.per.is_none() {
+                res.resize(b, (0, 0.0, 0.0));
+                top2_block(isa, g, self.pc, g0, res, bs);
+                for (&o, r) in batch.iter().zip(res.iter()) {
+                    lab[o] = r.0;
+                    let (u, l) = bounds_from_scores(norms[r0 + o], r.1, r.2, e_of(r0 + o));
+                    up[o] = u;
+                    lo[o] = l;
+                }
+                continue;
             }
-            let g = MatrixView::new(&ps.rows, t, d).expect("t rows of d");
-            top2_block(isa, g, self.pc, 0, &mut ps.res, bs);
-        }
-        for (&o, r) in ps.todo.iter().zip(&ps.res) {
-            lab[o] = r.0;
-            let (u, l) = bounds_from_scores(norms[r0 + o], r.1, r.2, e_of(r0 + o));
-            up[o] = u;
-            lo[o] = l;
+            // Every score: the first least is Lloyd's label, each score a lower bound.
+            scores.resize(b * k, 0.0);
+            scores_block(isa, g, self.pc, g0, scores, bs);
+            for (&o, s) in batch.iter().zip(scores.chunks_exact(k)) {
+                let i = r0 + o;
+                let (mut best, mut a) = (s[0], 0usize);
+                for (j, &v) in s.iter().enumerate().skip(1) {
+                    if v < best {
+                        best = v;
+                        a = j;
+                    }
+                }
+                lab[o] = a as u32;
+                let (e, n2) = (e_of(i), norms[i]);
+                up[o] = (((n2 as f64 + best as f64 + e).max(0.0)).sqrt() as f32).next_up();
+                let row = &mut lo[o * w..(o + 1) * w];
+                bounds::bounds_from_scores(isa, s, n2, (e as f32).next_up(), row);
+                row[a] = f32::INFINITY;
+            }
         }
         t
     }
@@ -147,17 +227,24 @@ pub(crate) fn assign_update_pruned(
     let k = c.len() / d;
     let pc = PackedCentroids::new(c, k, d, metric);
     let first = bounds.prev.len() != c.len() || bounds.upper.len() != n;
+    let w = if bounds.per_centroid { k } else { 1 };
     bounds.upper.resize(n, 0.0);
-    bounds.lower.resize(n, 0.0);
+    bounds.lower.resize(n * w, 0.0);
     let eps = rel_err(d);
     let (maxc, cdefect) = margin_terms(c, d, metric);
+    let drift = (!first).then(|| Drift::new(c, &bounds.prev, d, eps));
+    let per = bounds.per_centroid.then(|| match &drift {
+        Some(dr) => dr.delta.iter().map(|&v| (v as f32).next_up()).collect(),
+        None => Vec::new(),
+    });
     let pr = Prune {
         pc: &pc,
         c,
-        drift: (!first).then(|| Drift::new(c, &bounds.prev, d, eps)),
+        drift,
         maxc,
         cdefect,
         eps,
+        per,
     };
     let (upper, lower) = (&mut bounds.upper, &mut bounds.lower);
     let res = chunked_pass(
@@ -227,13 +314,13 @@ mod tests {
                     c0[(k - 1) * d..].fill(1e3);
                 }
                 let mut scans = Vec::new();
-                for threads in [1, 3] {
+                for (threads, per) in [(1, false), (3, false), (1, true), (3, true)] {
                     let pool = rayon::ThreadPoolBuilder::new()
                         .num_threads(threads)
                         .build()
                         .unwrap();
                     pool.install(|| {
-                        let (mut c, mut bounds) = (c0.clone(), Bounds::default());
+                        let (mut c, mut bounds) = (c0.clone(), Bounds::new(per));
                         let (mut ld, mut lp) = (vec![0u32; n], vec![0u32; n]);
                         let mut s = vec![0f32; n];
                         let (mut nd, mut np) = (vec![0f32; k * d], vec![0f32; k * d]);
@@ -254,7 +341,8 @@ mod tests {
                                 &Silent,
                             )
                             .unwrap();
-                            let ctx = format!("{n}x{d} k={k} {metric:?} t={t} threads={threads}");
+                            let ctx =
+                                format!("{n}x{d} k={k} {metric:?} t={t} threads={threads} {per}");
                             assert_eq!(ld, lp, "{ctx}");
                             assert_eq!(ud.objective.to_bits(), up.objective.to_bits(), "{ctx}");
                             assert_eq!(ud.empty_splits, up.empty_splits, "{ctx}");
@@ -271,16 +359,23 @@ mod tests {
                         scans.push(scanned);
                     });
                 }
-                assert_eq!(
-                    scans[0], scans[1],
-                    "rows scanned depend on the thread count"
-                );
-                let least = *scans[0].iter().min().unwrap();
-                if !noise {
-                    assert!(
-                        least * 4 < n,
-                        "{n}x{d} k={k} {metric:?}: bounds pruned little: {scans:?}"
+                for (a, b) in [(0, 1), (2, 3)] {
+                    assert_eq!(
+                        scans[a], scans[b],
+                        "rows scanned depend on the thread count"
                     );
+                }
+                // Per-centroid bounds are at least as tight: never more rescans in total.
+                let total = |s: &Vec<usize>| s.iter().sum::<usize>();
+                assert!(total(&scans[2]) <= total(&scans[0]), "{scans:?}");
+                for s in [&scans[0], &scans[2]] {
+                    let least = *s.iter().min().unwrap();
+                    if !noise {
+                        assert!(
+                            least * 4 < n,
+                            "{n}x{d} k={k} {metric:?}: bounds pruned little: {scans:?}"
+                        );
+                    }
                 }
             }
         }

@@ -354,6 +354,35 @@ pub fn distances<F: Fn(usize, f32) -> f32 + Sync>(
     Ok(())
 }
 
+/// Every kernel score `‖c_j‖² − 2·x·c_j` (the norm term of [`PackedCentroids`]) of rows
+/// `r0..r0 + out.len() / k` of `x` (at most [`ROW_BLOCK`]) into `out`, row-major, on the
+/// calling thread, with the bits the exact arg-min pass compares: the first lowest score of
+/// a row is its label in [`assign_with`] (for bound-pruned passes that keep one lower bound
+/// per centroid, `kmeans::pruned`).
+pub(crate) fn scores_block(
+    isa: Isa,
+    x: MatrixView<'_>,
+    c: &PackedCentroids,
+    r0: usize,
+    out: &mut [f32],
+    bs: &mut BlockScratch,
+) {
+    let k = c.k();
+    let r1 = r0 + out.len() / k;
+    debug_assert!(out.len().is_multiple_of(k) && r1 - r0 <= ROW_BLOCK && r1 <= x.n());
+    let mut buf = [0f32; MR * MAX_NP * LANES];
+    for_each_tile(isa, x, c, r0, r1, &mut bs.sc, |tile, t, _, init| {
+        simd::score_tile(isa, tile, init, &mut buf);
+        let j0 = tile.j0 as usize;
+        let cols = (tile.np * LANES).min(k - j0);
+        for i in 0..MR.min(r1 - r0 - t * MR) {
+            let row = t * MR + i;
+            out[row * k + j0..row * k + j0 + cols]
+                .copy_from_slice(&buf[i * MAX_NP * LANES..i * MAX_NP * LANES + cols]);
+        }
+    });
+}
+
 /// Best and second-best scores of every row (for bound-pruned backends): `(label, best,
 /// second)` with exactly the bits and the tie rule of [`assign_with`]; second is +∞ if k = 1.
 pub fn top2(

@@ -20,8 +20,8 @@ mod packed;
 mod screen;
 
 pub(crate) use assign::rows_per_poll;
-pub(crate) use assign::top2_block;
 pub use assign::{assign, assign_rows, assign_with, distances, top2, AssignOutput, BlockScratch};
+pub(crate) use assign::{scores_block, top2_block};
 pub(crate) use packed::norm_term_of;
 pub use packed::PackedCentroids;
 /// Whether this machine's passes may be bf16-screened at all (AVX-512 BF16 kernels active,

@@ -28,12 +28,14 @@
 //!
 //! Beside the tile kernel: [`vector`] (row-to-row kernels of the update and of Hamerly's
 //! bounds) and [`dots`] (k-means++ seeding: a few rows against a few candidates, lanes
-//! along the dimension), each with its own scalar twin.
+//! along the dimension), each with its own scalar twin; [`bounds`] (per-centroid distance
+//! bounds of the pruned passes).
 
 #[cfg(target_arch = "x86_64")]
 mod avx2;
 #[cfg(target_arch = "x86_64")]
 pub mod bf16;
+pub mod bounds;
 pub mod dots;
 mod scalar;
 pub mod vector;
