@@ -37,7 +37,8 @@
 //! assignment, so at every shape all backends return the same centroids and objective bits.
 //! Extra memory: (WAVE + 1)·k·(d + 9) f64, at most ~19 MiB.
 //!
-//! A pass may also label each row block with Hamerly's bounds first (`super::pruned`).
+//! A pass may also label each group of rows with bounds first (Hamerly's, or one per
+//! centroid: `super::pruned`).
 
 use super::pruned::{Prune, PruneScratch};
 use super::update::{finish_centroid, inv_norm, repair, Update};

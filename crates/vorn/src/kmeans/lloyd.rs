@@ -101,24 +101,31 @@ impl Dense {
 /// more than 60% of the rows the run backs off to dense passes ([`Pruning`]).
 pub(crate) const PRUNE_MIN_D: usize = 512;
 
-/// Fewest centroids and dimensions from which `auto`'s Lloyd prunes its fused passes with a
-/// lower bound per row and centroid (Elkan's; `super::pruned`) instead of Hamerly's one
-/// bound or none, when the bounds fit [`PER_CENTROID_BYTES`]. A row then skips the kernel
-/// unless a centroid's own bound, lowered by that centroid's drift alone, falls below its
-/// upper bound, where Hamerly's bound falls by the largest drift of all: on 20 Newsgroups
-/// l2 k = 80 the rows rescanned per pass from the 8th iteration on fell from 30–82% of n
-/// (Hamerly) to 17–48% (both after tightening; a numpy replay of Lloyd's iterations; vorn's
-/// own run rescans 23–47% from its 7th pass). Each row pays
-/// k bound updates and one exact distance per pass, so few or short centroids gain nothing.
-/// `examples/fit_file`, 2 threads, whole fit, min of 5, two alternating pairs, before → with
-/// (AVX-512 unless marked): 20 Newsgroups 18 846 × 384 l2 k = 80 179–206 → 157–167 ms
-/// (AVX2: 190–194 → 166–168), cosine k = 80 (AVX2) 187–190 → 167–172, l2 k = 40 (AVX2)
-/// 84 → 79–84, k = 32 75 → 72–73, cosine k = 32 73–77 → 70–73, k = 20 (AVX2) 48–49 → 47,
-/// on AVX-512 46 → 46–48; Fashion-MNIST 70k × 784 (before: Hamerly's bound,
-/// `PRUNE_MIN_D`) k = 20 254–256 → 213–217, k = 40 469–479 → 393–396; anisotropic 100k ×
-/// 768 k = 32 141–144 → 129–140, k = 64 302–305 → 292–297. Below these: 20 Newsgroups
-/// l2 k = 10 39 → 39–42, k = 16 59 → 62; digits 1797 × 64 k = 10 1.57 → 2.00 ms.
+/// Fewest centroids from which `auto`'s Lloyd prunes its fused passes with a lower bound
+/// per row and centroid (Elkan's; `super::pruned`) instead of Hamerly's one bound, from
+/// [`PRUNE_MIN_D`] dimensions; from [`PER_CENTROID_MIN_D`] to there, where it had no bounds,
+/// from [`PER_CENTROID_MIN_K_LOW_D`] centroids; either way when the bounds fit
+/// [`PER_CENTROID_BYTES`]. A row then skips the kernel unless a centroid's own bound,
+/// lowered by that centroid's drift alone, falls below its upper bound, where Hamerly's
+/// bound falls by the largest drift of all: on 20 Newsgroups l2 k = 80 the rows rescanned
+/// per pass from the 8th iteration on fell from 30–82% of n (Hamerly) to 17–48% (both after
+/// tightening; a numpy replay of Lloyd's iterations; vorn's own run rescans 23–47% from its
+/// 7th pass). Each row pays k bound updates and one exact distance per pass, and a fresh
+/// process first-touches the 4·n·k bytes, so few or short centroids gain nothing.
+///
+/// Measured with `examples/fit_file COLD=1` (the benchmark's protocol: a fresh process, a
+/// warm-up fit, then the timed one), 2 threads, AVX-512, alternating runs, median (min) ms,
+/// before → with these bounds: Fashion-MNIST 70k × 784 (before: Hamerly's bound) k = 20,
+/// 4 runs, 308 (295) → 251 (227); k = 40 500 (489) → 414 (406); 20 Newsgroups 18 846 × 384
+/// (before: no bounds), 6 runs: l2 k = 80 197 (193) → 181 (179), cosine k = 80 207 (197) →
+/// 187 (177), cosine k = 40 121 (107) → 112 (103), l2 k = 40 94 (87) → 94 (91); but l2
+/// k = 20 71 (62) → 79 (68) and cosine k = 20 65 (62) → 65 (60), hence the higher bar
+/// below d = 512; anisotropic 100k × 768, 4 runs: k = 32 175 (145) → 166 (153), k = 64
+/// 330 (321) → 341 (321), equal within noise. In-process (`REPEAT=5`, min): digits 1797 × 64
+/// k = 10 1.57 → 2.00 ms, 20 Newsgroups l2 k = 16 59 → 62.
 pub(crate) const PER_CENTROID_MIN_K: usize = 20;
+/// See [`PER_CENTROID_MIN_K`].
+pub(crate) const PER_CENTROID_MIN_K_LOW_D: usize = 40;
 /// See [`PER_CENTROID_MIN_K`].
 pub(crate) const PER_CENTROID_MIN_D: usize = 128;
 /// Most bytes of per-centroid bounds (4·n·k) a run keeps: 32 MiB, half the 64 MiB of
@@ -163,8 +170,12 @@ impl Assigner for Dense {
 
     fn per_centroid(&self, n: usize, k: usize, d: usize) -> bool {
         self.prune
-            && k >= PER_CENTROID_MIN_K
             && d >= PER_CENTROID_MIN_D
+            && k >= if d >= PRUNE_MIN_D {
+                PER_CENTROID_MIN_K
+            } else {
+                PER_CENTROID_MIN_K_LOW_D
+            }
             && n.saturating_mul(k).saturating_mul(4) <= PER_CENTROID_BYTES
             && !crate::linalg::screened(k, d)
     }
@@ -375,23 +386,31 @@ mod tests {
     #[test]
     fn pruned_lloyd_keeps_lloyds_bits_and_backs_off_where_bounds_fail() {
         // `auto`'s Lloyd (`Dense::pruned`) at d = PRUNE_MIN_D, where it prunes its fused
-        // passes with Hamerly's bounds, and from PER_CENTROID_MIN_K centroids at
-        // PER_CENTROID_MIN_D, with per-centroid bounds: blobs (the bounds prune most rows
-        // once Lloyd settles) and pure noise (they prune little, and the passes back off to
-        // dense ones). Same labels, centroids, objective and iteration count as plain Lloyd.
+        // passes with Hamerly's bounds below PER_CENTROID_MIN_K centroids and with
+        // per-centroid bounds from there, and at PER_CENTROID_MIN_D from
+        // PER_CENTROID_MIN_K_LOW_D centroids: blobs (the bounds prune most rows once Lloyd
+        // settles) and pure noise (they prune little, and the passes back off to dense ones).
+        // Same labels, centroids, objective and iteration count as plain Lloyd.
         let (n, d, k) = (3000usize, PRUNE_MIN_D, 16usize);
-        let pk = PER_CENTROID_MIN_K;
+        let (pk, lk, ld) = (
+            PER_CENTROID_MIN_K,
+            PER_CENTROID_MIN_K_LOW_D,
+            PER_CENTROID_MIN_D,
+        );
         let dp = Dense::pruned(Metric::L2);
-        assert!(super::eligible(n, k, d) && super::eligible(n, pk, PER_CENTROID_MIN_D));
+        // The fused pass needs k ≤ chunk/8: more rows for the larger k.
+        let nl = 12_000;
+        assert!(super::eligible(n, pk, d) && super::eligible(nl, lk, ld));
         assert!(dp.prune(k, d) && !dp.per_centroid(n, k, d));
         assert!(!dp.prune(k, d - 1));
         assert!(!Dense::new(Metric::L2).prune(k, d));
-        assert!(dp.per_centroid(n, pk, PER_CENTROID_MIN_D));
-        assert!(!dp.per_centroid(n, pk, PER_CENTROID_MIN_D - 1));
-        assert!(!Dense::new(Metric::L2).per_centroid(n, pk, PER_CENTROID_MIN_D));
-        let most = PER_CENTROID_BYTES / 4 / pk;
-        assert!(dp.per_centroid(most, pk, 200) && !dp.per_centroid(most + 1, pk, 200));
-        for (d, k) in [(d, k), (PER_CENTROID_MIN_D, pk)] {
+        assert!(dp.per_centroid(n, pk, d) && !dp.per_centroid(n, pk - 1, d));
+        assert!(dp.per_centroid(n, lk, ld) && !dp.per_centroid(n, lk - 1, ld));
+        assert!(!dp.per_centroid(n, pk, d - 1) && !dp.per_centroid(n, lk, ld - 1));
+        assert!(!Dense::new(Metric::L2).per_centroid(n, lk, ld));
+        let most = PER_CENTROID_BYTES / 4 / lk;
+        assert!(dp.per_centroid(most, lk, 200) && !dp.per_centroid(most + 1, lk, 200));
+        for (n, d, k) in [(n, d, k), (n, d, pk), (nl, ld, lk)] {
             pruned_run_case(n, d, k);
         }
     }

@@ -107,10 +107,11 @@ impl Prune<'_> {
     /// centroid's (also after tightening the upper bound with one exact distance); the other
     /// rows are gathered, [`ROW_BLOCK`] at a time, and get their label and new bounds from
     /// the kernel (top-2 scores, or every score with per-centroid bounds): Lloyd's labels
-    /// either way. The rows to rescan are collected over all of `lab` (a chunk) before any
-    /// kernel runs, so the kernel works on full row blocks and reads the centroid panels once
-    /// per block rather than once per handful of failing rows. Returns the number of rows
-    /// scanned.
+    /// either way. The rows to rescan are collected over all of `lab` (a group of
+    /// `super::fused::group_rows` rows) before any kernel runs, so the kernel reads the
+    /// centroid panels once per block of up to [`ROW_BLOCK`] failing rows, not once per
+    /// handful of them (20 Newsgroups l2 k = 80, per-centroid bounds, iterations, min of 5:
+    /// 127–129 → 124–126 ms). Returns the number of rows scanned.
     #[allow(clippy::too_many_arguments)]
     pub(super) fn label_rows(
         &self,

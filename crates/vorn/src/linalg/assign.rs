@@ -588,6 +588,37 @@ mod tests {
     }
 
     #[test]
+    fn scores_block_first_least_is_the_label_on_every_isa() {
+        // The per-centroid pruned passes label rescanned rows by the first least of
+        // `scores_block`: it must be the arg-min pass's label and score, bit for bit, on every
+        // ISA, with tied centroids (duplicates), a partial last tile, k off the lane width and
+        // a split dimension.
+        for &(n, d, k) in &[(150usize, 11usize, 70usize), (64, 384, 20), (37, 4200, 9)] {
+            let xs = data(n, d, 7);
+            let mut cs = data(k, d, 8);
+            cs.copy_within(0..d, 3 * d);
+            let x = MatrixView::new(&xs, n, d).unwrap();
+            let pc = PackedCentroids::new(&cs, k, d, Metric::L2);
+            for isa in simd::available() {
+                let (mut l, mut s) = (vec![0u32; n], vec![0f32; n]);
+                assign_with(isa, x, &pc, &mut l, &mut s, &|| false).unwrap();
+                let mut bs = BlockScratch::default();
+                for r0 in (0..n).step_by(ROW_BLOCK) {
+                    let m = ROW_BLOCK.min(n - r0);
+                    let mut out = vec![0f32; m * k];
+                    scores_block(isa, x, &pc, r0, &mut out, &mut bs);
+                    for (o, row) in out.chunks_exact(k).enumerate() {
+                        let j = (0..k).fold(0, |b, j| if row[j] < row[b] { j } else { b });
+                        let ctx = format!("{isa:?} {n}x{d} k={k} row {}", r0 + o);
+                        assert_eq!(j as u32, l[r0 + o], "{ctx}");
+                        assert_eq!(row[j].to_bits(), s[r0 + o].to_bits(), "{ctx}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
     fn cancel_interrupts() {
         let xs = data(10, 2, 1);
         let pc = PackedCentroids::new(&xs[..4], 2, 2, Metric::L2);
