@@ -100,8 +100,8 @@ pub(super) enum Mode<'a> {
     Keep,
     /// Every row through the kernel, with its score.
     Dense(&'a PackedCentroids, &'a mut [f32]),
-    /// Hamerly's bounds first (the upper bound of every row and its lower bound, or its k
-    /// lower bounds: `Prune::width`).
+    /// Bounds first (the upper bound of every row and Hamerly's lower bound, or k lower
+    /// bounds: `Prune::width`).
     Pruned(&'a Prune<'a>, &'a mut [f32], &'a mut [f32]),
 }
 

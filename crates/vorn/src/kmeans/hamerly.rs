@@ -206,6 +206,7 @@ impl Drift {
             *u = (uu as f32).next_up();
             return true;
         }
+        // Tighten with one exact distance (raw-row geometry for both metrics).
         let uu = tighten();
         *u = (uu as f32).next_up();
         proves(uu)
@@ -224,21 +225,9 @@ impl Drift {
         l: &mut f32,
         tighten: impl FnOnce() -> f64,
     ) -> bool {
-        let uu = *u as f64 + self.delta[a];
         let ll = (*l as f64 - self.others(a)).max(0.0);
         *l = (ll as f32).next_down().max(0.0);
-        let proves = |uu: f64| {
-            let lb = (*l as f64).max(2.0 * self.half[a] - uu);
-            lb > uu && lb * lb - uu * uu > 2.0 * e
-        };
-        if proves(uu) {
-            *u = (uu as f32).next_up();
-            return true;
-        }
-        // Tighten with one exact distance (raw-row geometry for both metrics).
-        let uu = tighten();
-        *u = (uu as f32).next_up();
-        proves(uu)
+        self.keeps_label_given(a, e, u, *l as f64, tighten)
     }
 }
 

@@ -140,13 +140,13 @@ impl Prune<'_> {
                     }
                 }
             }
-            (Some(dr), Some(drop)) => {
+            (Some(dr), Some(moved)) => {
                 // Each bound drops by its own centroid's drift, so a centroid that moved far
                 // weakens only its own bound (Hamerly's single bound drops by the largest
                 // drift of all); +∞, the own label's slot, stays +∞.
                 for o in 0..m {
                     let (i, a) = (r0 + o, lab[o] as usize);
-                    let least = bounds::drop_bounds(isa, &mut lo[o * k..(o + 1) * k], drop);
+                    let least = bounds::drop_bounds(isa, &mut lo[o * k..(o + 1) * k], moved);
                     let ca = &self.c[a * d..(a + 1) * d];
                     let tighten = || dist(x.row(i), ca) * (1.0 + self.eps);
                     if !dr.keeps_label_given(a, e_of(i), &mut up[o], least as f64, tighten) {
