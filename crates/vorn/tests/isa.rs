@@ -7,7 +7,7 @@
 //! is chosen once per process (`VORN_SIMD`, `VORN_BF16`), so the test re-runs its own
 //! binary once per family (`VORN_ISA_CHILD=1`), each run printing a fingerprint per fit,
 //! and compares the fingerprints. The fits cover what differs between the families: the
-//! fused Lloyd pass with restarts side by side, the bf16-screened assignment (k ≥ 256 at
+//! chunked Lloyd pass with restarts side by side, the bf16-screened assignment (k ≥ 256 at
 //! d ≥ 128), Hamerly's bounds, cosine, and `auto`'s training sample with its last
 //! labelling pass.
 //!
@@ -42,7 +42,14 @@ fn fingerprint(m: &vorn::KMeansModel) -> u64 {
 fn cases() -> Vec<(&'static str, usize, usize, usize, Metric, Algorithm)> {
     vec![
         // Fused assign + update, two runs side by side (2²² ≤ n·d·k ≤ 2²⁷).
-        ("fused-restarts", 4_000, 64, 20, Metric::L2, Algorithm::Auto),
+        (
+            "chunked-restarts",
+            4_000,
+            64,
+            20,
+            Metric::L2,
+            Algorithm::Auto,
+        ),
         // Separate assignment, bf16-screened on AVX-512 BF16 (k ≥ 256, d ≥ 128).
         ("screened", 3_000, 128, 300, Metric::L2, Algorithm::Auto),
         // Hamerly's bounds and their top-2 passes.

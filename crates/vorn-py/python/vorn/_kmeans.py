@@ -68,7 +68,7 @@ class KMeans(ParamsMixin):
         centroids, inertia). ``"auto"`` plans statically from (n, d, k, metric):
         ``"hamerly"`` for l2 with k >= 64, d >= 128 and n·k·d >= 2**31, else ``"lloyd"``;
         on CPUs with AVX-512 a ``"hamerly"`` plan with k < 512 and d >= 512 runs as
-        ``"lloyd"`` (whose fused pass then skips bound-proven rows itself), which is
+        ``"lloyd"`` (whose chunked pass then skips bound-proven rows itself), which is
         faster there (same bits, so the result does not depend on the CPU);
         when neither ``sample_size`` nor ``max_points_per_centroid`` is set and
         n > 2·max(512·k, 131072), ``"auto"`` also trains on a uniform sample of

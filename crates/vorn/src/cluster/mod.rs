@@ -13,7 +13,7 @@
 //! 64 on data of 16–128 MiB (mid-size), and Lloyd at k > 64 with passes of n·k·d ≥ 2³¹ while
 //! the subset keeps 64 rows per centre. Where Lloyd fuses its assignment and update and
 //! d ≥ 512 (`kmeans::lloyd::PRUNE_MIN_D`; not where the pass is bf16-screened), `auto`'s
-//! Lloyd skips, inside the fused pass, the rows whose Hamerly bounds prove that their label
+//! Lloyd skips, inside its chunked labelling pass, the rows whose Hamerly bounds prove that their label
 //! stays: the same bits, fewer distances. Unless `n_init` is set, `auto` also makes two runs
 //! from independent seedings when one is cheap (2²² ≤ n·d·k ≤ 2²⁷; see
 //! [`crate::KMeansParams::runs`]) and keeps the better, and under l2 with n·d·k ≤ 2²⁴ it
@@ -101,7 +101,7 @@ pub const HAMERLY_MIN_K_AVX512: usize = 512;
 /// centroids, objective; `tests/properties.rs`), so this choice changes only the time, and
 /// it may depend on the CPU.
 ///
-/// Why: from d = 512 `auto`'s Lloyd skips bound-proven rows inside its fused pass, and with
+/// Why: from d = 512 `auto`'s Lloyd skips bound-proven rows inside its chunked pass, and with
 /// the AVX-512 kernel (and from k = 256 at d ≥ 128 its bf16 screen) that pass is so cheap
 /// that Hamerly's bookkeeping, its top-2 passes (screened only from k = 512) and its
 /// separate update no longer pay below k = 512. Below d = 512 Lloyd has no bounds, and
@@ -187,7 +187,7 @@ mod tests {
     fn avx512_runs_high_dimensional_hamerly_plans_below_512_centres_with_lloyd() {
         use crate::simd::Isa;
         let l2 = Metric::L2;
-        // Anisotropic 100k × 768: `auto`'s Lloyd prunes its own fused pass from d = 512.
+        // Anisotropic 100k × 768: `auto`'s Lloyd prunes its own chunked pass from d = 512.
         for (n, d, k) in [(100_000, 768, 64), (100_000, 768, 256), (100_000, 512, 511)] {
             assert_eq!(select(n, d, k, l2), Algorithm::Hamerly);
             assert_eq!(select_on(Isa::Avx2, n, d, k, l2), Algorithm::Hamerly);

@@ -6,7 +6,7 @@ use super::init::initialize;
 use super::lloyd::{Assigner, Dense, RunResult};
 use super::model::KMeansModel;
 use super::pool::with_threads;
-use super::relabel::labels_and_objective;
+use super::relabel::{exact_objective, labels_and_objective};
 use super::restarts::{in_waves, side_by_side, Serialised};
 use super::split_merge::refine;
 use super::warm::{sample_stages, stage_order, staged, warm_first_iters, warm_rows, Stage};
@@ -166,7 +166,9 @@ fn fit_inner(x: MatrixView<'_>, p: &KMeansParams, mon: &dyn Monitor) -> Result<K
         mon.phase("assign");
         labels_and_objective(x, &norms, p.metric, &best.centroids, mon)?
     } else {
-        (best.labels, best.objective)
+        // The run's objective is the sums' f64 expansion; the model's inertia is exact.
+        let inertia = exact_objective(x, &norms, p.metric, &best.centroids, &best.labels);
+        (best.labels, inertia)
     };
     Ok(KMeansModel::from_parts(
         best.centroids,

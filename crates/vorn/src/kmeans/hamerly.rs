@@ -14,14 +14,13 @@
 //! fma dot-product error bound with slack. If lb² − u² > 2E_i then every s_j exceeds s_a,
 //! so the kernel would pick a as well. Bounds from scores are widened by E_i in the safe
 //! direction.
-//! The update then sums the rows in Lloyd's order (`fused::update_in_chunks` where Lloyd
-//! fuses, the plain update elsewhere), so centroids and objective are Lloyd's bits too. Cosine works in the same Euclidean geometry on the raw rows, since
+//! The update then moves the rows that changed cluster in the exact fixed-point sums
+//! (`super::sums`), so centroids and objective are Lloyd's bits too. Cosine works in the same Euclidean geometry on the raw rows, since
 //! argmin_j ‖x − c_j‖² = argmin_j (1 − 2·x·c_j) for unit c_j.
 //!
-//! Where Lloyd fuses its assignment with the update (`super::fused::eligible`), `run` does not
-//! call this backend's `assign`: the same tests run per row block inside the fused pass
-//! (`super::pruned::assign_update_pruned`, with [`Drift`] and the margins below), which reads
-//! the rows once per iteration instead of three times (test and tighten, rescan, update).
+//! Where Lloyd labels in chunks (`super::chunked::eligible`), `run` does not call this
+//! backend's `assign`: the same tests run per group of rows inside the chunked pass
+//! (`super::pruned::label_pruned`, with [`Drift`] and the margins below).
 //!
 //! Memory: the bounds (two f32 per row), and per pass the ids of the rows to rescan (4 bytes
 //! each), full-pass results (12 bytes per row) and gathered rows in slabs of at most
@@ -50,8 +49,8 @@ pub(crate) struct Hamerly {
     lower: Vec<f32>,
     /// Passes to run as direct full rescans (no per-row tests, no gather; they also
     /// re-tighten every bound) before testing the bounds again. All but the last of them are
-    /// plain Lloyd passes ([`Assigner::plain_next`]: best score only, fused with the update
-    /// where Lloyd fuses), since only the last one's bounds are ever used.
+    /// plain Lloyd passes ([`Assigner::plain_next`]: best score only, the chunked pass where
+    /// Lloyd labels in chunks), since only the last one's bounds are ever used.
     full_left: usize,
     /// Length of the next run of full passes when a tested pass prunes too little; doubles
     /// on each failure, back to 1 on success, so data where bounds never prune (high d,
@@ -197,19 +196,43 @@ impl Drift {
         others: f64,
         tighten: impl FnOnce() -> f64,
     ) -> bool {
-        let uu = *u as f64 + self.delta[a];
-        let proves = |uu: f64| {
-            let lb = others.max(2.0 * self.half[a] - uu);
-            lb > uu && lb * lb - uu * uu > 2.0 * e
-        };
-        if proves(uu) {
-            *u = (uu as f32).next_up();
+        if self.keeps_before_tightening(a, e, u, others) {
             return true;
         }
         // Tighten with one exact distance (raw-row geometry for both metrics).
-        let uu = tighten();
+        self.keeps_after_tightening(a, e, u, others, tighten())
+    }
+
+    /// The first half of [`Drift::keeps_label_given`]: true (with `u` moved by a's drift)
+    /// when the bounds prove the label without an exact distance; false leaves `u` as it was.
+    #[inline]
+    pub fn keeps_before_tightening(&self, a: usize, e: f64, u: &mut f32, others: f64) -> bool {
+        let uu = *u as f64 + self.delta[a];
+        if self.proves(a, e, others, uu) {
+            *u = (uu as f32).next_up();
+            return true;
+        }
+        false
+    }
+
+    /// The second half of [`Drift::keeps_label_given`], given the tightened distance `uu`.
+    #[inline]
+    pub fn keeps_after_tightening(
+        &self,
+        a: usize,
+        e: f64,
+        u: &mut f32,
+        others: f64,
+        uu: f64,
+    ) -> bool {
         *u = (uu as f32).next_up();
-        proves(uu)
+        self.proves(a, e, others, uu)
+    }
+
+    #[inline]
+    fn proves(&self, a: usize, e: f64, others: f64, uu: f64) -> bool {
+        let lb = others.max(2.0 * self.half[a] - uu);
+        lb > uu && lb * lb - uu * uu > 2.0 * e
     }
 
     /// Hamerly's test for a row labelled `a` with margin `e` (see [`margin`]): moves its
@@ -232,8 +255,8 @@ impl Drift {
 }
 
 impl Assigner for Hamerly {
-    /// Where Lloyd fuses, the same bounds run inside the fused pass (one read of the rows per
-    /// iteration instead of a test, a rescan and an update pass).
+    /// Where Lloyd labels in chunks, the same bounds run inside the chunked pass (settled rows
+    /// are not read; the rescans are batched per group).
     fn prune(&self, _k: usize, _d: usize) -> bool {
         true
     }

@@ -1,14 +1,16 @@
 //! The Lloyd loop, generic over the assignment backend.
 //!
 //! Iteration t (FAISS's convention): assign every row to the nearest of C_t, then update.
-//! The update also yields J_t = J(labels_t, C_t) exactly. The loop stops when no label moved
+//! The update also yields J_t = J(labels_t, C_t), from exact fixed-point cluster sums that
+//! carry over between iterations (`super::sums`: only the rows that changed cluster are read). The loop stops when no label moved
 //! (t > 1), when (J_{t−1} − J_t) ≤ tol·J_{t−1}, or after `max_iter`; the model keeps C_t and
 //! labels_t, which are therefore always consistent (labels are the assignment to the returned
-//! centroids). J is non-increasing: J(l_t, C_t) ≤ J(l_{t−1}, C_t) ≤ J(l_{t−1}, C_{t−1}).
+//! centroids). J is non-increasing: J(l_t, C_t) ≤ J(l_{t−1}, C_t) ≤ J(l_{t−1}, C_{t−1})
+//! (computed, up to the expansion's rounding, ~10⁻¹⁶ of the data's spread about its middle).
 
-use super::fused::{assign_update, eligible, update_in_chunks};
-use super::pruned::{assign_update_pruned, Bounds};
-use super::update::update;
+use super::chunked::{eligible, label_chunks};
+use super::pruned::{label_pruned, Bounds};
+use super::sums::Sums;
 use super::{IterStats, KMeansParams, Monitor, StopReason};
 use crate::data::MatrixView;
 use crate::error::{Error, Result};
@@ -29,15 +31,15 @@ pub(crate) trait Assigner {
         mon: &dyn Monitor,
     ) -> Result<usize>;
 
-    /// True for the plain dense pass, which `run` may fuse with the update
-    /// ([`super::fused`]) when k·d is small.
+    /// True for the plain dense pass, which `run` runs as the chunked labelling pass
+    /// ([`super::chunked`]) when k·d is small.
     fn dense(&self) -> bool {
         false
     }
 
     /// True when the next pass needs only the labels (a backend's full pass whose bounds a
     /// later full pass recomputes anyway): `run` then labels with the plain dense pass
-    /// (fused with the update where Lloyd fuses) and calls [`Assigner::plain_done`].
+    /// (the chunked pass where Lloyd labels in chunks) and calls [`Assigner::plain_done`].
     fn plain_next(&self) -> bool {
         false
     }
@@ -45,14 +47,14 @@ pub(crate) trait Assigner {
     /// Tells the backend that `run` made its next pass a plain one.
     fn plain_done(&mut self) {}
 
-    /// True when, at shapes where Lloyd fuses, `run` should label with Hamerly's bounds
-    /// inside the fused pass ([`super::pruned::assign_update_pruned`]: the same bits as the
+    /// True when, at shapes where Lloyd labels in chunks, `run` should label with Hamerly's
+    /// bounds inside the chunked pass ([`super::pruned::label_pruned`]: the labels of the
     /// dense pass) instead of calling [`Assigner::assign`].
     fn prune(&self, _k: usize, _d: usize) -> bool {
         false
     }
 
-    /// True when, at shapes where Lloyd fuses, `run` should prune with a lower bound per row
+    /// True when, at shapes where Lloyd labels in chunks, `run` should prune with a lower bound per row
     /// and centroid (`super::pruned::Bounds::new`) rather than Hamerly's one.
     fn per_centroid(&self, _n: usize, _k: usize, _d: usize) -> bool {
         false
@@ -75,7 +77,7 @@ impl Dense {
         }
     }
 
-    /// Plain Lloyd whose fused passes are pruned by Hamerly's bounds from
+    /// Plain Lloyd whose chunked passes are pruned by Hamerly's bounds from
     /// [`PRUNE_MIN_D`] dimensions on (`auto`'s executor of a Lloyd plan; the same bits).
     pub fn pruned(metric: crate::Metric) -> Self {
         Dense {
@@ -85,7 +87,7 @@ impl Dense {
     }
 }
 
-/// Fewest dimensions from which `auto`'s Lloyd prunes its fused passes with Hamerly's bounds
+/// Fewest dimensions from which `auto`'s Lloyd prunes its chunked passes with Hamerly's bounds
 /// ([`Dense::pruned`]). A skipped row saves k·d fmas of the kernel and costs a bound test, and
 /// a row that fails it costs one exact distance (d fmas), a copy and the top-2 pass; where the
 /// pass is bound by reading the rows, the rows stream in while the kernel works on fewer of
@@ -101,7 +103,7 @@ impl Dense {
 /// more than 60% of the rows the run backs off to dense passes ([`Pruning`]).
 pub(crate) const PRUNE_MIN_D: usize = 512;
 
-/// Fewest centroids from which `auto`'s Lloyd prunes its fused passes with a lower bound
+/// Fewest centroids from which `auto`'s Lloyd prunes its chunked passes with a lower bound
 /// per row and centroid (Elkan's; `super::pruned`) instead of Hamerly's one bound, from
 /// [`PRUNE_MIN_D`] dimensions; from [`PER_CENTROID_MIN_D`] to there, where it had no bounds,
 /// from [`PER_CENTROID_MIN_K_LOW_D`] centroids; either way when the bounds fit
@@ -133,7 +135,7 @@ pub(crate) const PER_CENTROID_MIN_D: usize = 128;
 /// 100k × 768 k = 64: 24 MiB).
 pub(crate) const PER_CENTROID_BYTES: usize = 32 << 20;
 
-/// State of the pruned fused passes of one run: the bounds, and a back-off like Hamerly's
+/// State of the pruned chunked passes of one run: the bounds, and a back-off like Hamerly's
 /// when the bounds stop pruning.
 struct Pruning {
     bounds: Bounds,
@@ -207,11 +209,11 @@ pub(crate) fn run(
     let mut labels = vec![0u32; n];
     let mut prev_labels = vec![u32::MAX; n];
     let mut prev_obj: Option<f64> = None;
-    // Where the dense pass fuses with the update, other backends sum in the same chunks
-    // (`update_in_chunks`), so every backend returns the same bits.
+    // Every backend's labels go through the same exact sums (`Sums`: the rows that changed
+    // cluster are moved), so every backend returns the same bits from the same labels.
     let chunked = eligible(n, c.len() / x.d(), x.d());
-    let fused = assigner.dense() && chunked;
-    // Hamerly's bounds between the fused passes, when the backend prunes them.
+    let chunks = assigner.dense() && chunked;
+    // Bounds between the chunked passes, when the backend prunes them.
     let kk = c.len() / x.d();
     let per = assigner.per_centroid(n, kk, x.d());
     let mut pruning = (chunked && (per || assigner.prune(kk, x.d()))).then(|| Pruning {
@@ -219,16 +221,17 @@ pub(crate) fn run(
         dense_left: 0,
         backoff: 1,
     });
-    // Kernel scores of the fused passes (sized on the first one).
+    // Kernel scores of the chunked passes (sized on the first one).
     let mut scores = Vec::new();
     let mut dense = Dense::new(p.metric);
+    let mut sums = Sums::new(n, norms, p.metric, &c, kk);
     let mut stats = Vec::new();
     for t in 1..=p.max_iter {
         if mon.cancelled() {
             return Err(Error::Interrupted);
         }
         let t0 = Instant::now();
-        let plain = !fused && assigner.plain_next();
+        let plain = !chunks && assigner.plain_next();
         if plain {
             assigner.plain_done();
         }
@@ -236,18 +239,10 @@ pub(crate) fn run(
         if let Some(q) = pruning.as_mut().filter(|_| !prune_now) {
             q.dense_left -= 1;
         }
-        let (scanned, upd, t1) = if let Some(q) = pruning.as_mut().filter(|_| prune_now) {
+        let (scanned, t1) = if let Some(q) = pruning.as_mut().filter(|_| prune_now) {
             let fresh = q.bounds.fresh();
-            let (u, scanned) = assign_update_pruned(
-                x,
-                norms,
-                p.metric,
-                &c,
-                &mut labels,
-                &mut q.bounds,
-                &mut next,
-                mon,
-            )?;
+            let (b, s) = (&mut q.bounds, Some(&mut sums));
+            let scanned = label_pruned(x, norms, p.metric, &c, &mut labels, b, s, mon)?;
             // Pruning that saves less than ~40% of the rows costs more than it saves (tests,
             // tightening, copies): run dense passes, then renew the bounds with a full pass.
             if !fresh && scanned * 5 > n * 3 {
@@ -257,31 +252,19 @@ pub(crate) fn run(
             } else if !fresh {
                 q.backoff = 1;
             }
-            (scanned, u, Instant::now())
-        } else if fused || (plain && chunked) || pruning.is_some() {
+            (scanned, Instant::now())
+        } else if chunks || (plain && chunked) || pruning.is_some() {
             scores.resize(n, 0.0);
-            let u = assign_update(
-                x,
-                norms,
-                p.metric,
-                &c,
-                &mut labels,
-                &mut scores,
-                &mut next,
-                mon,
-            )?;
-            (n, u, Instant::now())
+            let s = Some(&mut sums);
+            label_chunks(x, norms, p.metric, &c, &mut labels, &mut scores, s, mon)?;
+            (n, Instant::now())
         } else {
             let a: &mut dyn Assigner = if plain { &mut dense } else { &mut *assigner };
             let scanned = a.assign(x, norms, &c, &mut labels, mon)?;
-            let t1 = Instant::now();
-            let u = if chunked {
-                update_in_chunks(x, norms, p.metric, &c, &mut labels, &mut next, mon)?
-            } else {
-                update(x, norms, p.metric, &labels, &c, &mut next)
-            };
-            (scanned, u, t1)
+            sums.track(x, norms, &prev_labels, &labels);
+            (scanned, Instant::now())
         };
+        let upd = sums.update(x, norms, &labels, &c, &mut next);
         let moved = labels
             .iter()
             .zip(&prev_labels)
@@ -385,7 +368,7 @@ mod tests {
 
     #[test]
     fn pruned_lloyd_keeps_lloyds_bits_and_backs_off_where_bounds_fail() {
-        // `auto`'s Lloyd (`Dense::pruned`) at d = PRUNE_MIN_D, where it prunes its fused
+        // `auto`'s Lloyd (`Dense::pruned`) at d = PRUNE_MIN_D, where it prunes its chunked
         // passes with Hamerly's bounds below PER_CENTROID_MIN_K centroids and with
         // per-centroid bounds from there, and at PER_CENTROID_MIN_D from
         // PER_CENTROID_MIN_K_LOW_D centroids: blobs (the bounds prune most rows once Lloyd
@@ -398,7 +381,7 @@ mod tests {
             PER_CENTROID_MIN_D,
         );
         let dp = Dense::pruned(Metric::L2);
-        // The fused pass needs k ≤ chunk/8: more rows for the larger k.
+        // The chunked pass needs k ≤ chunk/8: more rows for the larger k.
         let nl = 12_000;
         assert!(super::eligible(n, pk, d) && super::eligible(nl, lk, ld));
         assert!(dp.prune(k, d) && !dp.per_centroid(n, k, d));
@@ -457,8 +440,8 @@ mod tests {
     #[test]
     fn plain_passes_of_a_bounded_backend_keep_lloyds_bits() {
         // Unstructured gaussian data: the bounds prune little, Hamerly backs off into runs of
-        // full passes, and all but the last of each run are plain. Fused (k·d small) and
-        // unfused (k > chunk/8) shapes.
+        // full passes, and all but the last of each run are plain. Chunked (k·d small) and
+        // unchunked (k > chunk/8) shapes.
         let mut r = Rng::new(5);
         for &(n, d, k) in &[(4000usize, 24usize, 20usize), (2000, 16, 300)] {
             assert_eq!(super::eligible(n, k, d), k == 20);

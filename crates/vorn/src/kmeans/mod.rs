@@ -14,8 +14,8 @@
 //! assert_eq!(model.predict(x).unwrap(), model.labels());
 //! ```
 
+mod chunked;
 mod fit;
-mod fused;
 mod hamerly;
 mod init;
 mod io;
@@ -34,6 +34,7 @@ mod row_panels;
 mod scorer;
 mod split_merge;
 mod stats;
+mod sums;
 mod update;
 mod warm;
 

@@ -1,13 +1,15 @@
-//! Bound-pruned fused Lloyd passes: Hamerly's tests per row block inside the fused pass.
+//! Bound-pruned Lloyd passes: Hamerly's (or Elkan's) tests per group of rows inside the
+//! chunked labelling pass.
 //!
-//! In [`assign_update_pruned`] each row block of the fused pass (`super::fused`) is first
+//! In [`label_pruned`] each group of rows of the chunked pass (`super::chunked`) is
 //! labelled with Hamerly's bounds (`super::hamerly` has the maths and the proof that the
 //! labels are Lloyd's): a row whose bounds, moved by the centroids' drift, prove that its label stays
 //! costs a bound test; the others are tightened with one exact distance and, if still
 //! undecided, copied into a small buffer and rescanned by the kernel's top-2 pass, which
-//! renews their bounds. The block is then added up as in the dense fused pass, so the pass
-//! returns its bits and reads the rows once, where Hamerly's own backend tests, rescans and updates
-//! in three reads. Extra memory: two f32 bounds per row and the previous centroids.
+//! //! renews their bounds: the labels of the dense pass, and a settled row is not read at all
+//! (the cluster sums move only the rows that changed cluster, `super::sums`). Rows left to
+//! tighten are read in a second loop that prefetches the next one. Extra memory: two f32
+//! bounds per row and the previous centroids.
 //!
 //! With a lower bound per row and centroid (Elkan's, C. Elkan, "Using the triangle
 //! inequality to accelerate k-means", ICML 2003; [`Bounds::new`]), l_ij ≤ ‖x_i − c_j‖ drops
@@ -19,20 +21,20 @@
 //! blocks. Extra memory: 4·n·k bytes (`super::lloyd::PER_CENTROID_BYTES` bounds it).
 //!
 //! Used by `auto`'s Lloyd from `super::lloyd::PRUNE_MIN_D` dimensions and by the named
-//! Hamerly wherever Lloyd fuses; `super::lloyd::run` backs off to dense passes when the
+//! Hamerly wherever Lloyd labels in chunks; `super::lloyd::run` backs off to dense passes when the
 //! bounds stop pruning.
 
-use super::fused::{chunked_pass, Mode};
+use super::chunked::{chunked_pass, pass_with_sums, Mode};
 use super::hamerly::{bounds_from_scores, dist, margin, margin_terms, rel_err, Drift};
-use super::update::Update;
+use super::sums::Sums;
 use super::Monitor;
 use crate::data::MatrixView;
 use crate::error::Result;
 use crate::linalg::{scores_block, top2_block, BlockScratch, PackedCentroids, ROW_BLOCK};
 use crate::metric::Metric;
-use crate::simd::{bounds, Isa};
+use crate::simd::{self, bounds, Isa};
 
-/// Hamerly's bounds between the pruned passes of one run ([`assign_update_pruned`]): per row,
+/// Hamerly's bounds between the pruned passes of one run ([`label_pruned`]): per row,
 /// an upper bound on the distance to its centroid and a lower bound on the distance to every
 /// other, valid for the centroids `prev` of the last pass (none before the first).
 ///
@@ -86,6 +88,8 @@ pub(super) struct Prune<'a> {
 #[derive(Default)]
 pub(super) struct PruneScratch {
     todo: Vec<usize>,
+    /// Rows to tighten (with their least other bound), per-centroid bounds.
+    pending: Vec<(u32, f32)>,
     rows: Vec<f32>,
     res: Vec<(u32, f32, f32)>,
     scores: Vec<f32>,
@@ -108,7 +112,7 @@ impl Prune<'_> {
     /// rows are gathered, [`ROW_BLOCK`] at a time, and get their label and new bounds from
     /// the kernel (top-2 scores, or every score with per-centroid bounds): Lloyd's labels
     /// either way. The rows to rescan are collected over all of `lab` (a group of
-    /// `super::fused::group_rows` rows) before any kernel runs, so the kernel reads the
+    /// `super::chunked::group_rows` rows) before any kernel runs, so the kernel reads the
     /// centroid panels once per block of up to [`ROW_BLOCK`] failing rows, not once per
     /// handful of them (20 Newsgroups l2 k = 80, per-centroid bounds, iterations, min of 5:
     /// 127–129 → 124–126 ms). Returns the number of rows scanned.
@@ -143,13 +147,27 @@ impl Prune<'_> {
             (Some(dr), Some(moved)) => {
                 // Each bound drops by its own centroid's drift, so a centroid that moved far
                 // weakens only its own bound (Hamerly's single bound drops by the largest
-                // drift of all); +∞, the own label's slot, stays +∞.
+                // drift of all); +∞, the own label's slot, stays +∞. Rows the moved bounds
+                // do not settle are tightened in a second loop that prefetches the next
+                // such row while it computes a distance (they are read from memory: the
+                // settled rows are not read at all).
+                ps.pending.clear();
                 for o in 0..m {
-                    let (i, a) = (r0 + o, lab[o] as usize);
+                    let a = lab[o] as usize;
                     let least = bounds::drop_bounds(isa, &mut lo[o * k..(o + 1) * k], moved);
-                    let ca = &self.c[a * d..(a + 1) * d];
-                    let tighten = || dist(x.row(i), ca) * (1.0 + self.eps);
-                    if !dr.keeps_label_given(a, e_of(i), &mut up[o], least as f64, tighten) {
+                    if !dr.keeps_before_tightening(a, e_of(r0 + o), &mut up[o], least as f64) {
+                        ps.pending.push((o as u32, least));
+                    }
+                }
+                let pend = &ps.pending;
+                for (q, &(o, least)) in pend.iter().enumerate() {
+                    if let Some(&(nx, _)) = pend.get(q + 2) {
+                        simd::prefetch(x.row(r0 + nx as usize));
+                    }
+                    let (o, i) = (o as usize, r0 + o as usize);
+                    let a = lab[o] as usize;
+                    let uu = dist(x.row(i), &self.c[a * d..(a + 1) * d]) * (1.0 + self.eps);
+                    if !dr.keeps_after_tightening(a, e_of(i), &mut up[o], least as f64, uu) {
                         ps.todo.push(o);
                     }
                 }
@@ -161,6 +179,7 @@ impl Prune<'_> {
             rows,
             res,
             scores,
+            ..
         } = ps;
         for batch in todo.chunks(ROW_BLOCK) {
             let b = batch.len();
@@ -209,21 +228,21 @@ impl Prune<'_> {
     }
 }
 
-/// [`super::fused::assign_update`] with Hamerly's bounds: rows whose bounds prove that their label cannot
+/// [`super::chunked::label_chunks`] with Hamerly's bounds: rows whose bounds prove that their label cannot
 /// change keep it without a distance, the others are rescanned (see [`Bounds`]); the same
-/// labels, centroids and objective as `assign_update`, bit for bit. Returns the update and
+/// labels, centroids and objective as `label_chunks`, bit for bit. Returns the update and
 /// the number of rescanned rows. `bounds` carries the state from pass to pass of one run.
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn assign_update_pruned(
+pub(crate) fn label_pruned(
     x: MatrixView<'_>,
     norms: &[f32],
     metric: Metric,
     c: &[f32],
     labels: &mut [u32],
     bounds: &mut Bounds,
-    new_c: &mut [f32],
+    sums: Option<&mut Sums>,
     mon: &dyn Monitor,
-) -> Result<(Update, usize)> {
+) -> Result<usize> {
     let (n, d) = (x.n(), x.d());
     let k = c.len() / d;
     let pc = PackedCentroids::new(c, k, d, metric);
@@ -248,17 +267,18 @@ pub(crate) fn assign_update_pruned(
         per,
     };
     let (upper, lower) = (&mut bounds.upper, &mut bounds.lower);
-    let res = chunked_pass(
-        x,
-        norms,
-        metric,
-        c,
-        labels,
-        Mode::Pruned(&pr, upper, lower),
-        new_c,
-        mon,
-        None,
-    )?;
+    let res = pass_with_sums(sums, norms, |t| {
+        chunked_pass(
+            x,
+            norms,
+            c,
+            labels,
+            Mode::Pruned(&pr, upper, lower),
+            t,
+            mon,
+            None,
+        )
+    })?;
     bounds.prev.clear();
     bounds.prev.extend_from_slice(c);
     Ok(res)
@@ -268,7 +288,8 @@ pub(crate) fn assign_update_pruned(
 mod tests {
     use super::*;
     use crate::data::validate;
-    use crate::kmeans::fused::{assign_update, eligible};
+    use crate::kmeans::chunked::{eligible, label_chunks};
+    use crate::kmeans::sums::Sums;
     use crate::kmeans::Silent;
     use crate::rng::Rng;
 
@@ -287,9 +308,9 @@ mod tests {
 
     #[test]
     fn pruned_passes_equal_dense_passes_at_any_thread_count() {
-        // Lloyd iterations run twice, dense (`assign_update`) and pruned by Hamerly's bounds
-        // (`assign_update_pruned`, the bounds carried from pass to pass): the same labels,
-        // centroid bits and objective bits at every iteration, with 1 and 3 threads. Blobs
+        // Lloyd passes run twice on the same centroids, dense (`label_chunks`) and pruned by
+        // Hamerly's or per-centroid bounds (`label_pruned`, the bounds carried from
+        // pass to pass): the same labels at every iteration, with 1 and 3 threads. Blobs
         // (the bounds prune) and pure noise (they prune little); k above and below
         // GROUP_K_MAX; n not a multiple of a row block; an empty cluster whose centroid the
         // repair moves far (its drift must keep the bounds valid).
@@ -323,39 +344,34 @@ mod tests {
                     pool.install(|| {
                         let (mut c, mut bounds) = (c0.clone(), Bounds::new(per));
                         let (mut ld, mut lp) = (vec![0u32; n], vec![0u32; n]);
+                        let mut prev = vec![u32::MAX; n];
                         let mut s = vec![0f32; n];
-                        let (mut nd, mut np) = (vec![0f32; k * d], vec![0f32; k * d]);
+                        let mut next = vec![0f32; k * d];
+                        let mut sums = Sums::new(n, &norms, metric, &c0, k);
+                        // The same sums gathered inside the pruned passes.
+                        let mut sp = Sums::new(n, &norms, metric, &c0, k);
                         let mut scanned = Vec::new();
                         for t in 0..12 {
-                            let ud = assign_update(
-                                x, &norms, metric, &c, &mut ld, &mut s, &mut nd, &Silent,
-                            )
-                            .unwrap();
-                            let (up, sc) = assign_update_pruned(
-                                x,
-                                &norms,
-                                metric,
-                                &c,
-                                &mut lp,
-                                &mut bounds,
-                                &mut np,
-                                &Silent,
-                            )
-                            .unwrap();
+                            label_chunks(x, &norms, metric, &c, &mut ld, &mut s, None, &Silent)
+                                .unwrap();
+                            let (b, sq) = (&mut bounds, Some(&mut sp));
+                            let sc = label_pruned(x, &norms, metric, &c, &mut lp, b, sq, &Silent)
+                                .unwrap();
                             let ctx =
                                 format!("{n}x{d} k={k} {metric:?} t={t} threads={threads} {per}");
                             assert_eq!(ld, lp, "{ctx}");
-                            assert_eq!(ud.objective.to_bits(), up.objective.to_bits(), "{ctx}");
-                            assert_eq!(ud.empty_splits, up.empty_splits, "{ctx}");
-                            assert!(
-                                nd.iter().zip(&np).all(|(a, b)| a.to_bits() == b.to_bits()),
-                                "{ctx}"
-                            );
                             if t == 0 {
                                 assert_eq!(sc, n, "{ctx}: the first pass scans every row");
                             }
                             scanned.push(sc);
-                            c.copy_from_slice(&nd);
+                            sums.track(x, &norms, &prev, &ld);
+                            let u = sums.update(x, &norms, &ld, &c, &mut next);
+                            let mut alt = vec![0f32; k * d];
+                            let v = sp.update(x, &norms, &lp, &c, &mut alt);
+                            assert_eq!(u.objective.to_bits(), v.objective.to_bits(), "{ctx}");
+                            assert_eq!(next, alt, "{ctx}");
+                            prev.copy_from_slice(&ld);
+                            c.copy_from_slice(&next);
                         }
                         scans.push(scanned);
                     });

@@ -79,6 +79,26 @@ pub(crate) fn labels_and_objective(
     Ok((labels, sums.iter().sum()))
 }
 
+/// The exact objective J = Σᵢ ‖sᵢ·xᵢ − c_{l(i)}‖² of given labels (the inertia of a model
+/// trained on all rows, whose Lloyd objective came from the fixed-point expansion of
+/// `super::sums`): the association of [`labels_and_objective`], one read of the rows.
+pub(crate) fn exact_objective(
+    x: MatrixView<'_>,
+    norms: &[f32],
+    metric: Metric,
+    c: &[f32],
+    labels: &[u32],
+) -> f64 {
+    let d = x.d();
+    super::reduce::ordered_sum(x.n(), |r| {
+        r.map(|i| {
+            let j = labels[i] as usize;
+            exact_dist(x.row(i), inv_norm(metric, norms, i), &c[j * d..(j + 1) * d])
+        })
+        .sum()
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -122,6 +142,8 @@ mod tests {
                 let (got, got_j) = labels_and_objective(x, &norms, metric, &cm, &Silent).unwrap();
                 assert_eq!(got, want, "n={n} {metric:?}");
                 assert_eq!(got_j.to_bits(), want_j.to_bits(), "n={n} {metric:?}");
+                let exact = exact_objective(x, &norms, metric, &cm, &want);
+                assert_eq!(exact.to_bits(), want_j.to_bits(), "n={n} {metric:?}");
             }
         }
     }
