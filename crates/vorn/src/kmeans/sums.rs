@@ -153,7 +153,7 @@ impl Sums {
         self.ready
     }
 
-    /// What a pass needs to compute rows' terms itself ([`Delta::add`]).
+    /// What a pass needs to compute rows' terms itself ([`Delta::row`]).
     pub(crate) fn terms<'a>(&'a self, norms: &'a [f32]) -> RowTerms<'a> {
         RowTerms {
             isa: simd::active(),
