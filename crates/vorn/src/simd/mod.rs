@@ -26,8 +26,8 @@
 //! turns it off). `VORN_SIMD=scalar` forces the scalar twin, `VORN_SIMD=avx2` the AVX2 kernel;
 //! `VORN_SIMD=avx512` insists on AVX-512.
 //!
-//! Beside the tile kernel: [`vector`] (row-to-row kernels of the update and of Hamerly's
-//! bounds) and [`dots`] (k-means++ seeding: a few rows against a few candidates, lanes
+//! Beside the tile kernel: [`vector`] (the bounds' exact row-to-centroid distance),
+//! [`fixed`] (the fixed-point row terms of Lloyd's cluster sums) and [`dots`] (k-means++ seeding: a few rows against a few candidates, lanes
 //! along the dimension), each with its own scalar twin; [`bounds`] (per-centroid distance
 //! bounds of the pruned passes).
 
@@ -37,6 +37,7 @@ mod avx2;
 pub mod bf16;
 pub mod bounds;
 pub mod dots;
+pub mod fixed;
 mod scalar;
 pub mod vector;
 #[cfg(target_arch = "x86_64")]
