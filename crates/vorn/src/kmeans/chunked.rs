@@ -236,7 +236,8 @@ impl Ctx<'_> {
         let mut old = Vec::new();
         for (sb, l) in lab.chunks_mut(step).enumerate() {
             let r0 = c0 + sb * step;
-            if delta.is_some() {
+            // The old labels, to find the moved rows (a fresh pass adds every row).
+            if delta.is_some() && self.sums.is_some_and(|(_, fresh)| !fresh) {
                 old.clear();
                 old.extend_from_slice(l);
             }
@@ -257,13 +258,17 @@ impl Ctx<'_> {
                 }
             }
             if let (Some(dl), Some((t, fresh))) = (delta.as_deref_mut(), self.sums) {
-                for (o, (&a, &b)) in old.iter().zip(l.iter()).enumerate() {
-                    let i = r0 + o;
-                    if fresh {
-                        dl.row::<false>(t, x.row(i), i, b as usize);
-                    } else if a != b {
-                        dl.row::<true>(t, x.row(i), i, a as usize);
-                        dl.row::<false>(t, x.row(i), i, b as usize);
+                if fresh {
+                    for (o, &b) in l.iter().enumerate() {
+                        dl.row::<false>(t, x.row(r0 + o), r0 + o, b as usize);
+                    }
+                } else {
+                    for (o, (&a, &b)) in old.iter().zip(l.iter()).enumerate() {
+                        let i = r0 + o;
+                        if a != b {
+                            dl.row::<true>(t, x.row(i), i, a as usize);
+                            dl.row::<false>(t, x.row(i), i, b as usize);
+                        }
                     }
                 }
             }
