@@ -19,8 +19,12 @@
 //! its bound. Rows are tested a group at a time, those the moved bounds leave open are
 //! tightened in a second loop that prefetches the next such row (these distances are 27% of
 //! a Fashion-MNIST k = 40 fit, `perf`, now that nothing else reads those rows; the prefetch
-//! took a warm fit from 338 to 330 ms, one pair of runs), and the failing ones are rescanned
-//! in row blocks. Extra memory: 4·n·k bytes (`super::lloyd::PER_CENTROID_BYTES` bounds it).
+//! took a warm fit from 338 to 330 ms, one pair of runs). A row they still leave open whose
+//! bounds exclude all but one or two other centroids gets those distances alone (Elkan's
+//! step, [`settle`]): with a margin between the nearest and the rest it is settled without
+//! the kernel, and the computed distances renew those bounds. The others, and near ties,
+//! are rescanned in row blocks. Extra memory: 4·n·k bytes
+//! (`super::lloyd::PER_CENTROID_BYTES` bounds it).
 //!
 //! Used by `auto`'s Lloyd from `super::lloyd::PRUNE_MIN_D` dimensions and by the named
 //! Hamerly wherever Lloyd labels in chunks; `super::lloyd::run` backs off to dense passes when the
@@ -95,7 +99,20 @@ pub(super) struct PruneScratch {
     rows: Vec<f32>,
     res: Vec<(u32, f32, f32)>,
     scores: Vec<f32>,
+    /// Distances to the centroids a row's bounds leave open ([`settle`]).
+    near: Vec<(u32, f64)>,
 }
+
+/// Most centroids a row's bounds may leave open for [`settle`] to compute their distances
+/// one by one; with more the row is rescanned (all k kernel scores, all bounds renewed).
+/// Measured (`examples/fit_file`, 2 threads, 25 iterations, median of 5 of the summed
+/// per-pass times; at most 1 / 2 / 3 / k/4 open): 20 Newsgroups l2 k = 80 118.5 ms →
+/// 114.4 / 109.5 / 111.2 / 121.1, cosine k = 80 111.1 → 104.2 / 103.0 / 99.5 / 149.5,
+/// cosine k = 40 55.5 → 50.3 / 48.8 / 50.9, Fashion-MNIST l2 k = 40 161.7 → 154.6 / 143.6 /
+/// 160.9, cosine k = 40 291.7 → 261.0 / 253.5 / 250.4, anisotropic k = 64 212.6 → 200.9 /
+/// 211.5 / 210.9. With many open centroids a settled row keeps loose bounds on the others
+/// and fails again soon (20 Newsgroups l2 k = 80 at k/4: 3.7× the failing rows).
+const SETTLE_MAX: usize = 2;
 
 impl Prune<'_> {
     /// Lower bounds kept per row: k (per centroid) or 1.
@@ -169,8 +186,17 @@ impl Prune<'_> {
                     let (o, i) = (o as usize, r0 + o as usize);
                     let a = lab[o] as usize;
                     let uu = dist(x.row(i), &self.c[a * d..(a + 1) * d]) * (1.0 + self.eps);
-                    if !dr.keeps_after_tightening(a, e_of(i), &mut up[o], least as f64, uu) {
-                        ps.todo.push(o);
+                    let e = e_of(i);
+                    if !dr.keeps_after_tightening(a, e, &mut up[o], least as f64, uu) {
+                        let lo_row = &mut lo[o * k..(o + 1) * k];
+                        let (c, eps) = (self.c, self.eps);
+                        match settle(isa, c, eps, x.row(i), a, uu, e, lo_row, &mut ps.near) {
+                            Some((b, ub)) => {
+                                lab[o] = b as u32;
+                                up[o] = ub;
+                            }
+                            None => ps.todo.push(o),
+                        }
                     }
                 }
             }
@@ -228,6 +254,68 @@ impl Prune<'_> {
         }
         t
     }
+}
+
+/// Elkan's step for a row (label `a`, tightened upper bound `uu`, margin `e`) whose
+/// per-centroid bounds `lo` left it open: the distances to the centroids j those bounds do
+/// not exclude (l_j ≤ √(uu² + 2e)) are computed one by one, each within `dist · (1 ± eps)`
+/// of the true one (`c`: row-major centroids). When the least upper bound u_b beats every
+/// other lower bound l by the margin (l > u_b and l² − u_b² > 2e, the test that keeps a
+/// label), every other kernel score exceeds c_b's, so b is the dense pass's label: returns
+/// b and u_b (rounded up) and stores the computed lower bounds in `lo` (the others stay,
+/// still valid; +∞ at b). Returns `None`, `lo` untouched, when more than [`SETTLE_MAX`]
+/// centroids are open or two are within the margin (a near tie that only the kernel's
+/// scores decide): the row is then rescanned.
+#[allow(clippy::too_many_arguments)]
+fn settle(
+    isa: Isa,
+    c: &[f32],
+    eps: f64,
+    xi: &[f32],
+    a: usize,
+    uu: f64,
+    e: f64,
+    lo: &mut [f32],
+    near: &mut Vec<(u32, f64)>,
+) -> Option<(usize, f32)> {
+    let d = xi.len();
+    let open = ((uu * uu + 2.0 * e).sqrt() as f32).next_up();
+    near.clear();
+    for (j, &l) in lo.iter().enumerate() {
+        if l <= open && j != a {
+            if near.len() == SETTLE_MAX {
+                return None;
+            }
+            near.push((j as u32, 0.0));
+        }
+    }
+    // The own centroid's distance lies in [uu·(1 − eps)/(1 + eps), uu].
+    let (mut b, mut ub) = (a, uu);
+    for (j, v) in near.iter_mut() {
+        let cj = &c[*j as usize * d..(*j as usize + 1) * d];
+        *v = simd::vector::sqdist(isa, xi, cj).sqrt();
+        if *v * (1.0 + eps) < ub {
+            (b, ub) = (*j as usize, *v * (1.0 + eps));
+        }
+    }
+    let beats = |l: f64| l > ub && l * l - ub * ub > 2.0 * e;
+    let low_a = uu * (1.0 - eps) / (1.0 + eps);
+    if (b != a && !beats(low_a))
+        || near
+            .iter()
+            .any(|&(j, v)| j as usize != b && !beats(v * (1.0 - eps)))
+    {
+        return None;
+    }
+    let down = |l: f64| (l as f32).next_down().max(0.0);
+    for &(j, v) in near.iter() {
+        lo[j as usize] = down(v * (1.0 - eps));
+    }
+    if b != a {
+        lo[a] = down(low_a);
+    }
+    lo[b] = f32::INFINITY;
+    Some((b, (ub as f32).next_up()))
 }
 
 /// [`super::chunked::label_chunks`] with Hamerly's bounds: rows whose bounds prove that their label cannot
@@ -306,6 +394,99 @@ mod tests {
                     .collect::<Vec<_>>()
             })
             .collect()
+    }
+
+    #[test]
+    fn settle_gives_the_dense_label_or_declines() {
+        // Blobs rows with valid per-centroid lower bounds, some tight and some loose, labelled
+        // with their nearest or their second-nearest centroid: whenever `settle` settles a
+        // row, its label is the dense pass's and the upper bound and the lower bounds it
+        // wrote hold against f64 distances; when it declines, the bounds are untouched. Rows
+        // halfway between two centroids (a near tie) are always declined.
+        let mut r = Rng::new(5);
+        let (n, d, k) = (3001usize, 24usize, 12usize);
+        let mut data = blobs(&mut r, n, d, k);
+        for metric in [Metric::L2, Metric::Cosine] {
+            let mut c = data[k * d..2 * k * d].to_vec();
+            if metric == Metric::Cosine {
+                crate::kmeans::init::normalize_rows(&mut c, d);
+            }
+            for (t, row) in data.chunks_mut(d).take(4).enumerate() {
+                for (p, v) in row.iter_mut().enumerate() {
+                    *v = 0.5 * (c[t * d + p] + c[(t + 1) * d + p]);
+                }
+            }
+            let x = MatrixView::new(&data, n, d).unwrap();
+            let norms = validate(x, metric).unwrap();
+            let (mut lab, mut sc) = (vec![0u32; n], vec![0f32; n]);
+            label_chunks(x, &norms, metric, &c, &mut lab, &mut sc, None, &Silent).unwrap();
+            let eps = rel_err(d);
+            let (maxc, cdefect) = margin_terms(&c, d, metric);
+            let (mut settled, mut switched, mut declined) = (0, 0, 0);
+            let mut near = Vec::new();
+            for i in 0..n {
+                let exact: Vec<f64> = c
+                    .chunks(d)
+                    .map(|cj| {
+                        let sq = x.row(i).iter().zip(cj).map(|(&u, &v)| {
+                            let t = u as f64 - v as f64;
+                            t * t
+                        });
+                        sq.sum::<f64>().sqrt()
+                    })
+                    .collect();
+                let mut order: Vec<usize> = (0..k).collect();
+                order.sort_by(|&p, &q| exact[p].total_cmp(&exact[q]));
+                let a = if i < 4 || i % 3 != 0 {
+                    order[0]
+                } else {
+                    order[1]
+                };
+                let uu = dist(x.row(i), &c[a * d..(a + 1) * d]) * (1.0 + eps);
+                let e = margin(d, norms[i], maxc, cdefect);
+                let mut lo: Vec<f32> = (0..k)
+                    .map(|j| match (j == a, r.below(3)) {
+                        (true, _) => f32::INFINITY,
+                        (false, 0) => (0.5 * exact[j]) as f32,
+                        _ => ((exact[j] * (1.0 - 1e-6)) as f32).next_down(),
+                    })
+                    .collect();
+                let before = lo.clone();
+                let got = settle(
+                    simd::active(),
+                    &c,
+                    eps,
+                    x.row(i),
+                    a,
+                    uu,
+                    e,
+                    &mut lo,
+                    &mut near,
+                );
+                let ctx = format!("{metric:?} row {i} label {a}");
+                match got {
+                    Some((b, ub)) => {
+                        assert!(i >= 4, "{ctx}: a near tie was settled");
+                        assert_eq!(b as u32, lab[i], "{ctx}");
+                        assert!(ub as f64 >= exact[b], "{ctx}");
+                        assert_eq!(lo[b], f32::INFINITY, "{ctx}");
+                        for j in (0..k).filter(|&j| j != b) {
+                            assert!(lo[j] as f64 <= exact[j], "{ctx}: bound {j}");
+                        }
+                        settled += 1;
+                        switched += usize::from(b != a);
+                    }
+                    None => {
+                        assert_eq!(lo, before, "{ctx}");
+                        declined += 1;
+                    }
+                }
+            }
+            assert!(
+                settled > n / 10 && switched > n / 60 && declined > n / 10,
+                "{metric:?}: settled {settled}, switched {switched}, declined {declined}"
+            );
+        }
     }
 
     #[test]
