@@ -104,6 +104,14 @@ pub(crate) fn rel_err(d: usize) -> f64 {
     (d.div_ceil(16) as f64 + 3.0) * f64::powi(2.0, -22)
 }
 
+/// Whether a lower bound `lb` on the distances to other centroids beats the upper bound `u`
+/// on the distance to the own one by the margin `e` of the row ([`margin`]): then every other
+/// kernel score exceeds the own centroid's (see the module doc).
+#[inline]
+pub(crate) fn beats(lb: f64, u: f64, e: f64) -> bool {
+    lb > u && lb * lb - u * u > 2.0 * e
+}
+
 /// Upper/lower bounds from kernel scores, widened by the error margin.
 #[inline]
 pub(crate) fn bounds_from_scores(norm2: f32, best: f32, second: f32, e: f64) -> (f32, f32) {
@@ -231,8 +239,7 @@ impl Drift {
 
     #[inline]
     fn proves(&self, a: usize, e: f64, others: f64, uu: f64) -> bool {
-        let lb = others.max(2.0 * self.half[a] - uu);
-        lb > uu && lb * lb - uu * uu > 2.0 * e
+        beats(others.max(2.0 * self.half[a] - uu), uu, e)
     }
 
     /// Hamerly's test for a row labelled `a` with margin `e` (see [`margin`]): moves its

@@ -31,7 +31,7 @@
 //! bounds stop pruning.
 
 use super::chunked::{chunked_pass, pass_with_sums, Mode};
-use super::hamerly::{bounds_from_scores, dist, margin, margin_terms, rel_err, Drift};
+use super::hamerly::{beats, bounds_from_scores, dist, margin, margin_terms, rel_err, Drift};
 use super::sums::Sums;
 use super::Monitor;
 use crate::data::MatrixView;
@@ -106,12 +106,14 @@ pub(super) struct PruneScratch {
 /// Most centroids a row's bounds may leave open for [`settle`] to compute their distances
 /// one by one; with more the row is rescanned (all k kernel scores, all bounds renewed).
 /// Measured (`examples/fit_file`, 2 threads, 25 iterations, median of 5 of the summed
-/// per-pass times; at most 1 / 2 / 3 / k/4 open): 20 Newsgroups l2 k = 80 118.5 ms →
-/// 114.4 / 109.5 / 111.2 / 121.1, cosine k = 80 111.1 → 104.2 / 103.0 / 99.5 / 149.5,
-/// cosine k = 40 55.5 → 50.3 / 48.8 / 50.9, Fashion-MNIST l2 k = 40 161.7 → 154.6 / 143.6 /
-/// 160.9, cosine k = 40 291.7 → 261.0 / 253.5 / 250.4, anisotropic k = 64 212.6 → 200.9 /
-/// 211.5 / 210.9. With many open centroids a settled row keeps loose bounds on the others
-/// and fails again soon (20 Newsgroups l2 k = 80 at k/4: 3.7× the failing rows).
+/// per-pass times, without → with at most 1 / 2 / 3 open): 20 Newsgroups l2 k = 80 118.5 ms
+/// → 114.4 / 109.5 / 111.2, cosine k = 80 111.1 → 104.2 / 103.0 / 99.5, cosine k = 40
+/// 55.5 → 50.3 / 48.8 / 50.9, Fashion-MNIST l2 k = 40 161.7 → 154.6 / 143.6 / 160.9,
+/// cosine k = 40 291.7 → 261.0 / 253.5 / 250.4, anisotropic k = 64 212.6 → 200.9 / 211.5 /
+/// 210.9. Up to k/4 open (an earlier round) lost: 20 Newsgroups l2 k = 80 117.4 → 121.1,
+/// cosine k = 80 127.9 → 149.5, anisotropic k = 64 219.1 → 238.6; a settled row keeps loose
+/// bounds on the others and fails again soon (3.7× the failing rows on 20 Newsgroups l2
+/// k = 80).
 const SETTLE_MAX: usize = 2;
 
 impl Prune<'_> {
@@ -190,7 +192,7 @@ impl Prune<'_> {
                     if !dr.keeps_after_tightening(a, e, &mut up[o], least as f64, uu) {
                         let lo_row = &mut lo[o * k..(o + 1) * k];
                         let (c, eps) = (self.c, self.eps);
-                        match settle(isa, c, eps, x.row(i), a, uu, e, lo_row, &mut ps.near) {
+                        match settle(c, eps, x.row(i), a, uu, e, lo_row, &mut ps.near) {
                             Some((b, ub)) => {
                                 lab[o] = b as u32;
                                 up[o] = ub;
@@ -268,7 +270,6 @@ impl Prune<'_> {
 /// scores decide): the row is then rescanned.
 #[allow(clippy::too_many_arguments)]
 fn settle(
-    isa: Isa,
     c: &[f32],
     eps: f64,
     xi: &[f32],
@@ -293,17 +294,16 @@ fn settle(
     let (mut b, mut ub) = (a, uu);
     for (j, v) in near.iter_mut() {
         let cj = &c[*j as usize * d..(*j as usize + 1) * d];
-        *v = simd::vector::sqdist(isa, xi, cj).sqrt();
+        *v = dist(xi, cj);
         if *v * (1.0 + eps) < ub {
             (b, ub) = (*j as usize, *v * (1.0 + eps));
         }
     }
-    let beats = |l: f64| l > ub && l * l - ub * ub > 2.0 * e;
     let low_a = uu * (1.0 - eps) / (1.0 + eps);
-    if (b != a && !beats(low_a))
+    if (b != a && !beats(low_a, ub, e))
         || near
             .iter()
-            .any(|&(j, v)| j as usize != b && !beats(v * (1.0 - eps)))
+            .any(|&(j, v)| j as usize != b && !beats(v * (1.0 - eps), ub, e))
     {
         return None;
     }
@@ -452,17 +452,7 @@ mod tests {
                     })
                     .collect();
                 let before = lo.clone();
-                let got = settle(
-                    simd::active(),
-                    &c,
-                    eps,
-                    x.row(i),
-                    a,
-                    uu,
-                    e,
-                    &mut lo,
-                    &mut near,
-                );
+                let got = settle(&c, eps, x.row(i), a, uu, e, &mut lo, &mut near);
                 let ctx = format!("{metric:?} row {i} label {a}");
                 match got {
                     Some((b, ub)) => {
