@@ -1,6 +1,6 @@
 //! Writing `.npy` files: version 1.0 (2.0 when the header exceeds 64 KiB), little-endian,
 //! C order, header space-padded to a 64-byte boundary and ending in `'\n'`; files are written
-//! to a temporary file and renamed over the target. Re-exported from [`super::npy`].
+//! to a temporary file and renamed over the target. Re-exported from [`crate::data::npy`].
 
 use super::MAGIC;
 use crate::data::source::write_atomic;

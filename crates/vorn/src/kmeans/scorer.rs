@@ -348,7 +348,7 @@ const FEW_MIN_D: usize = 128;
 /// T = 9, where each step streams the 16 MB sample from memory: 1.9–2.1 → 1.8–2.4 s).
 pub(super) const ROWS_MIN_STEPS: usize = 128;
 
-/// Σ over `rows` of min(mind[i], d2[i·t + u]) in f64 for each candidate u < t, each sum in
+/// Σ over `rows` of min(`mind[i]`, `d2[i·t + u]`) in f64 for each candidate u < t, each sum in
 /// row order. The common counts (t ≤ 8) run with t known at compile time, so the t
 /// independent sums of a row are added side by side in vector registers (same bits: each
 /// sum's order is unchanged). Blobs 200k × 128, k = 1024 (16 384 seeding rows, 1023 steps
