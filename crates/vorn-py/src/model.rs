@@ -21,7 +21,8 @@ pub(crate) fn view<'a>(a: &'a PyReadonlyArray2<'_, f32>, name: &str) -> PyResult
     let (n, d) = (a.shape()[0], a.shape()[1]);
     let s = a.as_slice().map_err(|_| {
         PyValueError::new_err(format!(
-            "{name} is not C-contiguous; pass np.ascontiguousarray({name}, dtype=np.float32)"
+            "{name} is not a C-contiguous, aligned float32 array; pass a copy made by \
+             np.array({name}, dtype=np.float32, order='C')"
         ))
     })?;
     MatrixView::new(s, n, d).map_err(to_py)

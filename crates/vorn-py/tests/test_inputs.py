@@ -56,6 +56,35 @@ def test_memmap_is_borrowed_and_fits(tmp_path, data, reference):
     np.testing.assert_array_equal(reference.predict(loaded), reference.labels_)
 
 
+def test_ready_float32_returns_itself_and_edge_arrays_are_still_checked(data, reference):
+    # A plain native float32 C-order 2-D array is returned as it is (as_matrix's fast path);
+    # the float32 arrays the fast path must not take keep the full checks' outcome.
+    from vorn._convert import as_matrix
+
+    assert as_matrix(data) is data
+    for empty in (np.zeros((0, 3), np.float32), np.zeros((3, 0), np.float32)):
+        with pytest.raises(ValueError, match="while a minimum of 1 is required"):
+            as_matrix(empty)
+    for wrong_ndim in (np.zeros(3, np.float32), np.zeros((2, 2, 2), np.float32)):
+        with pytest.raises(ValueError, match="must be a 2-D array"):
+            as_matrix(wrong_ndim)
+    # Misaligned float32 (a view one byte into a buffer): copied into an aligned array.
+    buf = np.zeros(data.size * 4 + 1, np.uint8)
+    odd = buf[1:].view(np.float32).reshape(data.shape)
+    odd[:] = data
+    assert not odd.flags.aligned
+    got = as_matrix(odd)
+    assert got.flags.aligned and got.ctypes.data != odd.ctypes.data
+    np.testing.assert_array_equal(got, data)
+    # Bug fixed: such an array reached Rust as it was and was refused as "not C-contiguous",
+    # with a remedy (np.ascontiguousarray) that returns it unchanged.
+    assert_same_fit(vorn.KMeans(3).fit(odd), reference)
+    np.testing.assert_array_equal(reference.predict(odd), reference.labels_)
+    # A subclass (memmap) takes the full path and is still borrowed, not copied.
+    sub = data.view(np.memmap)
+    assert type(sub) is np.memmap and as_matrix(sub).ctypes.data == sub.ctypes.data
+
+
 def test_converted_inputs_are_copied(data):
     for arr in (data.astype(np.float64), np.asfortranarray(data), data[:, ::2], data[::2]):
         assert _borrowed_ptr(arr) != arr.ctypes.data

@@ -86,8 +86,11 @@ def test_native_layer_maps_core_errors_to_value_error():
         _vorn.fit(np.ones((3, 2), np.float32), 0)
     with pytest.raises(ValueError, match="n_threads"):
         _vorn.fit(np.ones((3, 2), np.float32), 1, n_threads=0)
-    with pytest.raises(ValueError, match="not C-contiguous"):
+    with pytest.raises(ValueError, match="not a C-contiguous, aligned float32 array"):
         _vorn.fit(np.ones((3, 4), np.float32)[:, ::2], 1)
+    odd = np.zeros(3 * 2 * 4 + 1, np.uint8)[1:].view(np.float32).reshape(3, 2)
+    with pytest.raises(ValueError, match="not a C-contiguous, aligned float32 array"):
+        _vorn.fit(odd, 1)  # misaligned: the Python layer copies it, the native layer refuses
     with pytest.raises(TypeError):
         _vorn.fit(np.ones((3, 2), np.float64), 1)  # the Python layer converts; native does not
 
